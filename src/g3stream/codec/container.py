@@ -1,0 +1,192 @@
+"""The frame container (FORMAT.md sections 3 and 4): parse one, encode one.
+
+Layout: endianness byte, u32 version (1), i32 entry count, u32 type, then
+per entry u64 name length, name, u64 blob length, blob; then the u32 CRC of
+all names and blobs.  Parsing is transactional: given a buffer that may end
+anywhere, ``scan_frame`` either reports a complete frame, or how many bytes
+it needs at least before it is worth trying again, or raises a typed error.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..errors import (
+    CRCMismatchError,
+    InvalidEndianError,
+    InvalidLengthError,
+    UnsupportedVersionError,
+)
+from .crc import g3_crc
+from .registry import encode_object
+
+if TYPE_CHECKING:
+    from ..frame import G3Frame
+
+Buffer = bytes | bytearray | memoryview
+
+_HEAD_LE = struct.Struct("<IiI")
+_HEAD_BE = struct.Struct(">IiI")
+_U64_LE = struct.Struct("<Q")
+_U64_BE = struct.Struct(">Q")
+_U32_LE = struct.Struct("<I")
+_U32_BE = struct.Struct(">I")
+_HEADER_SIZE = 13
+_MIN_ENTRY_SIZE = 16
+
+#: Default largest frame accepted (bytes); a bigger length field is refused.
+DEFAULT_MAX_FRAME_SIZE = 1 << 31
+
+
+class ScannedFrame(NamedTuple):
+    """Where a complete frame lies in a buffer, relative to its first byte."""
+
+    size: int
+    type_code: int
+    entries: list[tuple[int, int, int, int]]  # name start, name length, blob start, blob length
+    crc: int
+    little: bool
+
+
+def scan_frame(
+    buf: Buffer, pos: int, end: int, offset: int, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+) -> ScannedFrame | int:
+    """Locate the frame starting at ``buf[pos]``; ``buf[pos:end]`` is what has arrived.
+
+    Returns a ``ScannedFrame`` when the frame is complete, else the total
+    number of bytes (from ``pos``) needed before trying again.  ``offset``
+    is the absolute stream offset of ``pos``, used in errors.  The CRC is not
+    checked here (see ``check_crc``).
+    """
+    avail = end - pos
+    if avail < _HEADER_SIZE:
+        if avail >= 1 and buf[pos] not in (0, 1):
+            raise InvalidEndianError(
+                f"frame endianness flag is {buf[pos]}, expected 0 or 1", offset
+            )
+        return _HEADER_SIZE
+    flag = buf[pos]
+    if flag == 1:
+        little = True
+        version, n, type_code = _HEAD_LE.unpack_from(buf, pos + 1)
+        u64 = _U64_LE.unpack_from
+    elif flag == 0:
+        little = False
+        version, n, type_code = _HEAD_BE.unpack_from(buf, pos + 1)
+        u64 = _U64_BE.unpack_from
+    else:
+        raise InvalidEndianError(f"frame endianness flag is {flag}, expected 0 or 1", offset)
+    if version > 1:
+        raise UnsupportedVersionError(
+            f"G3Frame version {version} is newer than the supported 1", offset + 1
+        )
+    if n < 0 or _HEADER_SIZE + n * _MIN_ENTRY_SIZE + 4 > max_frame_size:
+        raise InvalidLengthError(f"implausible entry count {n}", offset + 5)
+    p = pos + _HEADER_SIZE
+    limit = pos + max_frame_size
+    entries = []
+    for _ in range(n):
+        if p + 8 > end:
+            return p + 8 - pos
+        (nl,) = u64(buf, p)
+        if p + 8 + nl + 8 > limit:
+            raise InvalidLengthError(
+                f"key length {nl} exceeds the frame size limit", offset + p - pos
+            )
+        q = p + 8 + nl
+        if q + 8 > end:
+            return q + 8 - pos
+        (bl,) = u64(buf, q)
+        r = q + 8
+        if r + bl + 4 > limit:
+            raise InvalidLengthError(
+                f"blob length {bl} exceeds the frame size limit", offset + q - pos
+            )
+        if r + bl > end:
+            return r + bl + 4 - pos
+        entries.append((p + 8 - pos, nl, r - pos, bl))
+        p = r + bl
+    if p + 4 > end:
+        return p + 4 - pos
+    (crc,) = (_U32_LE if little else _U32_BE).unpack_from(buf, p)
+    return ScannedFrame(p + 4 - pos, type_code, entries, crc, little)
+
+
+def check_crc(frame_bytes: Buffer, scanned: ScannedFrame, offset: int) -> None:
+    """Raise ``CRCMismatchError`` unless the stored CRC matches the names and blobs."""
+    mv = memoryview(frame_bytes)
+    parts = []
+    for ns, nl, bs, bl in scanned.entries:
+        parts.append(mv[ns : ns + nl])
+        parts.append(mv[bs : bs + bl])
+    crc = g3_crc(parts)
+    if crc != scanned.crc:
+        raise CRCMismatchError(
+            f"frame CRC mismatch: stored 0x{scanned.crc:08x}, computed 0x{crc:08x}", offset
+        )
+
+
+def build_frame(
+    frame_bytes: Buffer, scanned: ScannedFrame, offset: int, verify: bool = True
+) -> G3Frame:
+    """A lazily decoded G3Frame over ``frame_bytes`` (exactly one frame)."""
+    from ..frame import G3Frame
+
+    if verify:
+        check_crc(frame_bytes, scanned, offset)
+    mv = memoryview(frame_bytes)
+    entries = [
+        (str(mv[ns : ns + nl], "utf-8", "surrogateescape"), mv[bs : bs + bl], offset + bs)
+        for ns, nl, bs, bl in scanned.entries
+    ]
+    return G3Frame._from_wire(scanned.type_code, entries, frame_bytes, offset)
+
+
+def decode_frame(
+    data: Buffer, offset: int = 0, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+) -> G3Frame:
+    """Decode exactly one complete frame from ``data``."""
+    from ..errors import G3FormatError, TruncatedFrameError
+
+    scanned = scan_frame(data, 0, len(data), offset, max_frame_size)
+    if isinstance(scanned, int):
+        raise TruncatedFrameError(f"frame needs at least {scanned} bytes, got {len(data)}", offset)
+    if scanned.size != len(data):
+        raise G3FormatError(
+            f"{len(data) - scanned.size} bytes after the frame", offset + scanned.size
+        )
+    return build_frame(bytes(data), scanned, offset)
+
+
+def encode_frame(frame: G3Frame) -> list[Buffer]:
+    """The frame's bytes as the reference writes them: a list of buffers.
+
+    Entries come in the reference's hash-table order; untouched entries
+    re-use their original blobs byte for byte.
+    """
+    order = frame.entry_order()
+    head = bytearray(_HEADER_SIZE)
+    head[0] = 1
+    _HEAD_LE.pack_into(head, 1, 1, len(order), int(frame.type))
+    out: list[Buffer] = [head]
+    crc_parts: list[Buffer] = []
+    blobs = frame._blobs
+    for key in order:
+        name = key.encode("utf-8", "surrogateescape")
+        hit = blobs.get(key)
+        parts: list[Buffer] = [hit[0]] if hit is not None else encode_object(frame._objs[key])
+        size = 0
+        for b in parts:
+            size += b.nbytes if isinstance(b, memoryview) else len(b)
+        out.append(_U64_LE.pack(len(name)) + name + _U64_LE.pack(size))
+        out.extend(parts)
+        crc_parts.append(name)
+        crc_parts.extend(parts)
+    out.append(_U32_LE.pack(g3_crc(crc_parts)))
+    return out
+
+
+def encode_frame_bytes(frame: G3Frame) -> bytes:
+    """The frame's bytes as the reference writes them, as one bytes object."""
+    return b"".join(encode_frame(frame))

@@ -1,0 +1,101 @@
+"""Frame-object classes by their spt3g class name, and whole-blob codecs."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import G3FormatError, TruncatedFrameError, UnknownClassError
+from .archive import POINTER_DIRECT, POINTER_NEW, ArchiveReader, ArchiveWriter, Buffer
+
+if TYPE_CHECKING:
+    from ..objects.base import G3FrameObject
+
+_CLASSES: dict[str, type] = {}
+
+T = TypeVar("T", bound=type)
+
+
+def register(cls: T) -> T:
+    """Class decorator: make ``cls`` decodable under its ``_g3_name``."""
+    name = cls._g3_name  # type: ignore[attr-defined]
+    _CLASSES[name] = cls
+    for alias in getattr(cls, "_g3_aliases", ()):
+        _CLASSES[alias] = cls
+    return cls
+
+
+def lookup_class(name: str) -> type | None:
+    """The registered class for an spt3g class name, or ``None``."""
+    return _CLASSES.get(name)
+
+
+def registered_names() -> list[str]:
+    """Every class name this package can decode."""
+    return sorted(_CLASSES)
+
+
+def peek_class_name(blob: Buffer) -> str | None:
+    """The class name a blob's root pointer announces, or ``None`` if it has none."""
+    mv = memoryview(blob)
+    if len(mv) < 5 or mv[0] not in (0, 1):
+        return None
+    order = "<" if mv[0] == 1 else ">"
+    (ident,) = struct.unpack_from(order + "I", mv, 1)
+    if ident in (0, POINTER_DIRECT) or not ident & POINTER_NEW or len(mv) < 13:
+        return None
+    (n,) = struct.unpack_from(order + "Q", mv, 5)
+    if 13 + n > len(mv):
+        return None
+    return str(mv[13 : 13 + n], "utf-8", "surrogateescape")
+
+
+def decode_object(blob: Buffer, base_offset: int = 0) -> Any:
+    """Decode a complete archive holding one frame-object pointer.
+
+    A blob naming a class this package does not know becomes an
+    ``OpaqueFrameObject`` that keeps the bytes; other problems raise
+    ``G3FormatError`` subclasses with absolute offsets.
+    """
+    reader = ArchiveReader(blob, 0, None, base_offset)
+    try:
+        return reader.pointer()
+    except UnknownClassError:
+        name = peek_class_name(blob)
+        if name is None or lookup_class(name) is not None:
+            raise
+        from ..objects.base import OpaqueFrameObject
+
+        return OpaqueFrameObject(name, bytes(blob))
+    except (struct.error, IndexError) as exc:  # defensive: never leak low-level errors
+        raise TruncatedFrameError(
+            f"object data ended early ({exc})", base_offset + reader.pos
+        ) from None
+
+
+def encode_object(obj: G3FrameObject | None) -> list[Buffer]:
+    """Encode ``obj`` as a complete archive; returns buffers to be written in order."""
+    from ..objects.base import OpaqueFrameObject
+
+    if isinstance(obj, OpaqueFrameObject):
+        return [obj.blob]
+    writer = ArchiveWriter()
+    writer.pointer(obj)
+    return writer.buffers()
+
+
+def encode_object_bytes(obj: G3FrameObject | None) -> bytes:
+    """Encode ``obj`` as one bytes object."""
+    return b"".join(encode_object(obj))
+
+
+__all__ = [
+    "register",
+    "lookup_class",
+    "registered_names",
+    "peek_class_name",
+    "decode_object",
+    "encode_object",
+    "encode_object_bytes",
+    "G3FormatError",
+]

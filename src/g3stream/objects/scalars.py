@@ -1,0 +1,163 @@
+"""Scalar frame objects: G3Bool, G3Int, G3Double, G3String (FORMAT.md 9.2)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..codec.registry import register
+from .base import G3FrameObject
+
+if TYPE_CHECKING:
+    from ..codec.archive import ArchiveReader, ArchiveWriter
+
+
+class _Scalar(G3FrameObject):
+    """Common behaviour of the single-value wrappers."""
+
+    __slots__ = ("value",)
+    _python_type: ClassVar[type] = object
+
+    def __init__(self, value: Any = None) -> None:
+        if value is None:
+            value = self._python_type()
+        elif isinstance(value, _Scalar):
+            value = value.value
+        self.value = self._python_type(value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Scalar):
+            other = other.value
+        return bool(self.value == other)
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.value!r})"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def _json_payload(self) -> Any:
+        return self.value
+
+    @classmethod
+    def _from_json_payload(cls, payload: Any) -> Any:
+        return cls(payload)
+
+
+@register
+class G3Bool(_Scalar):
+    """A boolean frame object; frames store Python ``bool`` values as G3Bool."""
+
+    __slots__ = ()
+    _g3_name = "G3Bool"
+    _g3_chain = (("G3Bool", 1), ("G3FrameObject", 1))
+    _g3_write_versions = (1, 1)
+    _python_type = bool
+
+    def __bool__(self) -> bool:
+        return self.value
+
+    @classmethod
+    def _g3_read(cls, r: ArchiveReader, version: int) -> G3Bool:
+        return cls(r.bool())
+
+    def _g3_write(self, w: ArchiveWriter) -> None:
+        w.bool(self.value)
+
+
+@register
+class G3Int(_Scalar):
+    """A signed 64-bit integer frame object; frames store Python ``int`` values as G3Int."""
+
+    __slots__ = ()
+    _g3_name = "G3Int"
+    _g3_chain = (("G3Int", 1), ("G3FrameObject", 1))
+    _g3_write_versions = (1, 1)
+    _python_type = int
+
+    def __int__(self) -> int:
+        return self.value
+
+    __index__ = __int__
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    @classmethod
+    def _g3_read(cls, r: ArchiveReader, version: int) -> G3Int:
+        return cls(r.i64())
+
+    def _g3_write(self, w: ArchiveWriter) -> None:
+        w.i64(self.value)
+
+
+@register
+class G3Double(_Scalar):
+    """A binary64 frame object; frames store Python ``float`` values as G3Double."""
+
+    __slots__ = ()
+    _g3_name = "G3Double"
+    _g3_chain = (("G3Double", 1), ("G3FrameObject", 1))
+    _g3_write_versions = (1, 1)
+    _python_type = float
+
+    def __float__(self) -> float:
+        return self.value
+
+    @classmethod
+    def _g3_read(cls, r: ArchiveReader, version: int) -> G3Double:
+        return cls(r.f64())
+
+    def _g3_write(self, w: ArchiveWriter) -> None:
+        w.f64(self.value)
+
+    def _json_payload(self) -> Any:
+        return json_number(self.value)
+
+    @classmethod
+    def _from_json_payload(cls, payload: Any) -> Any:
+        return cls(from_json_number(payload))
+
+
+@register
+class G3String(_Scalar):
+    """A string frame object; frames store Python ``str`` values as G3String."""
+
+    __slots__ = ()
+    _g3_name = "G3String"
+    _g3_chain = (("G3String", 1), ("G3FrameObject", 1))
+    _g3_write_versions = (1, 1)
+    _python_type = str
+
+    def __str__(self) -> str:
+        return self.value
+
+    def Summary(self) -> str:
+        """The string in double quotes, as frame listings show it."""
+        return f'"{self.value}"'
+
+    @classmethod
+    def _g3_read(cls, r: ArchiveReader, version: int) -> G3String:
+        return cls(r.string())
+
+    def _g3_write(self, w: ArchiveWriter) -> None:
+        w.string(self.value)
+
+
+def json_number(v: float) -> float | str:
+    """A float in the vectors' JSON notation (NaN and infinities as strings)."""
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def from_json_number(v: float | int | str) -> float:
+    """The float that a JSON NUM denotes."""
+    if isinstance(v, str):
+        return float(v)
+    return float(v)
