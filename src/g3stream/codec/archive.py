@@ -15,6 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
+import builtins
 import struct
 from typing import TYPE_CHECKING, Any
 
@@ -124,7 +125,7 @@ class ArchiveReader:
         """One signed byte."""
         return self._scalar("b", 1)
 
-    def bool(self) -> bool:
+    def bool(self) -> builtins.bool:
         """One byte, non-zero meaning true."""
         p = self._need(1)
         return self.buf[p] != 0
@@ -251,12 +252,13 @@ class ArchiveReader:
                 first = v
         return first
 
-    def pointer(self, declared: type | None = None) -> Any:
+    def pointer(self, declared: Any = None) -> Any:
         """Read a polymorphic pointer to a frame object (``None`` for a null pointer)."""
         from .registry import lookup_class
 
         p = self.pos
         ident = self.u32()
+        cls: Any
         if ident == POINTER_DIRECT:
             if declared is None:
                 raise UnknownTypeCodeError(
@@ -275,7 +277,7 @@ class ArchiveReader:
                     raise UnknownTypeCodeError(
                         f"class-name id {ident} was never defined", self.base_offset + p
                     )
-            cls = lookup_class(name)  # type: ignore[assignment]
+            cls = lookup_class(name)
             if cls is None:
                 raise UnknownClassError(
                     f"unknown frame-object class {name!r}", self.base_offset + p
@@ -329,7 +331,7 @@ class ArchiveWriter:
         """One signed byte."""
         self._cur += _LE["b"].pack(v)
 
-    def bool(self, v: bool) -> None:
+    def bool(self, v: builtins.bool) -> None:
         """One byte, 0 or 1."""
         self._cur.append(1 if v else 0)
 
@@ -384,7 +386,7 @@ class ArchiveWriter:
         self._cur += _LE["Q"].pack(len(b))
         self._cur += b
 
-    def array(self, arr: np.ndarray, dtype: str, with_size: bool = True) -> None:
+    def array(self, arr: np.ndarray, dtype: str, with_size: builtins.bool = True) -> None:
         """An array of ``dtype`` elements (little-endian), preceded by a size tag unless told not to."""
         dt = np.dtype(dtype).newbyteorder("<")
         a = np.ascontiguousarray(arr, dtype=dt)
@@ -392,7 +394,7 @@ class ArchiveWriter:
             self._cur += _LE["Q"].pack(a.shape[0] if a.ndim else a.size)
         if a.nbytes >= _INLINE_LIMIT:
             self._keep.append(a)
-            self._parts.append(memoryview(a).cast("B"))
+            self._parts.append(memoryview(a).cast("B"))  # type: ignore[arg-type]
             self._cur = bytearray()
             self._parts.append(self._cur)
         else:
@@ -407,12 +409,12 @@ class ArchiveWriter:
 
     def begin(self, chain: tuple[tuple[str, int], ...], versions: tuple[int, ...]) -> None:
         """Announce the versions of a class chain (most-derived first)."""
-        for (name, _), v in zip(chain, versions):
+        for (name, _), v in zip(chain, versions, strict=False):
             if name not in self._versions:
                 self._versions.add(name)
                 self._cur += _LE["I"].pack(v)
 
-    def pointer(self, obj: G3FrameObject | None, direct: bool = False) -> None:
+    def pointer(self, obj: G3FrameObject | None, direct: builtins.bool = False) -> None:
         """Write a polymorphic pointer to ``obj`` (its data only the first time)."""
         if obj is None:
             self._cur += b"\x00\x00\x00\x00"

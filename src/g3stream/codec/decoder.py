@@ -103,7 +103,7 @@ class FrameDecoder:
 
     def frames(self) -> list[G3Frame]:
         """Every complete frame currently available."""
-        out = []
+        out: list[G3Frame] = []
         while True:
             f = self.next_frame()
             if f is None:

@@ -16,6 +16,7 @@ class _Scalar(G3FrameObject):
     """Common behaviour of the single-value wrappers."""
 
     __slots__ = ("value",)
+    value: Any
     _python_type: ClassVar[type] = object
 
     def __init__(self, value: Any = None) -> None:
