@@ -1,0 +1,15 @@
+"""Shared test fixtures: where the reference-written vectors live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+VECTORS = Path(__file__).parent / "vectors"
+
+
+@pytest.fixture(scope="session")
+def vectors_dir() -> Path:
+    """Directory of the reference-written test vectors (a copy of the shared corpus)."""
+    return VECTORS
