@@ -30,6 +30,6 @@ for _layer in ("io", "net", "pipeline"):
         globals()[_name] = getattr(_mod, _name)
         __all__.append(_name)
 
-from . import core  # noqa: E402
+from . import core  # noqa: E402, F401
 
 __all__.append("core")

@@ -123,6 +123,7 @@ for _name, _char in _STANDARD.items():
     G3FrameType.names[_name] = _t
     G3FrameType.values[ord(_char)] = _t
 G3FrameType.names["None"] = G3FrameType.none
+_STANDARD_TYPES = G3FrameType.values
 
 #: Frame types a streaming server never drops and replays to late clients' complement.
 DATA_FRAME_TYPES = frozenset({G3FrameType.Timepoint, G3FrameType.Scan})
@@ -197,6 +198,7 @@ class G3Frame:
         "_raw",
         "_order",
         "_offset",
+        "_lazy",
         "__weakref__",
     )
 
@@ -209,35 +211,49 @@ class G3Frame:
         self._raw: _Buffer | None = None
         self._order: tuple[str, ...] | None = None
         self._offset: int | None = None
+        self._lazy: list[int] | None = None
 
     # -- construction from bytes -------------------------------------------
     @classmethod
-    def _from_wire(
-        cls,
-        type_code: int,
-        entries: list[tuple[str, memoryview, int]],
-        raw: _Buffer,
-        offset: int,
-    ) -> G3Frame:
-        """A frame from parsed entries ``(key, blob, blob_offset)`` and its original bytes."""
+    def _from_scan(cls, type_code: int, raw: bytes, entries: list[int], offset: int) -> G3Frame:
+        """A frame over ``raw``, one frame's bytes; ``entries`` holds, per entry,
+        the name start, name end, blob start and blob end (indexed on first use)."""
         f = cls.__new__(cls)
-        t = G3FrameType.values.get(type_code)
+        t = _STANDARD_TYPES.get(type_code)
         f.type = t if t is not None else G3FrameType(type_code)
-        blobs: dict[str, tuple[memoryview, int]] = {}
-        for key, blob, boff in entries:
-            if key not in blobs:  # the first of duplicate keys wins, as in the reference
-                blobs[key] = (blob, boff)
-        f._blobs = blobs
-        f._keys = dict.fromkeys(blobs)
-        f._objs = {}
+        f._keys = None  # type: ignore[assignment]
+        f._lazy = entries
         f._history = None
-        f._raw = raw if len(blobs) == len(entries) else None
+        f._raw = raw
         f._order = None
         f._offset = offset
         return f
 
+    def _ensure(self) -> None:
+        """Index the keys and blobs of a frame read from bytes (first use only)."""
+        if self._keys is not None:
+            return
+        raw = self._raw
+        assert raw is not None
+        e = self._lazy
+        mv = memoryview(raw)
+        offset = self._offset or 0
+        blobs: dict[str, tuple[memoryview, int]] = {}
+        for i in range(0, len(e), 4):
+            key = bytes(mv[e[i] : e[i + 1]]).decode("utf-8", "surrogateescape")
+            if key not in blobs:  # the first of duplicate keys wins, as in the reference
+                blobs[key] = (mv[e[i + 2] : e[i + 3]], offset + e[i + 2])
+        if len(blobs) * 4 != len(e):
+            self._raw = None  # the reference drops duplicates when it writes
+        self._blobs = blobs
+        self._objs = {}
+        self._keys = dict.fromkeys(blobs)
+        self._lazy = None
+
     # -- mapping protocol --------------------------------------------------
     def _object(self, key: str) -> Any:
+        if self._keys is None:
+            self._ensure()
         obj = self._objs.get(key, _MISSING)
         if obj is _MISSING:
             blob, boff = self._blobs[key]
@@ -246,11 +262,15 @@ class G3Frame:
         return obj
 
     def __getitem__(self, key: str) -> Any:
+        if self._keys is None:
+            self._ensure()
         if key not in self._keys:
             raise KeyError(key)
         return unwrap_value(self._object(key))
 
     def __setitem__(self, key: str, value: Any) -> None:
+        if self._keys is None:
+            self._ensure()
         if not isinstance(key, str):
             raise TypeError(f"frame keys are strings, not {type(key).__name__}")
         if key in self._keys:
@@ -266,6 +286,8 @@ class G3Frame:
         self._changed()
 
     def __delitem__(self, key: str) -> None:
+        if self._keys is None:
+            self._ensure()
         if key not in self._keys:
             raise KeyError(key)
         if self._history is None:
@@ -282,34 +304,50 @@ class G3Frame:
         self._order = None
 
     def __contains__(self, key: object) -> bool:
+        if self._keys is None:
+            self._ensure()
         return key in self._keys
 
     def __len__(self) -> int:
+        if self._keys is None:
+            self._ensure()
         return len(self._keys)
 
     def __iter__(self) -> Iterator[str]:
+        if self._keys is None:
+            self._ensure()
         return iter(list(self._keys))
 
     def keys(self) -> KeysView[str]:
         """The keys, in insertion order (on-disk order for a frame that was read)."""
+        if self._keys is None:
+            self._ensure()
         return self._keys.keys()
 
     def values(self) -> ValuesView[Any]:
         """The values (plain Python values for scalars), in key order."""
+        if self._keys is None:
+            self._ensure()
         return {k: self[k] for k in self._keys}.values()
 
     def items(self) -> ItemsView[str, Any]:
         """``(key, value)`` pairs, in key order."""
+        if self._keys is None:
+            self._ensure()
         return {k: self[k] for k in self._keys}.items()
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of ``key``, or ``default`` when absent."""
+        if self._keys is None:
+            self._ensure()
         if key in self._keys:
             return self[key]
         return default
 
     def pop(self, key: str, *default: Any) -> Any:
         """Remove ``key`` and return its value (or ``default`` when absent)."""
+        if self._keys is None:
+            self._ensure()
         if key not in self._keys:
             if default:
                 return default[0]
@@ -325,6 +363,8 @@ class G3Frame:
 
     def entry_order(self) -> tuple[str, ...]:
         """The order in which the reference would write this frame's entries."""
+        if self._keys is None:
+            self._ensure()
         order = self._order
         if order is None:
             from .codec.keyorder import history_to_disk_order, insertion_order_to_disk_order
@@ -338,6 +378,8 @@ class G3Frame:
 
     def blob(self, key: str) -> _Buffer | list[_Buffer]:
         """The serialized object of ``key``: its original blob if untouched, else a new encoding."""
+        if self._keys is None:
+            self._ensure()
         hit = self._blobs.get(key)
         if hit is not None:
             return hit[0]
@@ -367,6 +409,8 @@ class G3Frame:
 
     def drop_blobs(self) -> None:
         """Decode every entry and forget the original bytes (frees the read buffer)."""
+        if self._keys is None:
+            self._ensure()
         for k in self._keys:
             self._object(k)
         self._blobs.clear()
@@ -375,6 +419,8 @@ class G3Frame:
     # -- display -----------------------------------------------------------
     def Summary(self) -> str:
         """Listing of keys, type names and short summaries, like spt3g's."""
+        if self._keys is None:
+            self._ensure()
         lines = [f"Frame ({self.type}) ["]
         for k in sorted(self._keys):
             try:
@@ -396,6 +442,8 @@ class G3Frame:
         return f"<G3Frame {self.type} with {len(self)} keys>"
 
     def __copy__(self) -> G3Frame:
+        if self._keys is None:
+            self._ensure()
         f = G3Frame.__new__(G3Frame)
         f.type = self.type
         f._keys = dict(self._keys)

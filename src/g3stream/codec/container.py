@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, NamedTuple
 
+from crc32c import crc32c as _crc32c
+
 from ..errors import (
     CRCMismatchError,
     InvalidEndianError,
@@ -23,6 +25,16 @@ from .registry import encode_object
 
 if TYPE_CHECKING:
     from ..frame import G3Frame
+
+
+def _frame_from_scan(*args: object) -> G3Frame:
+    # bound on first use: frame.py imports this module
+    global _frame_from_scan
+    from ..frame import G3Frame
+
+    _frame_from_scan = G3Frame._from_scan  # type: ignore[assignment]
+    return _frame_from_scan(*args)
+
 
 Buffer = bytes | bytearray | memoryview
 
@@ -44,7 +56,7 @@ class ScannedFrame(NamedTuple):
 
     size: int
     type_code: int
-    entries: list[tuple[int, int, int, int]]  # name start, name length, blob start, blob length
+    entries: list[int]  # per entry: name start, name end, blob start, blob end
     crc: int
     little: bool
 
@@ -85,7 +97,7 @@ def scan_frame(
         raise InvalidLengthError(f"implausible entry count {n}", offset + 5)
     p = pos + _HEADER_SIZE
     limit = pos + max_frame_size
-    entries = []
+    entries: list[int] = []
     for _ in range(n):
         if p + 8 > end:
             return p + 8 - pos
@@ -105,8 +117,8 @@ def scan_frame(
             )
         if r + bl > end:
             return r + bl + 4 - pos
-        entries.append((p + 8 - pos, nl, r - pos, bl))
         p = r + bl
+        entries += (q - nl - pos, q - pos, r - pos, p - pos)
     if p + 4 > end:
         return p + 4 - pos
     (crc,) = (_U32_LE if little else _U32_BE).unpack_from(buf, p)
@@ -116,11 +128,11 @@ def scan_frame(
 def check_crc(frame_bytes: Buffer, scanned: ScannedFrame, offset: int) -> None:
     """Raise ``CRCMismatchError`` unless the stored CRC matches the names and blobs."""
     mv = memoryview(frame_bytes)
-    parts = []
-    for ns, nl, bs, bl in scanned.entries:
-        parts.append(mv[ns : ns + nl])
-        parts.append(mv[bs : bs + bl])
-    crc = g3_crc(parts)
+    value = 0xFFFFFFFF
+    e = scanned.entries
+    for i in range(0, len(e), 4):
+        value = _crc32c(mv[e[i + 2] : e[i + 3]], _crc32c(mv[e[i] : e[i + 1]], value))
+    crc = value ^ 0xFFFFFFFF
     if crc != scanned.crc:
         raise CRCMismatchError(
             f"frame CRC mismatch: stored 0x{scanned.crc:08x}, computed 0x{crc:08x}", offset
@@ -128,19 +140,15 @@ def check_crc(frame_bytes: Buffer, scanned: ScannedFrame, offset: int) -> None:
 
 
 def build_frame(
-    frame_bytes: Buffer, scanned: ScannedFrame, offset: int, verify: bool = True
+    frame_bytes: bytes, scanned: ScannedFrame, offset: int, verify: bool = True
 ) -> G3Frame:
-    """A lazily decoded G3Frame over ``frame_bytes`` (exactly one frame)."""
-    from ..frame import G3Frame
+    """A lazily decoded G3Frame over ``frame_bytes`` (exactly one frame).
 
+    Only the CRC is computed here; keys and blobs are indexed on first use.
+    """
     if verify:
         check_crc(frame_bytes, scanned, offset)
-    mv = memoryview(frame_bytes)
-    entries = [
-        (str(mv[ns : ns + nl], "utf-8", "surrogateescape"), mv[bs : bs + bl], offset + bs)
-        for ns, nl, bs, bl in scanned.entries
-    ]
-    return G3Frame._from_wire(scanned.type_code, entries, frame_bytes, offset)
+    return _frame_from_scan(scanned.type_code, frame_bytes, scanned.entries, offset)
 
 
 def decode_frame(
@@ -166,6 +174,7 @@ def encode_frame(frame: G3Frame) -> list[Buffer]:
     re-use their original blobs byte for byte.
     """
     order = frame.entry_order()
+    frame._ensure()
     head = bytearray(_HEADER_SIZE)
     head[0] = 1
     _HEAD_LE.pack_into(head, 1, 1, len(order), int(frame.type))

@@ -27,12 +27,13 @@ class FrameDecoder:
     ``verify_crc`` may be turned off for trusted data.
     """
 
-    __slots__ = ("_buf", "_need", "_offset", "max_frame_size", "verify_crc", "_failed")
+    __slots__ = ("_buf", "_pos", "_need", "_offset", "max_frame_size", "verify_crc", "_failed")
 
     def __init__(
         self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, verify_crc: bool = True
     ) -> None:
         self._buf = bytearray()
+        self._pos = 0  # start of the first unconsumed byte in _buf
         self._need = 1
         self._offset = 0
         self.max_frame_size = max_frame_size
@@ -47,21 +48,25 @@ class FrameDecoder:
     @property
     def buffered(self) -> int:
         """Bytes received that are not yet part of a returned frame."""
-        return len(self._buf)
+        return len(self._buf) - self._pos
 
     @property
     def at_boundary(self) -> bool:
         """True when no partial frame is held (a clean place for the stream to end)."""
-        return not self._buf
+        return len(self._buf) == self._pos
 
     @property
     def bytes_needed(self) -> int:
         """A lower bound on the bytes still to arrive before the next frame can be complete."""
-        return max(self._need - len(self._buf), 0)
+        return max(self._need - (len(self._buf) - self._pos), 0)
 
     def feed(self, data: Buffer) -> None:
         """Add received bytes."""
         if data:
+            if self._pos:
+                # drop consumed bytes once per feed, not once per frame
+                del self._buf[: self._pos]
+                self._pos = 0
             self._buf += data
 
     def next_frame(self) -> G3Frame | None:
@@ -73,11 +78,12 @@ class FrameDecoder:
         if self._failed is not None:
             raise self._failed
         buf = self._buf
+        pos = self._pos
         n = len(buf)
-        if n < self._need or n == 0:
+        if n - pos < self._need or n == pos:
             return None
         try:
-            scanned = scan_frame(buf, 0, n, self._offset, self.max_frame_size)
+            scanned = scan_frame(buf, pos, n, self._offset, self.max_frame_size)
         except G3FormatError as exc:
             self._failed = exc
             raise
@@ -85,13 +91,17 @@ class FrameDecoder:
             self._need = scanned
             return None
         size = scanned.size
-        if size == n:
+        if size == n and pos == 0:
             raw = bytes(buf)
             buf.clear()
         else:
             with memoryview(buf) as mv:
-                raw = bytes(mv[:size])
-            del buf[:size]
+                raw = bytes(mv[pos : pos + size])
+            if pos + size == n:
+                buf.clear()
+                self._pos = 0
+            else:
+                self._pos = pos + size
         offset = self._offset
         self._offset = offset + size
         self._need = 1
@@ -112,8 +122,9 @@ class FrameDecoder:
 
     def reset(self) -> int:
         """Discard a partial frame (for example after a reconnect); returns the bytes dropped."""
-        dropped = len(self._buf)
+        dropped = len(self._buf) - self._pos
         self._buf.clear()
+        self._pos = 0
         self._need = 1
         self._failed = None
         self._offset += dropped
@@ -121,7 +132,7 @@ class FrameDecoder:
 
     def close(self) -> None:
         """Declare the end of the stream: raise ``TruncatedFrameError`` if a frame was cut off."""
-        if self._buf:
+        if not self.at_boundary:
             raise TruncatedFrameError(
-                f"stream ended inside a frame ({len(self._buf)} bytes of it received)", self._offset
+                f"stream ended inside a frame ({self.buffered} bytes of it received)", self._offset
             )

@@ -77,6 +77,9 @@ def encode_object(obj: G3FrameObject | None) -> list[Buffer]:
     """Encode ``obj`` as a complete archive; returns buffers to be written in order."""
     from ..objects.base import OpaqueFrameObject
 
+    fast = getattr(obj, "_g3_blob", None)
+    if fast is not None:
+        return [fast()]
     if isinstance(obj, OpaqueFrameObject):
         return [obj.blob]
     writer = ArchiveWriter()

@@ -76,3 +76,20 @@ class OpaqueFrameObject(G3FrameObject):
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def scalar_blob_prefix(cls: type[G3FrameObject]) -> bytes:
+    """The bytes a blob whose root is a ``cls`` object starts with, up to its fields.
+
+    For a class whose fields are one fixed-layout value, a whole blob is this
+    prefix plus the packed value, which saves building an archive per value.
+    """
+    import struct
+
+    name = cls._g3_name.encode()
+    out = bytearray(b"\x01")
+    out += struct.pack("<IQ", 0x80000001, len(name)) + name
+    out += struct.pack("<I", 0x80000001)
+    for v in cls._g3_write_versions:
+        out += struct.pack("<I", v)
+    return bytes(out)

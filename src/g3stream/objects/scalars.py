@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import struct
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..codec.registry import register
-from .base import G3FrameObject
+from .base import G3FrameObject, scalar_blob_prefix
 
 if TYPE_CHECKING:
     from ..codec.archive import ArchiveReader, ArchiveWriter
@@ -68,6 +69,9 @@ class G3Bool(_Scalar):
     def _g3_write(self, w: ArchiveWriter) -> None:
         w.bool(self.value)
 
+    def _g3_blob(self) -> bytes:
+        return _BOOL_BLOBS[bool(self.value)]
+
 
 @register
 class G3Int(_Scalar):
@@ -94,6 +98,9 @@ class G3Int(_Scalar):
     def _g3_write(self, w: ArchiveWriter) -> None:
         w.i64(self.value)
 
+    def _g3_blob(self) -> bytes:
+        return _INT_PREFIX + _pack_i64(self.value)
+
 
 @register
 class G3Double(_Scalar):
@@ -114,6 +121,9 @@ class G3Double(_Scalar):
 
     def _g3_write(self, w: ArchiveWriter) -> None:
         w.f64(self.value)
+
+    def _g3_blob(self) -> bytes:
+        return _DOUBLE_PREFIX + _pack_f64(self.value)
 
     def _json_payload(self) -> Any:
         return json_number(self.value)
@@ -146,6 +156,22 @@ class G3String(_Scalar):
 
     def _g3_write(self, w: ArchiveWriter) -> None:
         w.string(self.value)
+
+    def _g3_blob(self) -> bytes:
+        b = self.value.encode("utf-8", "surrogateescape")
+        return _STRING_PREFIX + _pack_u64(len(b)) + b
+
+
+_pack_i64 = struct.Struct("<q").pack
+_pack_f64 = struct.Struct("<d").pack
+_INT_PREFIX = scalar_blob_prefix(G3Int)
+_DOUBLE_PREFIX = scalar_blob_prefix(G3Double)
+_STRING_PREFIX = scalar_blob_prefix(G3String)
+_pack_u64 = struct.Struct("<Q").pack
+_BOOL_BLOBS = {
+    False: scalar_blob_prefix(G3Bool) + b"\x00",
+    True: scalar_blob_prefix(G3Bool) + b"\x01",
+}
 
 
 def json_number(v: float) -> float | str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import struct
 import time as _time
 from typing import TYPE_CHECKING, Any
 
 from ..codec.registry import register
-from .base import G3FrameObject
+from .base import G3FrameObject, scalar_blob_prefix
 
 if TYPE_CHECKING:
     from ..codec.archive import ArchiveReader, ArchiveWriter
@@ -176,12 +177,19 @@ class G3Time(G3FrameObject):
     def _g3_write(self, w: ArchiveWriter) -> None:
         w.i64(self.time)
 
+    def _g3_blob(self) -> bytes:
+        return _TIME_PREFIX + _pack_i64(self.time)
+
     def _json_payload(self) -> Any:
         return self.time
 
     @classmethod
     def _from_json_payload(cls, payload: Any) -> G3Time:
         return cls(int(payload))
+
+
+_pack_i64 = struct.Struct("<q").pack
+_TIME_PREFIX = scalar_blob_prefix(G3Time)
 
 
 def read_time_by_value(r: ArchiveReader) -> G3Time:
