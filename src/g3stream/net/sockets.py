@@ -1,0 +1,171 @@
+"""Small socket helpers shared by the TCP source and the network senders.
+
+Everything here is plain stdlib sockets: blocking calls release the GIL, so a
+thread waiting on the network never stalls other Python threads.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+
+from g3stream.errors import G3ConnectionError
+from g3stream.net.errors import (
+    G3ConnectionRefusedError,
+    G3ConnectionTimeoutError,
+    G3HostUnresolvableError,
+)
+
+#: Flag that stops send() from raising SIGPIPE on a closed peer (Linux); 0 elsewhere.
+SEND_FLAGS: int = getattr(socket, "MSG_NOSIGNAL", 0)
+
+#: Largest number of buffers handed to one sendmsg() call (IOV_MAX is 1024 on Linux).
+MAX_IOVECS = 512
+
+Buffer = bytes | bytearray | memoryview
+
+
+def endpoint(host: str, port: int) -> str:
+    """Format a host and port for messages: ``host:port`` or ``[v6addr]:port``."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def peer_name(sock: socket.socket) -> str:
+    """Return the remote end of a connected socket as ``host:port``.
+
+    IPv4 peers that reached a dual-stack socket are shown in IPv4 form.
+    """
+    try:
+        address = sock.getpeername()
+    except OSError:
+        return "unknown"
+    host, port = str(address[0]), int(address[1])
+    if host.startswith("::ffff:") and "." in host:
+        host = host[len("::ffff:") :]
+    return endpoint(host, port)
+
+
+def timeout_or_none(timeout: float | None) -> float | None:
+    """Map spt3g's convention (negative = wait forever) to Python's ``None``."""
+    if timeout is None or timeout < 0:
+        return None
+    return float(timeout)
+
+
+def disable_sigpipe(sock: socket.socket) -> None:
+    """On platforms without MSG_NOSIGNAL, ask the socket not to raise SIGPIPE."""
+    option = getattr(socket, "SO_NOSIGPIPE", None)
+    if SEND_FLAGS == 0 and option is not None:  # pragma: no cover - BSD/macOS only
+        sock.setsockopt(socket.SOL_SOCKET, option, 1)
+
+
+def tune_stream_socket(sock: socket.socket) -> None:
+    """Prepare a connected TCP socket for frame streaming (no Nagle delay)."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:  # pragma: no cover - not a TCP socket
+        pass
+    disable_sigpipe(sock)
+
+
+def open_listener(port: int, bind_address: str | None = None, backlog: int = 64) -> socket.socket:
+    """Bind and listen on ``port`` (0 = any free port).
+
+    With no ``bind_address`` the socket accepts IPv4 and IPv6 on every
+    interface (dual-stack when the system allows it, IPv4 otherwise).
+    With a ``bind_address`` only that local address is used.
+    """
+    if bind_address in (None, "", "*"):
+        if socket.has_ipv6 and socket.has_dualstack_ipv6():
+            try:
+                return socket.create_server(
+                    ("::", port), family=socket.AF_INET6, backlog=backlog, dualstack_ipv6=True
+                )
+            except OSError:
+                pass  # IPv6 configured but unusable: fall back to IPv4 only
+        return socket.create_server(("0.0.0.0", port), family=socket.AF_INET, backlog=backlog)
+    try:
+        infos = socket.getaddrinfo(
+            bind_address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise G3HostUnresolvableError(
+            f"cannot resolve local address {bind_address!r}: {exc.strerror}"
+        ) from exc
+    family, _, _, _, address = infos[0]
+    return socket.create_server(address[:2], family=family, backlog=backlog)
+
+
+def connect(host: str, port: int, timeout: float | None = None) -> socket.socket:
+    """Open a TCP connection to ``host``:``port``, trying every resolved address.
+
+    ``timeout`` bounds the connection attempt (``None`` or negative: no limit).
+    The returned socket is in blocking mode. Failures raise a
+    :class:`G3ConnectionError` subclass whose message names host and port.
+    """
+    where = endpoint(host, port)
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout_or_none(timeout))
+    except socket.gaierror as exc:
+        raise G3HostUnresolvableError(
+            f"cannot resolve host {host!r} (port {port}): {exc.strerror}"
+        ) from exc
+    except ConnectionRefusedError as exc:
+        raise G3ConnectionRefusedError(f"connection to {where} refused") from exc
+    except TimeoutError as exc:
+        raise G3ConnectionTimeoutError(
+            f"connecting to {where} timed out after {timeout} s"
+        ) from exc
+    except OSError as exc:
+        raise G3ConnectionError(f"cannot connect to {where}: {exc.strerror or exc}") from exc
+    sock.settimeout(None)
+    tune_stream_socket(sock)
+    return sock
+
+
+def send_buffers(sock: socket.socket, buffers: Sequence[Buffer]) -> int:
+    """Write every byte of ``buffers`` to a blocking socket; return the byte count.
+
+    Uses scatter-gather ``sendmsg`` (no concatenation copy), completes partial
+    sends, and never raises SIGPIPE. Raises ``OSError`` when the peer is gone.
+    """
+    pending = [memoryview(b).cast("B") for b in buffers if len(b)]
+    total = 0
+    while pending:
+        batch = pending[:MAX_IOVECS]
+        try:
+            sent = sock.sendmsg(batch, (), SEND_FLAGS)
+        except InterruptedError:  # pragma: no cover - PEP 475 retries for us
+            continue
+        total += sent
+        # Drop the buffers that went out completely; trim the one cut in half.
+        index = 0
+        while index < len(batch) and sent >= len(batch[index]):
+            sent -= len(batch[index])
+            index += 1
+        del pending[:index]
+        if sent:
+            pending[0] = pending[0][sent:]
+    return total
+
+
+def shutdown_quietly(sock: socket.socket, how: int = socket.SHUT_RDWR) -> None:
+    """``shutdown()`` a socket, ignoring errors from an already dead connection.
+
+    Shutting a socket down wakes any thread blocked in send, recv or accept
+    on it, which is how waits are cancelled.
+    """
+    try:
+        sock.shutdown(how)
+    except OSError:
+        pass
+
+
+def close_quietly(sock: socket.socket | None) -> None:
+    """Close a socket, ignoring every error."""
+    if sock is None:
+        return
+    try:
+        sock.close()
+    except OSError:  # pragma: no cover
+        pass
