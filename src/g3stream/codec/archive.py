@@ -260,11 +260,8 @@ class ArchiveReader:
         ident = self.u32()
         cls: Any
         if ident == POINTER_DIRECT:
-            if declared is None:
-                raise UnknownTypeCodeError(
-                    "direct pointer form where no class is declared", self.base_offset + p
-                )
-            cls = declared
+            # the declared type; G3FrameObject unless the caller says otherwise
+            cls = declared if declared is not None else lookup_class("G3FrameObject")
         elif ident == 0:
             return None
         else:
@@ -298,12 +295,18 @@ class ArchiveReader:
 
 
 class ArchiveWriter:
-    """Builds one little-endian archive as a list of buffers."""
+    """Builds one archive as a list of buffers: little-endian unless ``little`` is false.
 
-    __slots__ = ("_parts", "_cur", "_versions", "_names", "_pointers", "_keep")
+    The reference only writes little-endian archives; big-endian output exists
+    to reproduce foreign-order blobs byte for byte.
+    """
 
-    def __init__(self) -> None:
-        self._cur = bytearray(b"\x01")
+    __slots__ = ("_parts", "_cur", "_versions", "_names", "_pointers", "_keep", "little", "_fmt")
+
+    def __init__(self, little: builtins.bool = True) -> None:
+        self.little = little
+        self._fmt = _LE if little else _BE
+        self._cur = bytearray(b"\x01" if little else b"\x00")
         self._parts: list[Buffer] = [self._cur]
         self._versions: set[str] = set()
         self._names: dict[str, int] = {}
@@ -329,7 +332,7 @@ class ArchiveWriter:
 
     def i8(self, v: int) -> None:
         """One signed byte."""
-        self._cur += _LE["b"].pack(v)
+        self._cur += self._fmt["b"].pack(v)
 
     def bool(self, v: builtins.bool) -> None:
         """One byte, 0 or 1."""
@@ -337,39 +340,39 @@ class ArchiveWriter:
 
     def u16(self, v: int) -> None:
         """Unsigned 16-bit integer."""
-        self._cur += _LE["H"].pack(v)
+        self._cur += self._fmt["H"].pack(v)
 
     def i16(self, v: int) -> None:
         """Signed 16-bit integer."""
-        self._cur += _LE["h"].pack(v)
+        self._cur += self._fmt["h"].pack(v)
 
     def u32(self, v: int) -> None:
         """Unsigned 32-bit integer."""
-        self._cur += _LE["I"].pack(v)
+        self._cur += self._fmt["I"].pack(v)
 
     def i32(self, v: int) -> None:
         """Signed 32-bit integer."""
-        self._cur += _LE["i"].pack(v)
+        self._cur += self._fmt["i"].pack(v)
 
     def u64(self, v: int) -> None:
         """Unsigned 64-bit integer."""
-        self._cur += _LE["Q"].pack(v)
+        self._cur += self._fmt["Q"].pack(v)
 
     def i64(self, v: int) -> None:
         """Signed 64-bit integer."""
-        self._cur += _LE["q"].pack(v)
+        self._cur += self._fmt["q"].pack(v)
 
     def f32(self, v: float) -> None:
         """IEEE binary32."""
-        self._cur += _LE["f"].pack(v)
+        self._cur += self._fmt["f"].pack(v)
 
     def f64(self, v: float) -> None:
         """IEEE binary64."""
-        self._cur += _LE["d"].pack(v)
+        self._cur += self._fmt["d"].pack(v)
 
     def size(self, n: int) -> None:
         """A cereal size tag."""
-        self._cur += _LE["Q"].pack(n)
+        self._cur += self._fmt["Q"].pack(n)
 
     def raw(self, data: Buffer) -> None:
         """Raw bytes, as they are."""
@@ -383,15 +386,15 @@ class ArchiveWriter:
     def string(self, s: str | bytes) -> None:
         """A cereal string (size tag + UTF-8 bytes)."""
         b = s.encode("utf-8", "surrogateescape") if isinstance(s, str) else s
-        self._cur += _LE["Q"].pack(len(b))
+        self._cur += self._fmt["Q"].pack(len(b))
         self._cur += b
 
     def array(self, arr: np.ndarray, dtype: str, with_size: builtins.bool = True) -> None:
         """An array of ``dtype`` elements (little-endian), preceded by a size tag unless told not to."""
-        dt = np.dtype(dtype).newbyteorder("<")
+        dt = np.dtype(dtype).newbyteorder("<" if self.little else ">")
         a = np.ascontiguousarray(arr, dtype=dt)
         if with_size:
-            self._cur += _LE["Q"].pack(a.shape[0] if a.ndim else a.size)
+            self._cur += self._fmt["Q"].pack(a.shape[0] if a.ndim else a.size)
         if a.nbytes >= _INLINE_LIMIT:
             self._keep.append(a)
             self._parts.append(memoryview(a).cast("B"))  # type: ignore[arg-type]
@@ -405,39 +408,40 @@ class ArchiveWriter:
         """Announce the class version of ``name`` if this archive has not yet."""
         if name not in self._versions:
             self._versions.add(name)
-            self._cur += _LE["I"].pack(version)
+            self._cur += self._fmt["I"].pack(version)
 
     def begin(self, chain: tuple[tuple[str, int], ...], versions: tuple[int, ...]) -> None:
         """Announce the versions of a class chain (most-derived first)."""
         for (name, _), v in zip(chain, versions, strict=False):
             if name not in self._versions:
                 self._versions.add(name)
-                self._cur += _LE["I"].pack(v)
+                self._cur += self._fmt["I"].pack(v)
 
     def pointer(self, obj: G3FrameObject | None, direct: builtins.bool = False) -> None:
         """Write a polymorphic pointer to ``obj`` (its data only the first time)."""
         if obj is None:
             self._cur += b"\x00\x00\x00\x00"
             return
-        if direct:
-            self._cur += _LE["I"].pack(POINTER_DIRECT)
+        if direct or obj._g3_name == "G3FrameObject":
+            # the direct form: the object's class is the pointer's declared class
+            self._cur += self._fmt["I"].pack(POINTER_DIRECT)
         else:
             name = obj._g3_name
             nid = self._names.get(name)
             if nid is None:
                 nid = len(self._names) + 1
                 self._names[name] = nid
-                self._cur += _LE["I"].pack(nid | POINTER_NEW)
+                self._cur += self._fmt["I"].pack(nid | POINTER_NEW)
                 self.string(name)
             else:
-                self._cur += _LE["I"].pack(nid)
+                self._cur += self._fmt["I"].pack(nid)
         pid = self._pointers.get(id(obj))
         if pid is not None:
-            self._cur += _LE["I"].pack(pid)
+            self._cur += self._fmt["I"].pack(pid)
             return
         pid = len(self._pointers) + 1
         self._pointers[id(obj)] = pid
         self._keep.append(obj)
-        self._cur += _LE["I"].pack(pid | POINTER_NEW)
+        self._cur += self._fmt["I"].pack(pid | POINTER_NEW)
         self.begin(obj._g3_chain, obj._g3_write_versions)
         obj._g3_write(self)
