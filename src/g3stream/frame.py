@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .codec.keyorder import history_to_disk_order, insertion_order_to_disk_order
 from .codec.registry import decode_object
 from .objects.base import G3FrameObject, OpaqueFrameObject
 from .objects.quat import G3Quat, Quat
@@ -211,13 +212,13 @@ class G3Frame:
         self._raw: _Buffer | None = None
         self._order: tuple[str, ...] | None = None
         self._offset: int | None = None
-        self._lazy: list[int] | None = None
+        self._lazy: list[slice] | None = None
 
     # -- construction from bytes -------------------------------------------
     @classmethod
-    def _from_scan(cls, type_code: int, raw: bytes, entries: list[int], offset: int) -> G3Frame:
+    def _from_scan(cls, type_code: int, raw: bytes, entries: list[slice], offset: int) -> G3Frame:
         """A frame over ``raw``, one frame's bytes; ``entries`` holds, per entry,
-        the name start, name end, blob start and blob end (indexed on first use)."""
+        the slice of its name and of its blob (indexed on first use)."""
         f = cls.__new__(cls)
         t = _STANDARD_TYPES.get(type_code)
         f.type = t if t is not None else G3FrameType(type_code)
@@ -239,11 +240,12 @@ class G3Frame:
         mv = memoryview(raw)
         offset = self._offset or 0
         blobs: dict[str, tuple[memoryview, int]] = {}
-        for i in range(0, len(e), 4):
-            key = bytes(mv[e[i] : e[i + 1]]).decode("utf-8", "surrogateescape")
+        for i in range(0, len(e), 2):
+            key = raw[e[i]].decode("utf-8", "surrogateescape")
             if key not in blobs:  # the first of duplicate keys wins, as in the reference
-                blobs[key] = (mv[e[i + 2] : e[i + 3]], offset + e[i + 2])
-        if len(blobs) * 4 != len(e):
+                blob = e[i + 1]
+                blobs[key] = (mv[blob], offset + blob.start)
+        if len(blobs) * 2 != len(e):
             self._raw = None  # the reference drops duplicates when it writes
         self._blobs = blobs
         self._objs = {}
@@ -367,8 +369,6 @@ class G3Frame:
             self._ensure()
         order = self._order
         if order is None:
-            from .codec.keyorder import history_to_disk_order, insertion_order_to_disk_order
-
             if self._history is None:
                 order = insertion_order_to_disk_order(list(self._keys))
             else:

@@ -20,7 +20,6 @@ from ..errors import (
     InvalidLengthError,
     UnsupportedVersionError,
 )
-from .crc import g3_crc
 from .registry import encode_object
 
 if TYPE_CHECKING:
@@ -44,7 +43,11 @@ _U64_LE = struct.Struct("<Q")
 _U64_BE = struct.Struct(">Q")
 _U32_LE = struct.Struct("<I")
 _U32_BE = struct.Struct(">I")
+_HEAD_FULL_LE = struct.Struct("<BIiI")
+_pack_u64 = _U64_LE.pack
+_pack_u32 = _U32_LE.pack
 _HEADER_SIZE = 13
+_JOIN_LIMIT = 65536
 _MIN_ENTRY_SIZE = 16
 
 #: Default largest frame accepted (bytes); a bigger length field is refused.
@@ -56,7 +59,7 @@ class ScannedFrame(NamedTuple):
 
     size: int
     type_code: int
-    entries: list[int]  # per entry: name start, name end, blob start, blob end
+    entries: list[slice]  # per entry: the slice of its name, then of its blob
     crc: int
     little: bool
 
@@ -97,42 +100,46 @@ def scan_frame(
         raise InvalidLengthError(f"implausible entry count {n}", offset + 5)
     p = pos + _HEADER_SIZE
     limit = pos + max_frame_size
-    entries: list[int] = []
+    entries: list[slice] = []
     for _ in range(n):
         if p + 8 > end:
             return p + 8 - pos
-        (nl,) = u64(buf, p)
-        if p + 8 + nl + 8 > limit:
-            raise InvalidLengthError(
-                f"key length {nl} exceeds the frame size limit", offset + p - pos
-            )
-        q = p + 8 + nl
+        q = p + 8 + u64(buf, p)[0]  # end of the name
         if q + 8 > end:
+            if q + 12 > limit:
+                raise InvalidLengthError(
+                    f"key length {q - p - 8} exceeds the frame size limit", offset + p - pos
+                )
             return q + 8 - pos
-        (bl,) = u64(buf, q)
-        r = q + 8
-        if r + bl + 4 > limit:
-            raise InvalidLengthError(
-                f"blob length {bl} exceeds the frame size limit", offset + q - pos
-            )
-        if r + bl > end:
-            return r + bl + 4 - pos
-        p = r + bl
-        entries += (q - nl - pos, q - pos, r - pos, p - pos)
+        r = q + 8  # start of the blob
+        e = r + u64(buf, q)[0]  # end of the blob
+        if e > end:
+            if e + 4 > limit:
+                raise InvalidLengthError(
+                    f"blob length {e - r} exceeds the frame size limit", offset + q - pos
+                )
+            return e + 4 - pos
+        entries += (slice(p + 8 - pos, q - pos), slice(r - pos, e - pos))
+        p = e
+    if p + 4 - pos > max_frame_size:
+        raise InvalidLengthError("frame exceeds the frame size limit", offset)
     if p + 4 > end:
         return p + 4 - pos
     (crc,) = (_U32_LE if little else _U32_BE).unpack_from(buf, p)
     return ScannedFrame(p + 4 - pos, type_code, entries, crc, little)
 
 
-def check_crc(frame_bytes: Buffer, scanned: ScannedFrame, offset: int) -> None:
+def check_crc(frame_bytes: bytes, scanned: ScannedFrame, offset: int) -> None:
     """Raise ``CRCMismatchError`` unless the stored CRC matches the names and blobs."""
-    mv = memoryview(frame_bytes)
-    value = 0xFFFFFFFF
-    e = scanned.entries
-    for i in range(0, len(e), 4):
-        value = _crc32c(mv[e[i + 2] : e[i + 3]], _crc32c(mv[e[i] : e[i + 1]], value))
-    crc = value ^ 0xFFFFFFFF
+    if scanned.size <= _JOIN_LIMIT:
+        # one call over the gathered pieces beats one call per piece
+        crc = _crc32c(b"".join(map(frame_bytes.__getitem__, scanned.entries)), 0xFFFFFFFF)
+    else:
+        mv = memoryview(frame_bytes)
+        crc = 0xFFFFFFFF
+        for piece in scanned.entries:
+            crc = _crc32c(mv[piece], crc)
+    crc ^= 0xFFFFFFFF
     if crc != scanned.crc:
         raise CRCMismatchError(
             f"frame CRC mismatch: stored 0x{scanned.crc:08x}, computed 0x{crc:08x}", offset
@@ -175,24 +182,36 @@ def encode_frame(frame: G3Frame) -> list[Buffer]:
     """
     order = frame.entry_order()
     frame._ensure()
-    head = bytearray(_HEADER_SIZE)
-    head[0] = 1
-    _HEAD_LE.pack_into(head, 1, 1, len(order), int(frame.type))
-    out: list[Buffer] = [head]
-    crc_parts: list[Buffer] = []
+    out: list[Buffer] = [_HEAD_FULL_LE.pack(1, 1, len(order), frame.type)]
+    crc = 0xFFFFFFFF
     blobs = frame._blobs
+    objs = frame._objs
+    pack_u64 = _pack_u64
     for key in order:
         name = key.encode("utf-8", "surrogateescape")
         hit = blobs.get(key)
-        parts: list[Buffer] = [hit[0]] if hit is not None else encode_object(frame._objs[key])
-        size = 0
-        for b in parts:
-            size += b.nbytes if isinstance(b, memoryview) else len(b)
-        out.append(_U64_LE.pack(len(name)) + name + _U64_LE.pack(size))
-        out.extend(parts)
-        crc_parts.append(name)
-        crc_parts.extend(parts)
-    out.append(_U32_LE.pack(g3_crc(crc_parts)))
+        if hit is not None:
+            blob: Buffer = hit[0]
+        else:
+            obj = objs[key]
+            fast = getattr(obj, "_g3_blob", None)
+            if fast is not None:
+                blob = fast()
+            else:
+                parts = encode_object(obj)
+                size = 0
+                for b in parts:
+                    crc = _crc32c(b, crc) if size else _crc32c(b, _crc32c(name, crc))
+                    size += b.nbytes if isinstance(b, memoryview) else len(b)
+                if not parts:
+                    crc = _crc32c(name, crc)
+                out.append(pack_u64(len(name)) + name + pack_u64(size))
+                out.extend(parts)
+                continue
+        crc = _crc32c(blob, _crc32c(name, crc))
+        out.append(pack_u64(len(name)) + name + pack_u64(len(blob)))
+        out.append(blob)
+    out.append(_pack_u32(crc ^ 0xFFFFFFFF))
     return out
 
 

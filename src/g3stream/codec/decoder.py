@@ -18,6 +18,9 @@ from .container import DEFAULT_MAX_FRAME_SIZE, build_frame, scan_frame
 
 Buffer = bytes | bytearray | memoryview
 
+# below this size a double copy is cheaper than a memoryview
+_SMALL_FRAME = 4096
+
 
 class FrameDecoder:
     """Turns a byte stream into G3Frames.
@@ -27,7 +30,16 @@ class FrameDecoder:
     ``verify_crc`` may be turned off for trusted data.
     """
 
-    __slots__ = ("_buf", "_pos", "_need", "_offset", "max_frame_size", "verify_crc", "_failed")
+    __slots__ = (
+        "_buf",
+        "_pos",
+        "_need",
+        "_offset",
+        "max_frame_size",
+        "verify_crc",
+        "_failed",
+        "_fatal",
+    )
 
     def __init__(
         self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, verify_crc: bool = True
@@ -38,7 +50,8 @@ class FrameDecoder:
         self._offset = 0
         self.max_frame_size = max_frame_size
         self.verify_crc = verify_crc
-        self._failed: G3FormatError | None = None
+        self._failed: G3FormatError | None = None  # to raise on the next call
+        self._fatal: G3FormatError | None = None  # framing lost: raise forever
 
     @property
     def offset(self) -> int:
@@ -72,53 +85,73 @@ class FrameDecoder:
     def next_frame(self) -> G3Frame | None:
         """The next complete frame, or ``None`` when more bytes are needed.
 
-        Raises a ``G3FormatError`` subclass for bad data; after that the
-        decoder refuses to continue (the stream has lost its framing).
+        Raises a ``G3FormatError`` subclass for bad data.  After a CRC
+        mismatch the framing is intact and decoding may go on; after any
+        other error the decoder refuses to continue (framing is lost).
         """
+        got = self._take(1)
+        return got[0] if got else None
+
+    def frames(self, limit: int = 0) -> list[G3Frame]:
+        """Every complete frame currently available (at most ``limit`` if non-zero).
+
+        An error met after some frames were decoded is raised by the next call,
+        so no good frame is lost to it.
+        """
+        return self._take(limit)
+
+    def _take(self, limit: int) -> list[G3Frame]:
+        out: list[G3Frame] = []
+        if self._fatal is not None:
+            raise self._fatal
         if self._failed is not None:
-            raise self._failed
+            deferred, self._failed = self._failed, None
+            raise deferred
         buf = self._buf
         pos = self._pos
         n = len(buf)
-        if n - pos < self._need or n == pos:
-            return None
-        try:
-            scanned = scan_frame(buf, pos, n, self._offset, self.max_frame_size)
-        except G3FormatError as exc:
-            self._failed = exc
-            raise
-        if isinstance(scanned, int):
-            self._need = scanned
-            return None
-        size = scanned.size
-        if size == n and pos == 0:
-            raw = bytes(buf)
-            buf.clear()
-        else:
-            with memoryview(buf) as mv:
-                raw = bytes(mv[pos : pos + size])
-            if pos + size == n:
-                buf.clear()
-                self._pos = 0
-            else:
-                self._pos = pos + size
         offset = self._offset
-        self._offset = offset + size
-        self._need = 1
+        verify = self.verify_crc
+        max_size = self.max_frame_size
         try:
-            return build_frame(raw, scanned, offset, self.verify_crc)
+            while n - pos >= self._need and n > pos:
+                try:
+                    scanned = scan_frame(buf, pos, n, offset, max_size)
+                except G3FormatError as exc:
+                    self._fatal = exc
+                    raise
+                if isinstance(scanned, int):
+                    self._need = scanned
+                    break
+                self._need = 1
+                size = scanned.size
+                end = pos + size
+                if size < _SMALL_FRAME:
+                    raw = bytes(buf[pos:end])
+                else:
+                    with memoryview(buf) as mv:
+                        raw = bytes(mv[pos:end])
+                frame_offset = offset
+                pos = end
+                offset += size
+                out.append(build_frame(raw, scanned, frame_offset, verify))
+                if len(out) == limit:
+                    break
         except G3FormatError as exc:
-            # a bad CRC leaves the framing intact: the next frame is still readable
-            raise exc
+            self._commit(pos, n, offset)
+            if not out or exc is self._fatal:
+                raise
+            self._failed = exc  # a bad CRC: raised by the next call
+        self._commit(pos, n, offset)
+        return out
 
-    def frames(self) -> list[G3Frame]:
-        """Every complete frame currently available."""
-        out: list[G3Frame] = []
-        while True:
-            f = self.next_frame()
-            if f is None:
-                return out
-            out.append(f)
+    def _commit(self, pos: int, n: int, offset: int) -> None:
+        if pos == n:
+            self._buf.clear()
+            self._pos = 0
+        else:
+            self._pos = pos
+        self._offset = offset
 
     def reset(self) -> int:
         """Discard a partial frame (for example after a reconnect); returns the bytes dropped."""
@@ -127,6 +160,7 @@ class FrameDecoder:
         self._pos = 0
         self._need = 1
         self._failed = None
+        self._fatal = None
         self._offset += dropped
         return dropped
 

@@ -75,13 +75,9 @@ def decode_object(blob: Buffer, base_offset: int = 0) -> Any:
 
 def encode_object(obj: G3FrameObject | None) -> list[Buffer]:
     """Encode ``obj`` as a complete archive; returns buffers to be written in order."""
-    from ..objects.base import OpaqueFrameObject
-
     fast = getattr(obj, "_g3_blob", None)
-    if fast is not None:
+    if fast is not None:  # single-value classes and opaque objects
         return [fast()]
-    if isinstance(obj, OpaqueFrameObject):
-        return [obj.blob]
     writer = ArchiveWriter()
     writer.pointer(obj)
     return writer.buffers()

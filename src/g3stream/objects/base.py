@@ -60,6 +60,9 @@ class OpaqueFrameObject(G3FrameObject):
     def _g3_name(self) -> str:  # type: ignore[override]
         return self.class_name
 
+    def _g3_blob(self) -> bytes:
+        return self.blob
+
     def __len__(self) -> int:
         return len(self.blob)
 
