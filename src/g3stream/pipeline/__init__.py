@@ -1,0 +1,62 @@
+"""G3Pipeline and its modules, decorators and logging, with spt3g's names and behaviour."""
+
+from __future__ import annotations
+
+from .decorators import g3decorator, indexmod, pipesegment, pipesegment_nodoc, usefulfunc
+from .errors import G3FatalError, G3PipelineError
+from .g3logging import (
+    G3LogLevel,
+    log_debug,
+    log_error,
+    log_fatal,
+    log_info,
+    log_notice,
+    log_trace,
+    log_warn,
+    set_log_level,
+)
+from .module import G3Module
+from .pipeline import G3Pipeline
+from .sources import G3InfiniteSource
+from .utility import (
+    AbortAfterNFrames,
+    DeduplicateMetadata,
+    Delete,
+    DropOrphanMetadata,
+    Dump,
+    InjectDebug,
+    InjectFrame,
+    Keep,
+    Rename,
+)
+
+__all__ = [
+    "G3Pipeline",
+    "G3Module",
+    "G3InfiniteSource",
+    "G3PipelineError",
+    "G3FatalError",
+    "g3decorator",
+    "indexmod",
+    "pipesegment",
+    "pipesegment_nodoc",
+    "usefulfunc",
+    "Dump",
+    "Delete",
+    "Keep",
+    "Rename",
+    "InjectFrame",
+    "InjectDebug",
+    "AbortAfterNFrames",
+    "DeduplicateMetadata",
+    "DropOrphanMetadata",
+    "G3LogLevel",
+    "log_trace",
+    "log_debug",
+    "log_info",
+    "log_notice",
+    "log_warn",
+    "log_error",
+    "log_fatal",
+    "set_log_level",
+]
