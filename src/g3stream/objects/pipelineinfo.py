@@ -40,7 +40,9 @@ def _value_json(obj: Any) -> Any:
 
 
 def _value_from_json(value: Any) -> Any:
-    """The frame object denoted by a VALUE of the vectors' JSON notation."""
+    """The frame object denoted by a VALUE of the vectors' JSON notation (shared pointers kept)."""
+    if value is None:
+        return None
     from ..jsonform import object_from_json
 
     return object_from_json(value)
@@ -239,7 +241,8 @@ class G3ModuleConfig(G3FrameObject):
     @classmethod
     def _read_fields(cls, r: ArchiveReader, version: int) -> G3ModuleConfig:
         mc = cls(r.string(), r.string())
-        n = r.size()
+        # each entry takes at least a key size, a flag or repr size and a pointer
+        n = r.size(13)
         if version > 1:
             for _ in range(n):
                 key = r.string()
@@ -354,20 +357,18 @@ class G3PipelineInfo(G3FrameObject):
         return "\n".join(lines)
 
     def Summary(self) -> str:
-        """Branch and local-diff state, or the version name."""
-        if self.vcs_branch:
-            diffs = "" if self.vcs_localdiffs else "no "
-            return f"{self.vcs_branch} branch, {diffs}local diffs"
-        return "version " + (self.vcs_versionname or "unknown")
+        """``<branch> branch, [no ]local diffs``, as spt3g 1.0.2 shows it in frame listings."""
+        diffs = "" if self.vcs_localdiffs else "no "
+        return f"{self.vcs_branch} branch, {diffs}local diffs"
 
     def Description(self) -> str:
-        """Software version, user, host and number of modules, one item per line."""
-        lines = []
-        if self.vcs_branch:
-            diffs = "" if self.vcs_localdiffs else "no "
-            lines.append(f"Branch: {self.vcs_branch}, {diffs}local diffs")
-            lines.append(f"URL: {self.vcs_url}")
-            lines.append(f"Revision: {self.vcs_revision}")
+        """Software version, user, host and number of modules, one item per line (as spt3g 1.0.2)."""
+        diffs = "" if self.vcs_localdiffs else "no "
+        lines = [
+            f"Branch: {self.vcs_branch}, {diffs}local diffs",
+            f"URL: {self.vcs_url}",
+            f"Revision: {self.vcs_revision}",
+        ]
         if self.vcs_versionname:
             lines.append(f"Version: {self.vcs_versionname}")
         if self.vcs_fullversion:
@@ -409,7 +410,7 @@ class G3PipelineInfo(G3FrameObject):
         pi.vcs_githash = r.string()
         pi.hostname = r.string()
         pi.user = r.string()
-        n = r.size()
+        n = r.size(24)  # each module holds at least three sizes
         pi.modules = [G3ModuleConfig._read_by_value(r) for _ in range(n)]
         if version > 1:
             pi.vcs_fullversion = r.string()
