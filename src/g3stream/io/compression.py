@@ -1,0 +1,217 @@
+"""Whole-stream compression of G3 files, chosen by file-name suffix.
+
+A G3 file is a plain concatenation of frames; ``.gz``, ``.bz2`` and ``.xz``
+files compress that whole byte stream (FORMAT.md section 2).  This module
+opens such files for reading and writing with the standard library only.
+
+Writing reproduces the reference's codec parameters: gzip with one member,
+mtime 0, no file name, OS byte 3 and zlib's default level; bzip2 with block
+size 9; xz with preset 6 and a CRC64 check.  Reading accepts concatenated
+members/streams for every codec (the reference reads only the first gzip or
+bzip2 member; a superset is harmless).
+
+Bad compressed data raises :class:`CompressedDataError`; a compressed stream
+cut short raises :class:`~g3stream.errors.TruncatedFrameError`.  Both carry
+the file name and the offset in the decompressed stream.
+"""
+
+from __future__ import annotations
+
+import bz2
+import enum
+import gzip
+import lzma
+import os
+import struct
+import zlib
+from typing import IO, BinaryIO
+
+from ..errors import G3FormatError
+
+Buffer = bytes | bytearray | memoryview
+
+__all__ = [
+    "Compression",
+    "CompressedDataError",
+    "compression_for_path",
+    "is_corrupt_data_error",
+    "open_decompressed",
+    "CompressingWriter",
+    "GzipWriter",
+    "open_compressing_writer",
+]
+
+
+class CompressedDataError(G3FormatError):
+    """A compressed G3 file whose compressed data is corrupt."""
+
+
+class Compression(enum.Enum):
+    """The whole-stream codec of a G3 file."""
+
+    NONE = "none"
+    GZIP = "gzip"
+    BZIP2 = "bzip2"
+    XZ = "xz"
+
+
+_SUFFIXES = ((".gz", Compression.GZIP), (".bz2", Compression.BZIP2), (".xz", Compression.XZ))
+
+
+def compression_for_path(path: str | os.PathLike[str]) -> Compression:
+    """The codec a file name asks for: ``.gz``, ``.bz2``, ``.xz``, anything else none.
+
+    Like the reference, only the final suffix counts, so ``run.g3.gz`` and
+    ``run.gz`` are both gzip files.
+    """
+    name = os.fspath(path)
+    for suffix, codec in _SUFFIXES:
+        if name.endswith(suffix):
+            return codec
+    return Compression.NONE
+
+
+# -- reading ---------------------------------------------------------------
+
+
+def is_corrupt_data_error(exc: BaseException) -> bool:
+    """Whether ``exc``, raised while decompressing, means corrupt compressed data.
+
+    The stdlib readers raise ``zlib.error``, ``lzma.LZMAError`` or an
+    ``OSError`` without an errno (``gzip.BadGzipFile``, bz2's "Invalid data
+    stream"); an ``OSError`` with an errno is a real I/O failure.
+    """
+    if isinstance(exc, zlib.error | lzma.LZMAError):
+        return True
+    return isinstance(exc, OSError) and exc.errno is None
+
+
+def open_decompressed(path: str | os.PathLike[str], codec: Compression | None = None) -> BinaryIO:
+    """Open ``path`` for reading its decompressed G3 byte stream.
+
+    Uncompressed files are opened unbuffered: callers read large blocks and
+    every extra buffer layer would be one more copy.  Compressed files are
+    wrapped in the stdlib decompressing readers, which accept concatenated
+    members.
+    """
+    if codec is None:
+        codec = compression_for_path(path)
+    raw = open(path, "rb", buffering=0)  # noqa: SIM115 - ownership passes to the caller
+    try:
+        if codec is Compression.NONE:
+            return raw
+        if codec is Compression.GZIP:
+            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        if codec is Compression.BZIP2:
+            return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
+        return lzma.LZMAFile(raw, mode="rb")  # type: ignore[return-value]
+    except BaseException:
+        raw.close()
+        raise
+
+
+# -- writing ---------------------------------------------------------------
+
+
+class CompressingWriter:
+    """A write-only file object that compresses into an underlying binary file.
+
+    ``stream_bytes`` counts the uncompressed bytes accepted and
+    ``disk_bytes`` the compressed bytes handed to the file so far (the
+    compressor keeps some data internally until ``close``).
+    """
+
+    def __init__(self, raw: IO[bytes], compressor: bz2.BZ2Compressor | lzma.LZMACompressor) -> None:
+        self._raw = raw
+        self._compressor = compressor
+        self.stream_bytes = 0
+        self.disk_bytes = 0
+        self.closed = False
+
+    def _emit(self, data: bytes) -> None:
+        if data:
+            self._raw.write(data)
+            self.disk_bytes += len(data)
+
+    def _compress(self, data: Buffer) -> bytes:
+        return self._compressor.compress(data)
+
+    def write(self, data: Buffer) -> int:
+        """Compress ``data``; returns its length."""
+        n = data.nbytes if isinstance(data, memoryview) else len(data)
+        self._emit(self._compress(data))
+        self.stream_bytes += n
+        return n
+
+    def writelines(self, buffers: list[Buffer]) -> None:
+        """Compress every buffer in order."""
+        for b in buffers:
+            self.write(b)
+
+    def sync(self) -> None:
+        """Push everything accepted so far to the file, where the codec allows it.
+
+        Only gzip can flush mid-stream without ending it; bzip2 and xz keep
+        their current block until ``close``.
+        """
+        self._raw.flush()
+
+    def flush(self) -> None:
+        """Flush the underlying file's buffer (the compressor keeps its state)."""
+        self._raw.flush()
+
+    def _finish(self) -> None:
+        self._emit(self._compressor.flush())
+
+    def close(self) -> None:
+        """End the compressed stream and close the underlying file."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._finish()
+            self._raw.flush()
+        finally:
+            self._raw.close()
+
+
+#: The gzip member header the reference writes: deflate, no flags, mtime 0,
+#: no extra flags, OS 3 (Unix).
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
+
+
+class GzipWriter(CompressingWriter):
+    """One gzip member with the reference's header, at zlib's default level."""
+
+    def __init__(self, raw: IO[bytes], level: int = zlib.Z_DEFAULT_COMPRESSION) -> None:
+        deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        super().__init__(raw, deflate)  # type: ignore[arg-type]
+        self._deflate = deflate
+        self._crc = 0
+        self._emit(GZIP_HEADER)
+
+    def _compress(self, data: Buffer) -> bytes:
+        self._crc = zlib.crc32(data, self._crc)
+        return self._deflate.compress(data)
+
+    def sync(self) -> None:
+        """Make every byte written so far decodable from the file (a zlib sync flush)."""
+        self._emit(self._deflate.flush(zlib.Z_SYNC_FLUSH))
+        self._raw.flush()
+
+    def _finish(self) -> None:
+        self._emit(self._deflate.flush(zlib.Z_FINISH))
+        self._emit(struct.pack("<II", self._crc, self.stream_bytes & 0xFFFFFFFF))
+
+
+def open_compressing_writer(raw: IO[bytes], codec: Compression) -> CompressingWriter:
+    """A writer compressing into ``raw`` with the reference's parameters for ``codec``."""
+    if codec is Compression.GZIP:
+        return GzipWriter(raw)
+    if codec is Compression.BZIP2:
+        return CompressingWriter(raw, bz2.BZ2Compressor(9))
+    if codec is Compression.XZ:
+        return CompressingWriter(
+            raw, lzma.LZMACompressor(format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=6)
+        )
+    raise ValueError(f"{codec} is not a compressing codec")

@@ -1,0 +1,111 @@
+"""FileSink: the write side of a G3 file, compressing by suffix.
+
+A sink accepts frames already encoded as lists of buffers (see
+``g3stream.codec.container.encode_frame``) and writes them without joining
+them: small buffers are gathered in the file buffer, large ones (numpy
+arrays) go to the operating system directly from their own memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from typing import IO
+
+from .compression import (
+    CompressingWriter,
+    Compression,
+    compression_for_path,
+    open_compressing_writer,
+)
+
+log = logging.getLogger(__name__)
+
+Buffer = bytes | bytearray | memoryview
+
+__all__ = ["FileSink"]
+
+
+class FileSink:
+    """An open G3 output file (``.g3``, ``.g3.gz``, ``.g3.bz2``, ``.g3.xz``).
+
+    ``append=True`` adds to an existing uncompressed file; appending to a
+    compressed file is refused (the reference cannot do it either: its
+    reader would ignore a second gzip or bzip2 member).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], append: bool = False, buffersize: int = 1048576
+    ) -> None:
+        self.path = os.fspath(path)
+        self.compression = compression_for_path(self.path)
+        if append and self.compression is not Compression.NONE:
+            raise ValueError(
+                f"{self.path}: cannot append to a {self.compression.value}-compressed file"
+            )
+        if buffersize <= 0:
+            raise ValueError(f"buffersize must be positive, not {buffersize}")
+        raw: IO[bytes] = open(self.path, "ab" if append else "wb", buffering=buffersize)  # noqa: SIM115
+        self._raw: IO[bytes] | None = raw
+        self._compressor: CompressingWriter | None = None
+        self._base = 0
+        if self.compression is Compression.NONE:
+            self._base = raw.tell()
+            self._write_lines = raw.writelines
+        else:
+            self._compressor = open_compressing_writer(raw, self.compression)
+            self._write_lines = self._compressor.writelines  # type: ignore[assignment]
+
+    @property
+    def closed(self) -> bool:
+        """Whether the sink was closed."""
+        return self._raw is None
+
+    def write_buffers(self, buffers: Iterable[Buffer]) -> None:
+        """Append the bytes of ``buffers``, in order, to the stream."""
+        if self._raw is None:
+            raise ValueError(f"{self.path}: write to a closed file")
+        self._write_lines(buffers)  # type: ignore[arg-type]
+
+    def tell(self) -> int:
+        """Bytes of G3 stream written so far (uncompressed; the next frame's offset)."""
+        raw = self._raw
+        if raw is None:
+            raise ValueError(f"{self.path}: tell on a closed file")
+        if self._compressor is not None:
+            return self._compressor.stream_bytes
+        return raw.tell()
+
+    def file_size(self) -> int:
+        """The size of the file as written so far (compressed bytes for compressed files).
+
+        A compressor holds back some data until it is flushed or closed, so
+        for compressed files this lags behind the stream.
+        """
+        if self._compressor is not None:
+            return self._compressor.disk_bytes
+        return self.tell()
+
+    def flush(self) -> None:
+        """Hand everything written so far to the operating system.
+
+        For gzip files the compressor is flushed too (a sync point), so a
+        concurrent reader can decode every complete frame; bzip2 and xz can
+        only do so at ``close``.
+        """
+        if self._compressor is not None:
+            self._compressor.sync()
+        elif self._raw is not None:
+            self._raw.flush()
+
+    def close(self) -> None:
+        """Finish the compressed stream (if any) and close the file; idempotent."""
+        raw = self._raw
+        if raw is None:
+            return
+        self._raw = None
+        if self._compressor is not None:
+            self._compressor.close()
+        else:
+            raw.close()

@@ -1,0 +1,121 @@
+"""FileSource: a ByteSource over a G3 file, decompressing by suffix.
+
+The source knows nothing about frames: it hands out the (decompressed)
+byte stream in blocks, tracks how far it got, and turns decompression
+failures into typed errors naming the file and the stream offset.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import BinaryIO
+
+from ..errors import TruncatedFrameError
+from .compression import (
+    CompressedDataError,
+    Compression,
+    compression_for_path,
+    is_corrupt_data_error,
+    open_decompressed,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FileSource"]
+
+
+class FileSource:
+    """Reads the G3 byte stream stored in ``path`` (``.g3``, ``.g3.gz``, ``.g3.bz2``, ``.g3.xz``).
+
+    The file is opened at construction, so a missing file fails at once
+    with ``FileNotFoundError``.  ``position`` is the offset in the
+    decompressed stream of the next byte ``read`` returns.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self.name = self.path
+        self.compression = compression_for_path(self.path)
+        self._file: BinaryIO | None = open_decompressed(self.path, self.compression)
+        self.position = 0
+
+    @property
+    def compressed(self) -> bool:
+        """Whether the file holds a compressed stream."""
+        return self.compression is not Compression.NONE
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+        return self._file is None
+
+    def read(self, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` bytes of the stream; ``b""`` at its end.
+
+        Raises ``CompressedDataError`` for corrupt compressed data and
+        ``TruncatedFrameError`` for a compressed stream that was cut short.
+        """
+        f = self._file
+        if f is None:
+            raise ValueError(f"{self.name}: read from a closed file source")
+        try:
+            data = f.read(max_bytes)
+        except EOFError as exc:
+            raise self._error(
+                TruncatedFrameError, f"compressed stream ended early ({exc})"
+            ) from exc
+        except Exception as exc:
+            if is_corrupt_data_error(exc):
+                raise self._error(
+                    CompressedDataError, f"corrupt {self.compression.value} data ({exc})"
+                ) from exc
+            raise
+        self.position += len(data)
+        return data
+
+    def _error(
+        self, cls: type[TruncatedFrameError] | type[CompressedDataError], what: str
+    ) -> Exception:
+        err = cls(f"{self.name}: {what}, in the decompressed stream", self.position)
+        err.filename = self.name  # type: ignore[union-attr]
+        return err
+
+    def seekable(self) -> bool:
+        """Files can always be repositioned (compressed ones by decompressing again)."""
+        return self._file is not None
+
+    def seek(self, offset: int) -> int:
+        """Move to ``offset`` in the decompressed stream; returns the new position.
+
+        Compressed files seek by decompressing from the start (backwards) or
+        from the current position (forwards), so this is slow for them.
+        """
+        f = self._file
+        if f is None:
+            raise ValueError(f"{self.name}: seek on a closed file source")
+        if offset < 0:
+            raise ValueError(f"{self.name}: cannot seek to negative offset {offset}")
+        try:
+            self.position = f.seek(offset)
+        except EOFError as exc:
+            raise self._error(
+                TruncatedFrameError, f"compressed stream ended early ({exc})"
+            ) from exc
+        except Exception as exc:
+            if is_corrupt_data_error(exc):
+                raise self._error(
+                    CompressedDataError, f"corrupt {self.compression.value} data ({exc})"
+                ) from exc
+            raise
+        return self.position
+
+    def close(self) -> None:
+        """Close the file; safe to call more than once."""
+        f = self._file
+        if f is not None:
+            self._file = None
+            f.close()
+
+    def __repr__(self) -> str:
+        return f"<FileSource {self.name!r} at {self.position}>"

@@ -1,0 +1,341 @@
+"""G3Reader: frames from files and ``tcp://`` streams, in order.
+
+The reader drives one :class:`~g3stream.codec.decoder.FrameDecoder` per
+byte source (a :class:`~g3stream.io.file_source.FileSource` or a
+``TcpSource``); it holds no format logic of its own.  It follows spt3g's
+module protocol: ``reader(None)`` returns the next frame as a one-element
+list, and an empty list once every source is exhausted.
+
+Invariants:
+
+* ``_ready`` holds frames decoded from the current source and not yet
+  returned, in stream order; it is empty whenever the reader moves to
+  another source.
+* Errors surface in stream order: the decoder raises an error found
+  after some good frames only on the call after those frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from ..codec.container import DEFAULT_MAX_FRAME_SIZE
+from ..codec.decoder import FrameDecoder
+from ..errors import G3FormatError, TruncatedFrameError
+from ..frame import G3Frame
+from .file_source import FileSource
+from .source import ByteSource, StreamRestart
+
+log = logging.getLogger(__name__)
+
+__all__ = ["G3Reader", "ReaderSeekError"]
+
+PathArg = str | os.PathLike[str]
+
+#: The prefix that marks a network stream among file names.
+_TCP_PREFIX = "tcp://"
+
+
+class ReaderSeekError(RuntimeError):
+    """``G3Reader.seek`` was asked for something impossible (after the end, on a socket)."""
+
+
+def located(exc: G3FormatError, name: str) -> G3FormatError:
+    """A copy of ``exc`` whose message starts with the source ``name`` (also set as ``.filename``)."""
+    if getattr(exc, "filename", None) == name:
+        return exc
+    try:
+        new = type(exc)(f"{name}: {exc.message}", exc.offset)
+    except Exception:  # a subclass with another constructor: annotate in place
+        new = exc
+    new.filename = name  # type: ignore[attr-defined]
+    return new
+
+
+class G3Reader:
+    """Reads frames from a file, a ``tcp://`` address, or a list of them in order.
+
+    ``G3Reader(filename, n_frames_to_read=0, timeout=-1.0, track_filename=False,
+    buffersize=1048576)`` as in spt3g:
+
+    * ``filename``: a path (``.g3``, ``.g3.gz``, ``.g3.bz2``, ``.g3.xz``), a
+      ``tcp://host:port`` / ``tcp://*:port`` address, or a list of them read
+      in order.  Files are opened when reached (the first one at once); TCP
+      sources are created at construction, so listening sockets are bound
+      and ``port`` is known before the first read.
+    * ``n_frames_to_read``: stop after that many frames (0 = no limit).
+    * ``timeout``: seconds a TCP source waits before it ends (negative = forever).
+    * ``track_filename``: set ``frame._filename`` to the source each frame came from.
+    * ``buffersize``: bytes asked of a source per read (large frames are
+      read in one read of their remaining size).
+
+    Keyword-only extras: ``reconnect`` (TCP: survive sender restarts),
+    ``max_frame_size`` and ``verify_crc`` (for the decoder); any other keyword
+    is passed to the TCP sources.
+
+    Errors: ``FileNotFoundError`` for a missing file; ``G3FormatError``
+    subclasses for bad data, with ``.offset`` and ``.filename``; a stream
+    that ends inside a frame raises ``TruncatedFrameError``.  An empty file
+    in a list is logged and skipped.
+    """
+
+    __g3module__ = True
+
+    def __init__(
+        self,
+        filename: PathArg | Sequence[PathArg],
+        n_frames_to_read: int = 0,
+        timeout: float = -1.0,
+        track_filename: bool = False,
+        buffersize: int = 1048576,
+        *,
+        reconnect: bool = False,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        verify_crc: bool = True,
+        **options: Any,
+    ) -> None:
+        if isinstance(filename, str | os.PathLike):
+            names = [os.fspath(filename)]
+        else:
+            names = [os.fspath(n) for n in filename]
+            if not names:
+                raise ValueError("G3Reader needs at least one file name or address")
+        if buffersize <= 0:
+            raise ValueError(f"buffersize must be positive, not {buffersize}")
+        self.n_frames_to_read = int(n_frames_to_read)
+        self.timeout = float(timeout)
+        self.track_filename = bool(track_filename)
+        self.buffersize = int(buffersize)
+        self.max_frame_size = int(max_frame_size)
+        self.verify_crc = bool(verify_crc)
+        self._n_read = 0
+        self._ready: deque[G3Frame] = deque()
+        self._source: ByteSource | None = None
+        self._decoder = FrameDecoder(self.max_frame_size, self.verify_crc)
+        self._frames_in_source = 0
+        self._prefixed = False
+        self._done = False
+        # Network sources exist from the start (listening sockets are bound now).
+        self._queue: deque[str | ByteSource] = deque()
+        self.port: int | None = None
+        try:
+            for name in names:
+                if name.startswith(_TCP_PREFIX):
+                    src = self._tcp_source(name, reconnect, options)
+                    if self.port is None:
+                        self.port = getattr(src, "port", None)
+                    self._queue.append(src)
+                else:
+                    self._queue.append(name)
+            if options and not any(not isinstance(s, str) for s in self._queue):
+                raise TypeError(
+                    f"unexpected G3Reader option(s) for files: {', '.join(sorted(options))}"
+                )
+            self._open_next()
+        except BaseException:
+            self.close()
+            raise
+
+    def _tcp_source(self, url: str, reconnect: bool, options: dict[str, Any]) -> ByteSource:
+        from ..net.tcp_source import TcpSource
+
+        src: ByteSource = TcpSource(url, timeout=self.timeout, reconnect=reconnect, **options)
+        return src
+
+    # -- sources -----------------------------------------------------------
+    def _open_next(self) -> bool:
+        """Make the next source current; False when there is none left."""
+        if not self._queue:
+            self._source = None
+            self._done = True
+            return False
+        item = self._queue.popleft()
+        if isinstance(item, str):
+            log.debug("starting file %s", item)
+            src: ByteSource = FileSource(item)
+        else:
+            log.debug("starting stream %s", item.name)
+            src = item
+        self._source = src
+        self._decoder = FrameDecoder(self.max_frame_size, self.verify_crc)
+        self._frames_in_source = 0
+        return True
+
+    def _finish_source(self) -> None:
+        """The current source returned end of stream: check the boundary and close it."""
+        src = self._source
+        assert src is not None
+        dec = self._decoder
+        src.close()
+        if not dec.at_boundary:
+            raise TruncatedFrameError(
+                f"{src.name}: stream ended inside a frame ({dec.buffered} bytes of it received)",
+                dec.offset,
+            )
+        if self._frames_in_source == 0:
+            log.warning("no frames in %s (empty file or stream); skipped", src.name)
+
+    def _fill(self) -> bool:
+        """Decode at least one frame into ``_ready``; False once every source is done."""
+        while True:
+            src = self._source
+            if src is None:
+                return False
+            dec = self._decoder
+            try:
+                frames = dec.frames()
+            except G3FormatError as exc:
+                raise located(exc, src.name) from exc
+            if frames:
+                self._ready.extend(frames)
+                self._frames_in_source += len(frames)
+                return True
+            try:
+                data = src.read(max(dec.bytes_needed, self.buffersize))
+            except StreamRestart:
+                dropped = dec.reset()
+                if dropped:
+                    log.warning(
+                        "%s: stream restarted; discarded %d bytes of an incomplete frame",
+                        src.name,
+                        dropped,
+                    )
+                else:
+                    log.info("%s: stream restarted at a frame boundary", src.name)
+                continue
+            except G3FormatError as exc:
+                raise located(exc, src.name) from exc
+            if data:
+                dec.feed(data)
+                continue
+            try:
+                self._finish_source()
+            except G3FormatError:
+                self._source = None
+                self._close_queue()
+                self._done = True
+                raise
+            self._open_next()
+
+    def _next(self) -> G3Frame | None:
+        """The next frame, or None at the end (or once ``n_frames_to_read`` were read)."""
+        limit = self.n_frames_to_read
+        if limit > 0 and self._n_read >= limit:
+            return None
+        ready = self._ready
+        if not ready and not self._fill():
+            return None
+        frame = ready.popleft()
+        self._n_read += 1
+        if self.track_filename:
+            src = self._source
+            frame._filename = src.name if src is not None else ""  # type: ignore[attr-defined]
+        return frame
+
+    # -- module protocol ---------------------------------------------------
+    def Process(self, frame: G3Frame | None = None) -> list[G3Frame]:
+        """spt3g's module call: with ``None`` the next frame (``[]`` at the end).
+
+        Given a frame (the reader is not the first module), the first call
+        returns every remaining frame of the sources followed by that frame;
+        later calls pass their frame through.
+        """
+        if frame is None:
+            f = self._next()
+            return [f] if f is not None else []
+        if not self._prefixed:
+            self._prefixed = True
+            out = list(self)
+            out.append(frame)
+            return out
+        return [frame]
+
+    __call__ = Process
+
+    def __iter__(self) -> Iterator[G3Frame]:
+        """The remaining frames, in order."""
+        if self.n_frames_to_read > 0 or self.track_filename:
+            nxt = self._next
+            while (f := nxt()) is not None:
+                yield f
+            return
+        ready = self._ready
+        fill = self._fill
+        while ready or fill():
+            self._n_read += 1
+            yield ready.popleft()
+
+    # -- position ----------------------------------------------------------
+    def tell(self) -> int:
+        """Byte offset of the next frame in the current (decompressed) source; -1 at the end."""
+        if self._done or self._source is None:
+            return -1
+        if self._ready:
+            offset = self._ready[0].stream_offset
+            assert offset is not None
+            return offset
+        return self._decoder.offset
+
+    def seek(self, offset: int) -> int:
+        """Position the current source at ``offset`` (a value ``tell`` returned) and return it.
+
+        As in spt3g this works until the last source is exhausted; after that
+        only ``seek(tell())`` is accepted.  Compressed files seek by
+        decompressing again; TCP sources cannot seek.
+        """
+        offset = int(offset)
+        src = self._source
+        if self._done or src is None:
+            if offset == self.tell():
+                return offset
+            raise ReaderSeekError("cannot seek: every source of this G3Reader has ended")
+        seek = getattr(src, "seek", None)
+        if seek is None or not getattr(src, "seekable", lambda: False)():
+            raise ReaderSeekError(f"cannot seek {src.name}: it is not a file")
+        seek(offset)
+        self._ready.clear()
+        dec = FrameDecoder(self.max_frame_size, self.verify_crc)
+        dec._offset = offset  # the decoder counts offsets from here on
+        self._decoder = dec
+        return offset
+
+    # -- lifetime ----------------------------------------------------------
+    def _close_queue(self) -> None:
+        while self._queue:
+            item = self._queue.popleft()
+            if not isinstance(item, str):
+                item.close()
+
+    def close(self) -> None:
+        """Close every source (open and pending); later reads return nothing."""
+        src = self._source
+        self._source = None
+        self._done = True
+        self._ready.clear()
+        try:
+            if src is not None:
+                src.close()
+        finally:
+            self._close_queue()
+
+    def __enter__(self) -> G3Reader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        src = self._source
+        where = src.name if src is not None else "(ended)"
+        return f"<G3Reader {where}, {self._n_read} frames read>"
+
+
+def iter_frames(paths: PathArg | Iterable[PathArg], **kwargs: Any) -> Iterator[G3Frame]:
+    """Every frame of ``paths`` (as for ``G3Reader``), closing the sources at the end."""
+    arg: PathArg | list[PathArg] = paths if isinstance(paths, str | os.PathLike) else list(paths)
+    with G3Reader(arg, **kwargs) as reader:
+        yield from reader
