@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .decorators import g3decorator, indexmod, pipesegment, pipesegment_nodoc, usefulfunc
-from .errors import G3FatalError, G3PipelineError
+from .errors import G3FatalError, G3ModuleArgumentError, G3PipelineError
 from .g3logging import (
     G3LogLevel,
     log_debug,
@@ -35,6 +35,7 @@ __all__ = [
     "G3Module",
     "G3InfiniteSource",
     "G3PipelineError",
+    "G3ModuleArgumentError",
     "G3FatalError",
     "g3decorator",
     "indexmod",

@@ -6,7 +6,7 @@ conditions, so code written against spt3g keeps catching them.
 
 from __future__ import annotations
 
-__all__ = ["G3PipelineError", "G3FatalError"]
+__all__ = ["G3PipelineError", "G3ModuleArgumentError", "G3FatalError"]
 
 
 class G3PipelineError(RuntimeError):
@@ -20,6 +20,14 @@ class G3PipelineError(RuntimeError):
     def __init__(self, message: str, module: str | None = None) -> None:
         super().__init__(message)
         self.module = module
+
+
+class G3ModuleArgumentError(G3PipelineError, TypeError):
+    """Keyword arguments were given to ``Add`` for a module that cannot take them.
+
+    Only classes (instantiated with them) and plain functions (called with
+    them) take keyword arguments; an already constructed instance does not.
+    """
 
 
 class G3FatalError(RuntimeError):

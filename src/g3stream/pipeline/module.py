@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..frame import G3Frame, G3FrameType
-from .errors import G3PipelineError
+from .errors import G3ModuleArgumentError, G3PipelineError
 
 __all__ = ["G3Module", "Processor", "frames_out", "module_name", "build_processor"]
 
@@ -55,13 +55,8 @@ def frames_out(result: Any, frame: G3Frame | None, module: str) -> list[G3Frame]
         return [result]
     if isinstance(result, list | tuple):
         out = list(result)
-    elif isinstance(result, str | bytes | bytearray | dict):
-        raise G3PipelineError(
-            f'module "{module}" returned a {type(result).__name__}; modules return None, '
-            "a bool, a G3Frame or a list of G3Frames",
-            module,
-        )
     elif result is not None and not isinstance(result, bool) and isinstance(result, Iterable):
+        # any other iterable (a generator, or even a str or dict) is taken as frames
         out = list(result)
     else:
         # None, booleans and any other object count by their truth value
@@ -79,8 +74,9 @@ def frames_out(result: Any, frame: G3Frame | None, module: str) -> list[G3Frame]
     for item in out:
         if not isinstance(item, G3Frame):
             raise G3PipelineError(
-                f'module "{module}" returned a sequence containing a '
-                f"{type(item).__name__}, not only G3Frames",
+                f'module "{module}" returned a {type(result).__name__} containing a '
+                f"{type(item).__name__}; modules return None, a bool, a G3Frame or "
+                "a list of G3Frames",
                 module,
             )
     return out
@@ -119,7 +115,7 @@ def build_processor(obj: Any, kwargs: dict[str, Any]) -> tuple[Processor, Any]:
     if isinstance(obj, type):
         obj = obj(**kwargs)
     elif kwargs:
-        raise TypeError(
+        raise G3ModuleArgumentError(
             f"keyword arguments {sorted(kwargs)} cannot be passed to an already "
             f"constructed {type(obj).__name__}; pass the class or a function instead"
         )

@@ -78,7 +78,7 @@ class PipelineInfoInserter(G3Module):
             if (
                 frame.type == G3FrameType.PipelineInfo
                 and self.original_keys is not None
-                and list(frame.keys()) == self.original_keys
+                and list(frame.entry_order()) == self.original_keys
             ):
                 log.debug("dropping a PipelineInfo frame that repeats the first one")
                 return False
@@ -90,7 +90,7 @@ class PipelineInfoInserter(G3Module):
         out, self.held = self.held, []
         key = str(G3Time.Now())
         if frame.type == G3FrameType.PipelineInfo:
-            self.original_keys = list(frame.keys())
+            self.original_keys = list(frame.entry_order())
             frame[key] = self.pipelineinfo
             out.append(frame)
         else:
