@@ -200,6 +200,7 @@ class G3Frame:
         "_order",
         "_offset",
         "_lazy",
+        "_source_name",  # set by G3Reader(track_filename=True); unset otherwise
         "__weakref__",
     )
 
@@ -401,6 +402,18 @@ class G3Frame:
     def original_bytes(self) -> _Buffer | None:
         """The bytes this frame was decoded from, if it has not been changed since."""
         return self._raw
+
+    @property
+    def _filename(self) -> str:
+        """The file this frame was read from when the reader tracks file names, else ``""``.
+
+        spt3g's attribute of the same name (``G3Reader(..., track_filename=True)``).
+        """
+        return getattr(self, "_source_name", "")
+
+    @_filename.setter
+    def _filename(self, name: str) -> None:
+        self._source_name = name
 
     @property
     def stream_offset(self) -> int | None:
