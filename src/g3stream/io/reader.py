@@ -172,10 +172,10 @@ class G3Reader:
         dec = self._decoder
         src.close()
         if not dec.at_boundary:
-            raise TruncatedFrameError(
-                f"{src.name}: stream ended inside a frame ({dec.buffered} bytes of it received)",
-                dec.offset,
+            err = TruncatedFrameError(
+                f"stream ended inside a frame ({dec.buffered} bytes of it received)", dec.offset
             )
+            raise located(err, src.name)
         if self._frames_in_source == 0:
             log.warning("no frames in %s (empty file or stream); skipped", src.name)
 
