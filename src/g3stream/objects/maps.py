@@ -26,6 +26,7 @@ from .quat import Quat, quat_from_json, quat_json, read_quat, write_quat
 from .scalars import from_json_number, json_number
 from .time import G3Time, read_time_by_value, write_time_by_value
 from .vectors import (
+    SUMMARY_LIMIT,
     G3VectorBool,
     G3VectorComplexDouble,
     G3VectorDouble,
@@ -168,12 +169,14 @@ class G3Map(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
 
     # -- display -------------------------------------------------------------
     def Summary(self) -> str:
-        """The keys, as ``{a, b, }``."""
-        return "{" + "".join(f"{k}, " for k in self._keys_sorted()) + "}"
+        """The keys as ``{a, b, }`` for small maps, else ``N elements``."""
+        if len(self._d) >= SUMMARY_LIMIT:
+            return f"{len(self._d)} elements"
+        return self.Description()
 
     def Description(self) -> str:
         """The keys, as ``{a, b, }`` (like the reference)."""
-        return self.Summary()
+        return "{" + "".join(f"{k}, " for k in self._keys_sorted()) + "}"
 
     def __str__(self) -> str:
         return self.Summary()

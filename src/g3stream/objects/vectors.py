@@ -14,6 +14,7 @@ slicing, iteration, ``append``/``extend``/``insert``/``pop``, ``==``.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -34,7 +35,9 @@ SUMMARY_LIMIT = 5
 
 
 def format_double(x: float) -> str:
-    """A float the way a C++ stream prints it by default (``%g``, 6 digits)."""
+    """A float the way a C++ stream prints it by default (``%g``, 6 digits, ``-nan``)."""
+    if x != x and math.copysign(1.0, x) < 0:
+        return "-nan"
     return f"{x:g}"
 
 
