@@ -309,6 +309,18 @@ class G3Timestream(G3FrameObject):
         return _vector_time(sample_times(self._start, self._stop, self._data.shape[0]))
 
     @property
+    def elapsed(self) -> Any:
+        """Ticks since ``start`` of every sample, truncated (a G3VectorInt; None when empty)."""
+        n = self._data.shape[0]
+        if n == 0:
+            return None
+        ticks = sample_times(0, self._stop - self._start, n)
+        from ..codec.registry import lookup_class
+
+        cls: Any = lookup_class("G3VectorInt")
+        return ticks if cls is None else cls(ticks)
+
+    @property
     def compression_level(self) -> int:
         """FLAC compression level used when writing (0 = uncompressed)."""
         return self._level
@@ -368,18 +380,18 @@ class G3Timestream(G3FrameObject):
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
+            # start/stop follow the reference: from the normalised slice bounds,
+            # so with a step other than 1 ``stop`` is not the last sample's time.
             n = self._data.shape[0]
             lo, hi, step = index.indices(n)
-            idx = range(lo, hi, step)
             out = G3Timestream._wrap(
-                self._data[index].copy(), self._units, 0, 0, self._level, self._bit_depth
+                self._data[index].copy(), self._units, self._start, self._start, self._level
             )
-            if len(idx) and n > 1:
-                span = self._stop - self._start
-                out._start = self._start + round(idx[0] * span / (n - 1))
-                out._stop = self._start + round(idx[-1] * span / (n - 1))
-            elif len(idx):
-                out._start, out._stop = self._start, self._stop
+            out._bit_depth = self._bit_depth
+            if n > 1:
+                spacing = 1.0 / _rate(n, self._stop - self._start)
+                out._start = self._start + _trunc(lo * spacing)
+                out._stop = self._start + _trunc((hi - step) * spacing)
             return out
         return self._data[index]
 
@@ -408,52 +420,60 @@ class G3Timestream(G3FrameObject):
         return G3Timestream._wrap(data, self._units, self._start, self._stop, 0, self._bit_depth)
 
     def _check_congruent(self, other: Any) -> None:
+        """The reference's rule for combining two timestreams sample by sample."""
         if isinstance(other, G3Timestream):
             if other._data.shape != self._data.shape:
-                raise ValueError("timestreams have different lengths")
-            if other._units != self._units:
-                raise ValueError("timestreams have different units")
-            if other._start != self._start or other._stop != self._stop:
-                raise ValueError("timestreams have different start or stop times")
+                raise G3TimestreamError("timestreams of unequal length")
+            if other._units != self._units and 0 not in (other._units, self._units):
+                raise G3TimestreamError("timestreams of unequal units")
+            if other._start != self._start:
+                raise G3TimestreamError("timestreams start at different times")
+            if other._stop != self._stop:
+                raise G3TimestreamError("timestreams stop at different times")
 
-    def _binary(self, other: Any, op: Any, congruent: bool) -> G3Timestream:
-        if congruent:
-            self._check_congruent(other)
-        o = other._data if isinstance(other, G3Timestream) else other
-        return self._like(np.asarray(op(self._data, o)))
+    def _binary(self, other: Any, op: Any) -> G3Timestream:
+        self._check_congruent(other)
+        if isinstance(other, G3Timestream):
+            out = self._like(np.asarray(op(self._data, other._data)))
+            if op is np.multiply and other._units != self._units:
+                out._units = self._units or other._units
+            elif op is np.true_divide and other._units == self._units:
+                out._units = 0
+            return out
+        return self._like(np.asarray(op(self._data, other)))
 
     def __add__(self, o: Any) -> G3Timestream:
-        return self._binary(o, np.add, True)
+        return self._binary(o, np.add)
 
     def __radd__(self, o: Any) -> G3Timestream:
         return self._like(np.add(o, self._data))
 
     def __sub__(self, o: Any) -> G3Timestream:
-        return self._binary(o, np.subtract, True)
+        return self._binary(o, np.subtract)
 
     def __rsub__(self, o: Any) -> G3Timestream:
         return self._like(np.subtract(o, self._data))
 
     def __mul__(self, o: Any) -> G3Timestream:
-        return self._binary(o, np.multiply, False)
+        return self._binary(o, np.multiply)
 
     def __rmul__(self, o: Any) -> G3Timestream:
         return self._like(np.multiply(o, self._data))
 
     def __truediv__(self, o: Any) -> G3Timestream:
-        return self._binary(o, np.true_divide, False)
+        return self._binary(o, np.true_divide)
 
     def __rtruediv__(self, o: Any) -> G3Timestream:
         return self._like(np.true_divide(o, self._data))
 
     def __floordiv__(self, o: Any) -> G3Timestream:
-        return self._binary(o, np.floor_divide, False)
+        return self._binary(o, np.floor_divide)
 
     def __mod__(self, o: Any) -> G3Timestream:
-        return self._binary(o, np.mod, False)
+        return self._binary(o, np.mod)
 
     def __pow__(self, o: Any) -> G3Timestream:
-        return self._binary(o, np.power, False)
+        return self._binary(o, np.power)
 
     def __neg__(self) -> G3Timestream:
         return self._like(-self._data)
@@ -464,24 +484,23 @@ class G3Timestream(G3FrameObject):
     def __abs__(self) -> G3Timestream:
         return self._like(np.abs(self._data))
 
-    def _inplace(self, o: Any, op: Any, congruent: bool) -> G3Timestream:
-        if congruent:
-            self._check_congruent(o)
+    def _inplace(self, o: Any, op: Any) -> G3Timestream:
+        self._check_congruent(o)
         op(self._writable(), o._data if isinstance(o, G3Timestream) else o, out=self._data)
         self._flac_cache = None
         return self
 
     def __iadd__(self, o: Any) -> G3Timestream:
-        return self._inplace(o, np.add, True)
+        return self._inplace(o, np.add)
 
     def __isub__(self, o: Any) -> G3Timestream:
-        return self._inplace(o, np.subtract, True)
+        return self._inplace(o, np.subtract)
 
     def __imul__(self, o: Any) -> G3Timestream:
-        return self._inplace(o, np.multiply, False)
+        return self._inplace(o, np.multiply)
 
     def __itruediv__(self, o: Any) -> G3Timestream:
-        return self._inplace(o, np.true_divide, False)
+        return self._inplace(o, np.true_divide)
 
     def sum(self, *args: Any, **kw: Any) -> Any:
         """Sum of the samples (``numpy.sum``)."""
@@ -541,8 +560,12 @@ class G3Timestream(G3FrameObject):
 
     # -- text ---------------------------------------------------------------
     def Description(self) -> str:
-        """``N samples at R Hz``, like the reference."""
-        return f"{len(self)} samples at {_format_rate(len(self), self._stop - self._start)} Hz"
+        """``N samples at R Hz (Units)``, like the reference (no suffix for None)."""
+        text = f"{len(self)} samples at {_format_rate(len(self), self._stop - self._start)} Hz"
+        units = self.units
+        if isinstance(units, G3TimestreamUnits) and units.value != 0:
+            text += f" ({units.name})"
+        return text
 
     def Summary(self) -> str:
         """Same as ``Description``."""
@@ -723,13 +746,20 @@ class G3Timestream(G3FrameObject):
 
 
 def sample_times(start: int, stop: int, n: int) -> np.ndarray:
-    """Tick of each of ``n`` samples spread evenly from ``start`` to ``stop``."""
+    """Tick of each of ``n`` samples from ``start`` to ``stop``, as the reference computes them.
+
+    Sample ``i`` is at ``start + trunc(i * spacing)`` with ``spacing = 1 / rate``.
+    """
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     if n == 1:
         return np.array([start], dtype=np.int64)
-    step = (stop - start) / (n - 1)
-    return start + np.round(np.arange(n) * step).astype(np.int64)
+    spacing = 1.0 / _rate(n, stop - start)
+    return start + np.trunc(np.arange(n, dtype=np.float64) * spacing).astype(np.int64)
+
+
+def _trunc(x: float) -> int:
+    return int(x) if math.isfinite(x) else 0
 
 
 def _vector_time(ticks: np.ndarray) -> Any:

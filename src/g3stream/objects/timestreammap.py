@@ -17,7 +17,7 @@ from ..codec.registry import register
 from ..errors import G3FormatError, UnknownTypeCodeError
 from .base import G3FrameObject
 from .time import G3Time, read_time_by_value
-from .timestream import G3Timestream, _coerce_samples, _units_value
+from .timestream import G3Timestream, G3TimestreamUnits, _coerce_samples, _units_value
 
 if TYPE_CHECKING:
     from ..codec.archive import ArchiveReader, ArchiveWriter
@@ -124,15 +124,16 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
         return list(self._members)
 
     # -- properties of the (aligned) members ----------------------------
-    def _first(self) -> G3Timestream:
+    def _first(self) -> G3Timestream | None:
         for ts in self._members.values():
             return ts
-        raise ValueError("the timestream map is empty")
+        return None
 
     @property
     def start(self) -> G3Time:
-        """Start time of the members (the first member's)."""
-        return self._first().start
+        """Start time of the members (the first member's; the epoch when empty)."""
+        first = self._first()
+        return first.start if first is not None else G3Time(0)
 
     @start.setter
     def start(self, value: Any) -> None:
@@ -141,8 +142,9 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
 
     @property
     def stop(self) -> G3Time:
-        """Stop time of the members (the first member's)."""
-        return self._first().stop
+        """Stop time of the members (the first member's; the epoch when empty)."""
+        first = self._first()
+        return first.stop if first is not None else G3Time(0)
 
     @stop.setter
     def stop(self, value: Any) -> None:
@@ -151,18 +153,21 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
 
     @property
     def sample_rate(self) -> float:
-        """Sample rate of the members in samples per tick."""
-        return self._first().sample_rate
+        """Sample rate of the members in samples per tick (0 when empty)."""
+        first = self._first()
+        return first.sample_rate if first is not None else 0.0
 
     @property
     def n_samples(self) -> int:
-        """Number of samples per member."""
-        return self._first().n_samples
+        """Number of samples per member (0 when empty)."""
+        first = self._first()
+        return first.n_samples if first is not None else 0
 
     @property
     def units(self) -> Any:
-        """Units of the members (the first member's)."""
-        return self._first().units
+        """Units of the members (the first member's; None when empty)."""
+        first = self._first()
+        return first.units if first is not None else G3TimestreamUnits["None"]
 
     @units.setter
     def units(self, value: Any) -> None:
@@ -171,23 +176,27 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
 
     @property
     def dtype(self) -> np.dtype:
-        """Sample type of the members (the first member's)."""
-        return self._first().dtype
+        """Sample type of the members (the first member's; float64 when empty)."""
+        first = self._first()
+        return first.dtype if first is not None else np.dtype(np.float64)
 
     @property
     def compression_level(self) -> int:
-        """FLAC level of the members (the first member's)."""
-        return self._first().compression_level if self._members else 0
+        """FLAC level of the members (the first member's; 0 when empty)."""
+        first = self._first()
+        return first.compression_level if first is not None else 0
 
     @property
     def bit_depth(self) -> int:
-        """FLAC bit depth of the members (the first member's)."""
-        return self._first().bit_depth if self._members else 32
+        """FLAC bit depth of the members (the first member's; 0 when empty)."""
+        first = self._first()
+        return first.bit_depth if first is not None else 0
 
     @property
     def times(self) -> Any:
-        """Sample times of the members (a G3VectorTime)."""
-        return self._first().times
+        """Sample times of the members (a G3VectorTime; None when empty)."""
+        first = self._first()
+        return first.times if first is not None else None
 
     def SetFLACCompression(self, level: int) -> None:
         """Set the FLAC compression level of every member."""
@@ -215,7 +224,7 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
         """The members as rows of one 2-D array (a view when the map is compact, else a copy)."""
         members = list(self._members.values())
         if not members:
-            return np.zeros((0, 0))
+            return np.zeros(0)
         if not self.CheckAlignment():
             raise ValueError("timestream map members are not aligned")
         base = _common_base(members)
