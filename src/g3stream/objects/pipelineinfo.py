@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from ..codec.archive import ArchiveReader, ArchiveWriter
 
 __all__ = ["G3ModuleArg", "G3ModuleConfig", "G3PipelineInfo"]
+
+#: The repr of a frame type, with or without a package path in front.
+_FRAME_TYPE_REPR = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?G3FrameType\.(\w+)$")
 
 #: First line of a pipeline written out as a script (``repr`` of G3PipelineInfo).
 PIPELINE_REPR_HEADER = "pipe = core.G3Pipeline()"
@@ -67,16 +71,26 @@ class G3ModuleArg(G3FrameObject):
 
     @property
     def value(self) -> Any:
-        """The argument: the frame object if there is one, else the repr evaluated as a literal.
+        """The argument: the frame object if there is one, else the repr read back.
 
-        A repr that is not a Python literal is returned as the repr string.
+        Python literals and frame types (``G3FrameType.Scan``, also as
+        ``spt3g.core.G3FrameType.Scan``) are rebuilt; any other repr is
+        returned as the repr string.  Nothing is ever evaluated as code.
         """
         if self.object is not None:
             return self.object
         try:
             return ast.literal_eval(self.repr)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            return self.repr
+            pass
+        match = _FRAME_TYPE_REPR.match(self.repr)
+        if match:
+            from ..frame import G3FrameType
+
+            found = G3FrameType.names.get(match.group(1))
+            if found is not None:
+                return found
+        return self.repr
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, G3ModuleArg):
