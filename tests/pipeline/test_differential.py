@@ -354,6 +354,20 @@ def chain_halt(core, pipe):
     pipe.Add(halt_at_two)
 
 
+def chain_cached_data(core, pipe):
+    @core.cache_frame_data(type=core.G3FrameType.Scan, cal="Cal")
+    def use_cal(frame, cal=None, offset=0, out="got"):
+        frame[out] = (cal if cal is not None else -1) + offset
+
+    @core.scan_func_cache_data(wiring="W")
+    def use_wiring(frame, wiring=None):
+        frame["wired"] = wiring is not None
+
+    pipe.Add(use_cal, offset=10)
+    pipe.Add(use_cal, cal="Other", out="got_other")
+    pipe.Add(use_wiring)
+
+
 def chain_nothing(core, pipe):
     pass
 
@@ -408,6 +422,19 @@ def test_metadata_modules():
     ]
     ours = assert_same(spec, chain_metadata)
     assert len(ours["frames"]) > 3
+
+
+def test_cache_frame_data():
+    spec = [
+        ("Scan", {"i": 0}),
+        ("Calibration", {"Cal": 5}),
+        ("Scan", {"i": 1}),
+        ("Wiring", {"W": "w"}),
+        ("Calibration", {"Cal": 6, "Other": 7}),
+        ("Scan", {"i": 2}),
+    ]
+    ours = assert_same(spec, chain_cached_data)
+    assert ours["error"] is None
 
 
 def test_infinite_source():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .caching import cache_frame_data, scan_func_cache_data
 from .decorators import g3decorator, indexmod, pipesegment, pipesegment_nodoc, usefulfunc
 from .errors import G3FatalError, G3ModuleArgumentError, G3PipelineError
 from .g3logging import (
@@ -42,6 +43,8 @@ __all__ = [
     "pipesegment",
     "pipesegment_nodoc",
     "usefulfunc",
+    "cache_frame_data",
+    "scan_func_cache_data",
     "Dump",
     "Delete",
     "Keep",
