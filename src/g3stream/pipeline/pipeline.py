@@ -220,44 +220,60 @@ class _Runner:
     def push(self, frame: G3Frame | None, start: int) -> int:
         """Send ``frame`` through the modules from index ``start``; return the first one's output count."""
         stages = self.stages
+        processes = [s.process for s in stages]
         n = len(stages)
+        graph = self.graph
+        clock = self.clock
         first_count = -1
         todo: list[tuple[G3Frame | None, int]] = [(frame, start)]
+        pop = todo.pop
+        append = todo.append
         while todo:
-            fr, i = todo.pop()
-            stage = stages[i]
-            if self.graph and fr is not None:
+            fr, i = pop()
+            if graph and fr is not None:
                 self._record_graph(fr, i)
             try:
-                out = frames_out(stage.process(fr), fr, stage.name)
+                result = processes[i](fr)
+                # the common cases first; frames_out handles (and checks) the rest
+                if (result is None or result is True) and fr is not None:
+                    out: list[G3Frame] = [fr]
+                elif type(result) is G3Frame:
+                    out = [result]
+                else:
+                    out = frames_out(result, fr, stages[i].name)
             except BaseException as exc:
                 self.last_frame = fr
                 log.warning(
-                    'Exception in module "%s" (%s): %s', stage.name, type(exc).__name__, exc
+                    'Exception in module "%s" (%s): %s', stages[i].name, type(exc).__name__, exc
                 )
                 raise
             if fr is not None and fr.type == _END:
-                if not out:
-                    self.last_frame = fr
-                    raise G3PipelineError(
-                        f'No output on EndProcessing frame in module "{stage.name}"', stage.name
-                    )
-                if out[-1].type != _END:
-                    self.last_frame = fr
-                    raise G3PipelineError(
-                        f'Last queued output frame from module "{stage.name}" on '
-                        "EndProcessing not an EndProcessing frame.",
-                        stage.name,
-                    )
-            if self.clock is not None:
+                self._check_end(out, fr, stages[i].name)
+            if clock is not None:
                 self._charge(i)
             if first_count < 0:
                 first_count = len(out)
-            if i + 1 < n and out:
-                nxt = i + 1
-                for o in reversed(out):
-                    todo.append((o, nxt))
+            nxt = i + 1
+            if nxt < n:
+                if len(out) == 1:
+                    append((out[0], nxt))
+                else:
+                    for o in reversed(out):
+                        append((o, nxt))
         return first_count
+
+    def _check_end(self, out: list[G3Frame], frame: G3Frame, name: str) -> None:
+        """Enforce that a module passed an EndProcessing frame on, last."""
+        if not out:
+            self.last_frame = frame
+            raise G3PipelineError(f'No output on EndProcessing frame in module "{name}"', name)
+        if out[-1].type != _END:
+            self.last_frame = frame
+            raise G3PipelineError(
+                f'Last queued output frame from module "{name}" on '
+                "EndProcessing not an EndProcessing frame.",
+                name,
+            )
 
     def _charge(self, i: int) -> None:
         assert self.clock is not None
