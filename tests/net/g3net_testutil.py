@@ -30,6 +30,7 @@ SUBPROCESS_TIMEOUT = 60.0
 
 T = G3FrameType.Timepoint
 S = G3FrameType.Scan
+C = G3FrameType.Calibration
 
 
 def make_frame(frame_type: Any, seq: int, payload: int = 0) -> G3Frame:
