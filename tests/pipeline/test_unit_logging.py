@@ -62,7 +62,7 @@ def test_fatal_logs_then_raises(caplog):
     with caplog.at_level(logging.CRITICAL, logger="g3stream"), pytest.raises(G3FatalError) as err:
         log_fatal("cannot", "go on", unit="MyUnit")
     assert isinstance(err.value, RuntimeError)
-    assert str(err.value) == "cannot go on"
+    assert str(err.value) == "cannot go on (in test_fatal_logs_then_raises)"
     assert err.value.unit == "MyUnit"
     assert caplog.records[-1].levelno == logging.CRITICAL
 

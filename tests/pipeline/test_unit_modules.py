@@ -135,3 +135,58 @@ def test_infinite_source_counts():
     assert made[0][0].type == G3FrameType.Timepoint and len(made[0][0]) == 0
     forever = G3InfiniteSource()
     assert all(forever(None)[0].type == G3FrameType.none for _ in range(100))
+
+
+def _segment_doc(lib):
+    def first_step(frame, value=0):
+        pass
+
+    def second_step(frame, **kwargs):
+        pass
+
+    @lib.pipesegment
+    def processing(pipe, value=3):
+        """Two steps.
+
+        With a second paragraph.
+        """
+        pipe.Add(first_step, value=value)
+        pipe.Add(second_step, a_rather_long_argument_name="x" * 30, another_long_one=[1, 2, 3] * 4)
+        pipe.Add(second_step, **{f"argument_{i}": "y" * 20 for i in range(5)})
+        pipe.Add(first_step, value=object())
+
+    @lib.pipesegment
+    def undocumented(pipe):
+        pipe.Add(first_step)
+
+    return processing.__doc__, undocumented.__doc__
+
+
+def test_pipesegment_doc_matches_the_reference():
+    core = pytest.importorskip("spt3g.core")
+    from g3stream import core as ours
+
+    assert _segment_doc(ours) == _segment_doc(core)
+
+
+def test_log_fatal_names_the_calling_function_like_the_reference():
+    core = pytest.importorskip("spt3g.core")
+    from g3stream import core as ours
+
+    def texts(lib):
+        def caller():
+            lib.log_fatal("went", "wrong", unit="Test")
+
+        abort = lib.AbortAfterNFrames(type=lib.G3FrameType.Scan, n_frames=0)
+        out = []
+        for action in (caller, lambda: abort(lib.G3Frame(lib.G3FrameType.Scan))):
+            with pytest.raises(RuntimeError) as err:
+                action()
+            out.append(str(err.value))
+        return out
+
+    assert (
+        texts(ours)
+        == texts(core)
+        == ["went wrong (in caller)", "Manual Abort Triggered (in __call__)"]
+    )

@@ -64,7 +64,14 @@ class _RecordingPipe:
         parts += [repr(a) for a in args]
         # drop object addresses so the text is stable
         parts += [k + "=" + _ADDRESS.sub(r"<\1>", repr(v)) for k, v in kwargs.items()]
-        self.lines.append("pipe.Add(" + ", ".join(parts) + ")")
+        arguments = ", ".join(parts)
+        line = f"pipe.Add({arguments})"
+        if len(line) <= 88:
+            self.lines.append(line)
+        elif len(arguments) <= 84:
+            self.lines += ["pipe.Add(", "    " + arguments, ")"]
+        else:
+            self.lines += ["pipe.Add(", *(f"    {p}," for p in parts), ")"]
 
 
 @g3decorator
@@ -102,6 +109,6 @@ class pipesegment:
                 self.func(fake)
             except Exception as exc:  # documentation must never fail
                 fake.lines.append(f"Exception evaluating equivalence ({exc})")
-            text = intro + ("\n\n" if intro else "") + "Equivalent to\n-------------\n\n::\n\n"
+            text = intro + ("\n\n" if intro else "") + "\nEquivalent to\n-------------\n\n::\n\n"
             self._autodoc = text + "".join(f"    {line}\n" for line in fake.lines)
         return self._autodoc

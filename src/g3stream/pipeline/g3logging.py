@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import sys
 from typing import Any
 
 from .errors import G3FatalError
@@ -117,8 +118,13 @@ def log_error(*args: Any, unit: str = "Python") -> None:
 
 
 def log_fatal(*args: Any, unit: str = "Python") -> None:
-    """Log the arguments for ``unit`` at critical level, then raise ``G3FatalError`` (a RuntimeError)."""
-    raise G3FatalError(_log(logging.CRITICAL, args, unit), unit)
+    """Log the arguments for ``unit`` at critical level, then raise ``G3FatalError`` (a RuntimeError).
+
+    As in spt3g, the exception's text ends with `` (in <calling function>)``.
+    """
+    message = _log(logging.CRITICAL, args, unit)
+    caller = sys._getframe(1).f_code.co_name
+    raise G3FatalError(f"{message} (in {caller})", unit)
 
 
 def _stdlib_level(level: G3LogLevel | int | str) -> int:

@@ -86,15 +86,17 @@ def module_name(obj: Any) -> str:
     """The name spt3g gives a module or segment: ``<python module>.<callable name>``.
 
     Wrapped callables (``__wrapped__``) are named after what they wrap;
-    bound methods are named ``<module>.<class>.<method>``; instances are
-    named after their class.
+    bound methods are named ``<module>.<class>.<method>`` (builtin functions,
+    bound to the builtins module, come out as ``builtins.module.<name>`` as
+    in spt3g); instances are named after their class.
     """
     target = getattr(obj, "__wrapped__", obj)
     name = getattr(target, "__name__", None)
     if not isinstance(name, str):
         name = type(target).__name__
     owner = getattr(target, "__self__", None)
-    if owner is not None and not isinstance(owner, types.ModuleType):
+    if owner is not None:
+        # as in spt3g, even for builtins (whose __self__ is the builtins module)
         cls = type(owner)
         prefix = f"{cls.__module__}.{cls.__name__}"
     else:

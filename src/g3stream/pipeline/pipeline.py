@@ -86,10 +86,14 @@ class G3Pipeline:
         ``kwargs``), or a ``pipesegment`` (called with the pipeline and
         ``kwargs``; it adds modules of its own).  ``name`` defaults to
         ``<python module>.<callable name>``.  Returns what a segment returns,
-        else None.
+        else None.  ``subprocess=True`` is accepted for compatibility; the
+        module still runs in this process.
         """
         if subprocess:
-            raise NotImplementedError("running a module in a subprocess is not supported")
+            log.warning(
+                "subprocess=True is not supported: running %s in this process",
+                name if name is not None else module_name(module),
+            )
         if self._dead:
             raise G3PipelineError("cannot add modules to a pipeline that has already run")
         first_add = self._pipelineinfo is None

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 
 from ..frame import G3Frame, G3FrameType
 from .decorators import indexmod
-from .errors import G3FatalError
+from .g3logging import log_fatal
 
 __all__ = [
     "Dump",
@@ -123,8 +123,7 @@ class AbortAfterNFrames:
 
     def __call__(self, frame: G3Frame) -> None:
         if self.num_frames >= self.n_desired_frames:
-            log.critical("Manual Abort Triggered")
-            raise G3FatalError("Manual Abort Triggered", "Python")
+            log_fatal("Manual Abort Triggered")
         if frame.type == self.type:
             self.num_frames += 1
 
