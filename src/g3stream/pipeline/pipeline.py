@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from ..frame import G3Frame, G3FrameType
-from ..objects.pipelineinfo import G3ModuleConfig
+from ..objects.pipelineinfo import PIPELINE_REPR_HEADER, G3ModuleConfig
 from .errors import G3PipelineError
 from .module import Processor, build_processor, frames_out, module_name
 from .profiling import CpuClock, ModuleProfile, print_profile
@@ -192,7 +192,7 @@ class G3Pipeline:
 
     def __repr__(self) -> str:
         if self._pipelineinfo is None:
-            return f"pipe = {type(self).__module__}.G3Pipeline()"
+            return PIPELINE_REPR_HEADER
         return repr(self._pipelineinfo.pipelineinfo)
 
 
