@@ -121,6 +121,7 @@ class G3SuperTimestream(G3FrameObject):
             block = r.raw(nbytes)
             try:
                 data = np.frombuffer(block, dtype=dtype).reshape(n_det, n_samp)
+                data.flags.writeable = False
             except ValueError:
                 raise TruncatedFrameError("raw data block is incomplete", data_at) from None
         else:

@@ -117,7 +117,10 @@ def _coerce_samples(data: Any) -> np.ndarray:
     """A fresh 1-D array of one of the four sample types holding ``data``."""
     if isinstance(data, G3Timestream):
         return data._data.copy()
-    arr = np.asarray(data)
+    if isinstance(data, np.ndarray) or hasattr(data, "__array__") or hasattr(data, "__buffer__"):
+        arr = np.asarray(data)
+    else:  # a plain iterable: float64 samples, as the reference makes them
+        arr = np.asarray(list(data) if not isinstance(data, list | tuple) else data, float)
     if arr.ndim != 1:
         if arr.ndim == 0 and arr.dtype == object:
             raise TypeError(f"cannot make a timestream from {type(data).__name__}")
@@ -382,10 +385,11 @@ class G3Timestream(G3FrameObject):
         if isinstance(index, slice):
             # start/stop follow the reference: from the normalised slice bounds,
             # so with a step other than 1 ``stop`` is not the last sample's time.
+            # Like the reference, a slice is uncompressed; unlike it, it keeps its type.
             n = self._data.shape[0]
             lo, hi, step = index.indices(n)
             out = G3Timestream._wrap(
-                self._data[index].copy(), self._units, self._start, self._start, self._level
+                self._data[index].copy(), self._units, self._start, self._start
             )
             out._bit_depth = self._bit_depth
             if n > 1:
@@ -628,6 +632,8 @@ class G3Timestream(G3FrameObject):
             if dt is None:
                 raise UnknownTypeCodeError(f"unknown timestream data type {code}", code_at)
             data = r.array(dt.str[1:])
+            # a view of the blob: never written through (copied on first change)
+            data.flags.writeable = False
             return cls._wrap(data, units, start, stop, 0, 32)
         if units not in (0, 1):
             raise G3FormatError(
