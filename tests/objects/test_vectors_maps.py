@@ -773,3 +773,33 @@ def test_nested_archive_errors_name_absolute_offsets() -> None:
     with pytest.raises(G3FormatError) as info:
         decode_object(bytes(blob), base_offset=1000)
     assert info.value.offset == 1000 + at
+
+
+# -- arithmetic ----------------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=10), st.floats(-10, 10))
+def test_arithmetic_is_elementwise(values: list[float], k: float) -> None:
+    """``v * k``, ``v + v``, ``k - v``, ``-v``, ``v > k`` act element-wise and keep vector types."""
+    v = G3VectorDouble(values)
+    a = np.array(values)
+    for got, want in [(v * k, a * k), (v + v, a + a), (k - v, k - a), (-v, -a), (abs(v), abs(a))]:
+        assert isinstance(got, G3VectorDouble)
+        assert _bits(got) == _bits(want)
+    gt = v > k
+    assert isinstance(gt, G3VectorBool) and list(gt) == list(a > k)
+    i = G3VectorInt([int(x) for x in values])
+    assert isinstance(i * 2, G3VectorInt) and isinstance(i / 2, G3VectorDouble)
+    assert list(i * 2) == [2 * int(x) for x in values]
+
+
+@pytest.mark.reference
+def test_arithmetic_result_types_match_reference() -> None:
+    """Result classes of a few operations are those spt3g gives."""
+    core = pytest.importorskip("spt3g.core")
+    ours, ref = G3VectorDouble([1.0, 2.0]), core.G3VectorDouble([1.0, 2.0])
+    for op in (lambda v: v * 2, lambda v: v + v, lambda v: -v, lambda v: v > 1, abs):
+        a, b = op(ours), op(ref)
+        assert type(a).__name__ == type(b).__name__
+        assert str(a) == str(b)

@@ -377,8 +377,64 @@ class NumericVector(G3FrameObject):
         return cls._wrap(array_from_json(payload).astype(cls._dtype, copy=False))
 
 
+def _result_vector(arr: np.ndarray) -> Any:
+    """Wrap an arithmetic result in the vector class of its dtype (else keep the array)."""
+    cls = _VECTOR_OF_DTYPE.get(arr.dtype.str) if arr.ndim == 1 else None
+    return arr if cls is None else cls._wrap(arr)
+
+
+def _binary(op: Any, reflected: bool = False) -> Any:
+    def method(self: NumericVector, other: Any) -> Any:
+        if isinstance(other, G3VectorTime | G3VectorQuat | ListVector):
+            return NotImplemented
+        b = np.asarray(other) if isinstance(other, NumericVector) else other
+        a = self._view()
+        return _result_vector(op(b, a) if reflected else op(a, b))
+
+    return method
+
+
+class ArithmeticVector(NumericVector):
+    """Numeric vectors with element-wise arithmetic, as spt3g offers.
+
+    ``v * 2``, ``v + w``, ``-v``, ``abs(v)`` give a vector of the result's
+    element type; ``v < x`` and friends give a G3VectorBool.  ``==`` keeps
+    list semantics and returns one ``bool``.
+    """
+
+    __slots__ = ()
+
+    __add__ = _binary(np.add)
+    __radd__ = _binary(np.add, True)
+    __sub__ = _binary(np.subtract)
+    __rsub__ = _binary(np.subtract, True)
+    __mul__ = _binary(np.multiply)
+    __rmul__ = _binary(np.multiply, True)
+    __truediv__ = _binary(np.true_divide)
+    __rtruediv__ = _binary(np.true_divide, True)
+    __floordiv__ = _binary(np.floor_divide)
+    __rfloordiv__ = _binary(np.floor_divide, True)
+    __mod__ = _binary(np.mod)
+    __pow__ = _binary(np.power)
+    __lt__ = _binary(np.less)
+    __le__ = _binary(np.less_equal)
+    __gt__ = _binary(np.greater)
+    __ge__ = _binary(np.greater_equal)
+
+    def __neg__(self) -> Any:
+        return _result_vector(np.negative(self._view()))
+
+    def __pos__(self) -> Any:
+        return self.copy()
+
+    def __abs__(self) -> Any:
+        return _result_vector(np.abs(self._view()))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @register
-class G3VectorDouble(NumericVector):
+class G3VectorDouble(ArithmeticVector):
     """A vector of binary64 values."""
 
     __slots__ = ()
@@ -396,7 +452,7 @@ class G3VectorDouble(NumericVector):
 
 
 @register
-class G3VectorInt(NumericVector):
+class G3VectorInt(ArithmeticVector):
     """A vector of signed 64-bit integers.
 
     Written as version 2 with the narrowest integer width that holds every
@@ -442,7 +498,7 @@ def write_int_array(w: ArchiveWriter, values: np.ndarray) -> None:
 
 
 @register
-class G3VectorBool(NumericVector):
+class G3VectorBool(ArithmeticVector):
     """A vector of booleans (one byte each on the wire)."""
 
     __slots__ = ()
@@ -475,7 +531,7 @@ def read_bool_array(r: ArchiveReader) -> np.ndarray:
 
 
 @register
-class G3VectorComplexDouble(NumericVector):
+class G3VectorComplexDouble(ArithmeticVector):
     """A vector of complex numbers (two binary64 values each)."""
 
     __slots__ = ()
@@ -493,7 +549,7 @@ class G3VectorComplexDouble(NumericVector):
 
 
 @register
-class G3VectorUnsignedChar(NumericVector):
+class G3VectorUnsignedChar(ArithmeticVector):
     """A vector of bytes (``bytes`` and ``bytearray`` are accepted as input)."""
 
     __slots__ = ()
@@ -871,6 +927,13 @@ class G3VectorFrameObject(ListVector):
 
         return cls._wrap([object_from_json(v) for v in payload])
 
+
+_VECTOR_OF_DTYPE: dict[str, Any] = {
+    np.dtype(np.float64).str: G3VectorDouble,
+    np.dtype(np.int64).str: G3VectorInt,
+    np.dtype(np.bool_).str: G3VectorBool,
+    np.dtype(np.complex128).str: G3VectorComplexDouble,
+}
 
 __all__ = [
     "G3VectorDouble",
