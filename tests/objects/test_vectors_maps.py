@@ -803,3 +803,16 @@ def test_arithmetic_result_types_match_reference() -> None:
         a, b = op(ours), op(ref)
         assert type(a).__name__ == type(b).__name__
         assert str(a) == str(b)
+
+
+def test_element_conversion_is_strict() -> None:
+    """Integers stay integers, and an undecoded object cannot go inside a vector archive."""
+    with pytest.raises(TypeError):
+        G3VectorInt([1.5])
+    v = G3VectorInt([1])
+    with pytest.raises(TypeError):
+        v.append(2.0)
+    assert G3VectorDouble([1, True])[0] == 1.0
+    opaque = OpaqueFrameObject("SomethingElse", b"\x01\x00\x00\x00\x00")
+    with pytest.raises(TypeError):
+        G3VectorFrameObject([opaque])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import math
+import operator
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from ..codec.registry import register
 from ..errors import UnknownTypeCodeError
-from .base import G3FrameObject
+from .base import G3FrameObject, OpaqueFrameObject
 from .quat import Quat, quat_from_json, quat_json
 from .scalars import from_json_number, json_number
 from .time import G3Time
@@ -444,6 +445,10 @@ class G3VectorDouble(ArithmeticVector):
     _dtype = np.dtype(np.float64)
     _json_dtype = "float64"
 
+    @classmethod
+    def _coerce_one(cls, v: Any) -> float:
+        return float(v)
+
     def _element(self, raw: Any) -> float:
         return float(raw)
 
@@ -465,6 +470,10 @@ class G3VectorInt(ArithmeticVector):
     _g3_write_versions = (2, 1)
     _dtype = np.dtype(np.int64)
     _json_dtype = "int64"
+
+    @classmethod
+    def _coerce_one(cls, v: Any) -> int:
+        return operator.index(v)
 
     def _element(self, raw: Any) -> int:
         return int(raw)
@@ -897,6 +906,12 @@ class G3VectorFrameObject(ListVector):
 
     @classmethod
     def _coerce_one(cls, v: Any) -> Any:
+        if isinstance(v, OpaqueFrameObject):
+            # its bytes are a complete archive; inside this one its pointer and
+            # version tables would clash, so it cannot be re-encoded here
+            raise TypeError(
+                f"an undecoded {v.class_name} can only be stored in a frame or a G3MapFrameObject"
+            )
         if v is None or isinstance(v, G3FrameObject):
             return v
         from ..frame import wrap_value
