@@ -10,6 +10,7 @@ import pytest
 
 import g3stream
 from g3stream.codec.decoder import FrameDecoder
+from g3stream.codec.registry import encode_object_bytes
 
 spt3g = pytest.importorskip("spt3g")
 from spt3g import core as spt3g_core  # noqa: E402
@@ -176,3 +177,79 @@ def test_rewriting_the_reference_vector_gives_spt3g_bytes(tmp_path: Path) -> Non
     (theirs,) = [f for f in spt3g_core.G3File(str(outs["ours"])) if int(f.type) == ord("P")]
     assert len(list(theirs.keys())) == 2
     assert theirs[ref_key].hostname == "vector-host0"
+
+
+def test_reproduces_the_reference_pipeline_vector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pipeline.g3 was written by spt3g with pinned host, user and time: ours gives its bytes.
+
+    Data frames must be byte-identical; the G3PipelineInfo must be too once the
+    parts that name the software (version fields, library module names, the
+    package prefix of reprs) are set to spt3g's.
+    """
+    import getpass
+    import socket
+
+    from g3stream.objects.time import G3Time
+
+    meta_time = G3Time("14-Nov-2023:22:13:21.234567890")
+    monkeypatch.setattr(socket, "gethostname", lambda: "vector-host0")
+    monkeypatch.setattr(getpass, "getuser", lambda: "g3user")
+    monkeypatch.setattr(G3Time, "Now", classmethod(lambda cls: cls(meta_time)))
+
+    count = [0]
+
+    def tag_frames(frame: Any, label: str = "", scale: float = 1.0) -> None:
+        if frame.type == g3stream.G3FrameType.Timepoint:
+            count[0] += 1
+            frame["n"] = count[0]
+            frame["label"] = label
+
+    def with_object(frame: Any, obj: Any = None, names: Any = (), flag: Any = None) -> None:
+        if frame.type == g3stream.G3FrameType.Timepoint:
+            frame["obj_len"] = len(obj)
+
+    out = tmp_path / "pipeline.g3"
+    pipe = g3stream.G3Pipeline()
+    pipe.Add(g3stream.G3InfiniteSource, n=3, type=g3stream.G3FrameType.Timepoint)
+    pipe.Add(tag_frames, label="é-label", scale=0.25)
+    pipe.Add(with_object, obj=g3stream.G3VectorDouble([0.5, 1.5]), names=("x", "y"), flag=None)
+    monkeypatch.chdir(tmp_path)
+    pipe.Add(g3stream.G3Writer, filename="pipeline.g3")
+    pipe.Run()
+
+    def frames_of(path: Path) -> list[Any]:
+        dec = FrameDecoder()
+        dec.feed(path.read_bytes())
+        return dec.frames()
+
+    ours, ref = frames_of(out), frames_of(VECTORS / "pipeline.g3")
+    assert len(ours) == len(ref) == 4
+    assert [bytes(f.encoded()) for f in ours[1:]] == [bytes(f.original_bytes) for f in ref[1:]]
+
+    (key,) = ours[0].keys()
+    assert key == "14-Nov-2023:22:13:21.234567890" == next(iter(ref[0].keys()))
+    info, ref_info = ours[0][key], ref[0][key]
+    assert (info.hostname, info.user) == ("vector-host0", "g3user")
+    for field in (
+        "vcs_url",
+        "vcs_branch",
+        "vcs_revision",
+        "vcs_localdiffs",
+        "vcs_versionname",
+        "vcs_githash",
+        "vcs_fullversion",
+    ):
+        setattr(info, field, getattr(ref_info, field))
+    assert len(info.modules) == len(ref_info.modules)
+    for mine, theirs in zip(info.modules, ref_info.modules, strict=True):
+        assert mine.modname.rsplit(".", 1)[-1] == theirs.modname.rsplit(".", 1)[-1]
+        mine.modname = theirs.modname
+        mine.instancename = theirs.instancename
+        assert mine.keys() == theirs.keys()
+        for k in mine.keys():
+            arg, ref_arg = mine.config[k], theirs.config[k]
+            assert arg.repr == ref_arg.repr.replace("spt3g.core.", "")
+            arg.repr = ref_arg.repr
+    assert encode_object_bytes(info) == bytes(ref[0].blob(key))
