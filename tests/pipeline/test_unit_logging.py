@@ -98,3 +98,73 @@ def test_bad_levels_are_typed_errors():
         set_log_level("LOUD")
     with pytest.raises(TypeError):
         set_log_level(2.5)  # type: ignore[arg-type]
+
+
+LOGGING_SCRIPT = """
+import sys
+sys.path.insert(0, sys.argv[2])
+if sys.argv[1] == "spt3g":
+    from spt3g import core
+else:
+    from g3stream import core
+core.set_log_level(core.G3LogLevel.LOG_INFO)
+def f():
+    core.log_info("hello", 3, unit="U")
+f()
+core.log_debug("not shown")
+core.set_log_level(core.G3LogLevel.LOG_DEBUG, "U")
+core.log_debug("shown", unit="U")
+core.log_debug("not shown either")
+core.G3Logger.global_logger = core.G3PrintfLogger(core.G3LogLevel.LOG_WARN)
+core.log_info("hidden again")
+core.log_error("an error")
+"""
+
+
+def _stderr_of(which, tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "script.py"
+    script.write_text(LOGGING_SCRIPT)
+    src = Path(__file__).resolve().parents[2] / "src"
+    proc = subprocess.run(
+        [sys.executable, str(script), which, str(src)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return [
+        re.sub(r"\d\d-\w\w\w-\d{4}:\d\d:\d\d:\d\d UTC", "<time>", line)
+        for line in proc.stderr.splitlines()
+    ]
+
+
+def test_spt3g_style_output_matches_the_reference(tmp_path):
+    pytest.importorskip("spt3g.core")
+    ours = _stderr_of("g3stream", tmp_path)
+    assert ours == _stderr_of("spt3g", tmp_path)
+    assert ours == [
+        "INFO (U) <time>: hello 3 (script.py:10 in f)",
+        "DEBUG (U) <time>: shown (script.py:14 in <module>)",
+        "ERROR (Python) <time>: an error (script.py:18 in <module>)",
+    ]
+
+
+def test_null_logger_silences_and_none_restores(caplog):
+    from g3stream.pipeline import G3Logger, G3NullLogger
+
+    try:
+        G3Logger.global_logger = G3NullLogger()
+        with caplog.at_level(logging.DEBUG):
+            log_error("silenced")
+        assert caplog.records == []
+    finally:
+        G3Logger.global_logger = None
+    with caplog.at_level(logging.DEBUG):
+        log_error("heard")
+    assert [r.getMessage() for r in caplog.records] == ["heard"]

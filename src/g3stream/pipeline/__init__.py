@@ -16,6 +16,7 @@ from .g3logging import (
     log_warn,
     set_log_level,
 )
+from .loggers import G3Logger, G3MultiLogger, G3NullLogger, G3PrintfLogger, G3SyslogLogger
 from .module import G3Module
 from .pipeline import G3Pipeline
 from .sources import G3InfiniteSource
@@ -63,4 +64,9 @@ __all__ = [
     "log_error",
     "log_fatal",
     "set_log_level",
+    "G3Logger",
+    "G3PrintfLogger",
+    "G3NullLogger",
+    "G3SyslogLogger",
+    "G3MultiLogger",
 ]

@@ -1,9 +1,12 @@
 """spt3g's logging functions (``log_info``, ``set_log_level``, ...) on top of stdlib logging.
 
 Each spt3g logging *unit* is the stdlib logger ``g3stream.<unit>``; messages
-from user code default to the unit ``Python``.  No handler is installed:
-configure output the usual way (``logging.basicConfig`` or your own handlers).
-Without any configuration, stdlib prints warnings and worse to stderr.
+from user code default to the unit ``Python``.  Importing g3stream installs
+no handler: configure output the usual way (``logging.basicConfig`` or your
+own handlers); without any configuration stdlib prints warnings and worse.
+Calling ``set_log_level`` while logging is unconfigured installs spt3g-style
+printing to stderr (``G3PrintfLogger``), as a script written for spt3g
+expects; assign ``G3Logger.global_logger`` to choose otherwise.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ __all__ = [
     "log_error",
     "log_fatal",
     "set_log_level",
+    "stdlib_level",
 ]
 
 #: Stdlib level number used for spt3g's LOG_TRACE.
@@ -127,7 +131,8 @@ def log_fatal(*args: Any, unit: str = "Python") -> None:
     raise G3FatalError(f"{message} (in {caller})", unit)
 
 
-def _stdlib_level(level: G3LogLevel | int | str) -> int:
+def stdlib_level(level: G3LogLevel | int | str) -> int:
+    """The stdlib level number for a G3LogLevel, spt3g level number, stdlib number or name."""
     if isinstance(level, G3LogLevel):
         return level.stdlib_level
     if isinstance(level, str):
@@ -154,4 +159,9 @@ def set_log_level(level: G3LogLevel | int | str, unit: str | None = None) -> Non
     ``level`` is a G3LogLevel, spt3g's number 0-6, a stdlib level number
     (10, 20, ...), or a name such as ``"LOG_DEBUG"`` or ``"debug"``.
     """
-    unit_logger(unit).setLevel(_stdlib_level(level))
+    from .loggers import install_default_output
+
+    number = stdlib_level(level)
+    # spt3g prints its messages by default; do the same when logging is unconfigured
+    install_default_output()
+    unit_logger(unit).setLevel(number)

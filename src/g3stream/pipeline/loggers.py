@@ -1,0 +1,209 @@
+"""spt3g's logger objects (G3Logger.global_logger, G3PrintfLogger, ...) as stdlib handlers.
+
+Assigning ``G3Logger.global_logger = G3PrintfLogger(G3LogLevel.LOG_INFO)``
+routes the messages of every g3stream logging unit (the stdlib loggers under
+``g3stream``) to the handlers of that object, formatted as spt3g prints
+them, and sets the level; ``G3NullLogger()`` silences them; assigning
+``None`` gives control back to ordinary ``logging`` configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from .g3logging import G3LogLevel, set_log_level, stdlib_level, unit_logger
+
+__all__ = [
+    "G3LogFormatter",
+    "G3Logger",
+    "G3PrintfLogger",
+    "G3NullLogger",
+    "G3SyslogLogger",
+    "G3MultiLogger",
+    "install_default_output",
+]
+
+_LEVEL_WORDS = {
+    logging.CRITICAL: "FATAL",
+    logging.ERROR: "ERROR",
+    logging.WARNING: "WARN",
+    25: "NOTICE",
+    logging.INFO: "INFO",
+    logging.DEBUG: "DEBUG",
+    5: "TRACE",
+}
+
+
+class G3LogFormatter(logging.Formatter):
+    """Formats records as spt3g does: ``LEVEL (unit) time: message (file:line in function)``."""
+
+    def __init__(self, timestamps: bool = True, trim_file_names: bool = True) -> None:
+        super().__init__()
+        self.timestamps = timestamps
+        self.trim_file_names = trim_file_names
+
+    def format(self, record: logging.LogRecord) -> str:
+        word = _LEVEL_WORDS.get(record.levelno, record.levelname)
+        unit = (
+            record.name[len("g3stream.") :] if record.name.startswith("g3stream.") else record.name
+        )
+        stamp = ""
+        if self.timestamps:
+            stamp = " " + time.strftime("%d-%b-%Y:%H:%M:%S UTC", time.gmtime(record.created))
+        where = record.filename if self.trim_file_names else record.pathname
+        text = f"{word} ({unit}){stamp}: {record.getMessage()} ({where}:{record.lineno} in {record.funcName})"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+class _GlobalLoggerSlot(type):
+    """Makes ``G3Logger.global_logger`` an assignable class-level setting."""
+
+    _current: G3Logger | None = None
+    _saved_level = logging.NOTSET
+
+    @property
+    def global_logger(cls) -> G3Logger | None:
+        """The logger object receiving g3stream's messages (None: plain stdlib configuration)."""
+        return _GlobalLoggerSlot._current
+
+    @global_logger.setter
+    def global_logger(cls, logger: G3Logger | None) -> None:
+        root = unit_logger(None)
+        old = _GlobalLoggerSlot._current
+        if old is not None:
+            for handler in old.handlers:
+                root.removeHandler(handler)
+        if old is None:
+            _GlobalLoggerSlot._saved_level = root.level
+        _GlobalLoggerSlot._current = logger
+        if logger is None:
+            root.propagate = True
+            root.setLevel(_GlobalLoggerSlot._saved_level)
+            return
+        for handler in logger.handlers:
+            root.addHandler(handler)
+        root.propagate = False
+        root.setLevel(stdlib_level(logger.default_level))
+
+
+class G3Logger(metaclass=_GlobalLoggerSlot):
+    """Base of spt3g-style logger objects: a level plus stdlib handlers."""
+
+    def __init__(self, default_level: G3LogLevel | int = G3LogLevel.LOG_NOTICE) -> None:
+        self.default_level = default_level
+        self.handlers: list[logging.Handler] = []
+
+    def set_level(self, level: G3LogLevel | int | str) -> None:
+        """Set the level of all g3stream logging."""
+        self.default_level = level if isinstance(level, G3LogLevel | int) else self.default_level
+        set_log_level(level)
+
+    def set_level_for_unit(self, unit: str, level: G3LogLevel | int | str) -> None:
+        """Set the level of one logging unit."""
+        set_log_level(level, unit)
+
+    def get_level_for_unit(self, unit: str) -> int:
+        """The effective stdlib level of one logging unit."""
+        return unit_logger(unit).getEffectiveLevel()
+
+    def log(
+        self,
+        level: G3LogLevel | int,
+        unit: str,
+        file: str,
+        line: int,
+        func: str,
+        message: str,
+    ) -> None:
+        """Emit one message as if it came from ``file:line`` in ``func``."""
+        logger = unit_logger(unit)
+        lvl = stdlib_level(level)
+        if logger.isEnabledFor(lvl):
+            record = logger.makeRecord(logger.name, lvl, file, line, message, (), None, func)
+            logger.handle(record)
+
+
+class G3PrintfLogger(G3Logger):
+    """Prints messages to standard error in spt3g's format."""
+
+    def __init__(self, default_level: G3LogLevel | int = G3LogLevel.LOG_NOTICE) -> None:
+        super().__init__(default_level)
+        self._formatter = G3LogFormatter()
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(self._formatter)
+        self.handlers = [handler]
+
+    @property
+    def timestamps(self) -> bool:
+        """Whether each message carries the time."""
+        return self._formatter.timestamps
+
+    @timestamps.setter
+    def timestamps(self, value: bool) -> None:
+        self._formatter.timestamps = bool(value)
+
+    @property
+    def trim_file_names(self) -> bool:
+        """Whether source files are shown without their directory."""
+        return self._formatter.trim_file_names
+
+    @trim_file_names.setter
+    def trim_file_names(self, value: bool) -> None:
+        self._formatter.trim_file_names = bool(value)
+
+
+class G3NullLogger(G3Logger):
+    """Discards every message."""
+
+    def __init__(self) -> None:
+        super().__init__(G3LogLevel.LOG_FATAL)
+        self.handlers = [logging.NullHandler()]
+
+
+class G3SyslogLogger(G3Logger):
+    """Sends messages to the system log as ``ident`` with the given syslog facility number."""
+
+    def __init__(
+        self, ident: str, facility: int, default_level: G3LogLevel | int = G3LogLevel.LOG_NOTICE
+    ) -> None:
+        super().__init__(default_level)
+        address: Any = "/dev/log" if os.path.exists("/dev/log") else ("localhost", 514)
+        # the facility argument of spt3g is the C constant (already shifted left by 3)
+        handler = logging.handlers.SysLogHandler(address=address, facility=int(facility) >> 3)
+        handler.setFormatter(logging.Formatter(f"{ident}: %(name)s: %(message)s"))
+        self.handlers = [handler]
+
+
+class G3MultiLogger(G3Logger):
+    """Sends messages to several loggers at once."""
+
+    def __init__(self, loggers: Iterable[G3Logger]) -> None:
+        members = list(loggers)
+        super().__init__(
+            min((int(m.default_level) for m in members), default=G3LogLevel.LOG_NOTICE)
+        )
+        self.members = members
+        self.handlers = [h for m in members for h in m.handlers]
+
+
+def install_default_output() -> bool:
+    """Print g3stream messages spt3g-style if nothing else would show them; True if installed.
+
+    Used when a script sets a log level the spt3g way: with no handler on
+    the root logger nor on g3stream's, stdlib would print only warnings.
+    """
+    root = unit_logger(None)
+    if G3Logger.global_logger is not None or root.handlers or logging.getLogger().handlers:
+        return False
+    level = root.level or logging.getLevelName("NOTICE")
+    G3Logger.global_logger = G3PrintfLogger(G3LogLevel.LOG_NOTICE)
+    root.setLevel(level)
+    return True
