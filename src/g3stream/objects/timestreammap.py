@@ -209,10 +209,10 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
             ts.SetFLACBitDepth(depth)
 
     def CheckAlignment(self) -> bool:
-        """Whether all members have the same length, start, stop and units."""
+        """Whether all members have the same length, start and stop."""
         first = None
         for ts in self._members.values():
-            key = (len(ts), ts._start, ts._stop, ts._units)
+            key = (len(ts), ts._start, ts._stop)
             if first is None:
                 first = key
             elif key != first:
@@ -231,6 +231,17 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
         if base is not None:
             return base
         return np.stack([m._data for m in members])
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """The members as rows of one 2-D array; compacts the map first, so no copy."""
+        if not self._members:
+            raise ValueError("the timestream map is empty")
+        if _common_base(list(self._members.values())) is None:
+            self.Compactify()
+        block = self.data
+        if dtype is not None and np.dtype(dtype) != block.dtype:
+            return block.astype(dtype)
+        return block.copy() if copy else block
 
     def Compactify(self) -> None:
         """Store all members as rows of one contiguous 2-D array (their data become views)."""
@@ -260,11 +271,13 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
         return "[" + ", ".join(self._members) + "]"
 
     def Summary(self) -> str:
-        """Same as ``Description``."""
+        """The keys for up to four members, else ``N elements``, like the reference."""
+        if len(self._members) >= 5:
+            return f"{len(self._members)} elements"
         return self.Description()
 
     def __str__(self) -> str:
-        return self.Description()
+        return self.Summary()
 
     def __repr__(self) -> str:
         return f"<G3TimestreamMap {self.Description()}>"
@@ -326,15 +339,26 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
 
 
 def _common_base(members: list[G3Timestream]) -> np.ndarray | None:
-    """The 2-D array whose rows are exactly the members' data, if there is one."""
+    """A 2-D view whose rows are exactly the members' data, if they lie back to back in one buffer."""
     first = members[0]._data
-    base = first.base
-    if not isinstance(base, np.ndarray) or base.ndim != 2 or base.shape[0] != len(members):
+    owner = first.base
+    if owner is None or not first.flags.c_contiguous:
         return None
+    row_bytes = first.nbytes
+    start = first.__array_interface__["data"][0]
     for i, m in enumerate(members):
         d = m._data
-        if d.base is not base or d.shape != base.shape[1:] or d.dtype != base.dtype:
+        if (
+            d.base is not owner
+            or d.shape != first.shape
+            or d.dtype != first.dtype
+            or not d.flags.c_contiguous
+            or d.__array_interface__["data"][0] != start + i * row_bytes
+        ):
             return None
-        if d.__array_interface__["data"][0] != base[i].__array_interface__["data"][0]:
-            return None
-    return base
+    return np.lib.stride_tricks.as_strided(
+        first,
+        shape=(len(members), first.shape[0]),
+        strides=(row_bytes, first.dtype.itemsize),
+        writeable=bool(first.flags.writeable),
+    )
