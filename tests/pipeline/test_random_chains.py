@@ -4,7 +4,8 @@ Hypothesis draws an input stream (frame types, including metadata and
 PipelineInfo frames) and a chain of modules, each doing one of a handful of
 things spt3g pipelines do: pass, drop, replace, split into several frames,
 insert frames in front, tag, answer with a generator or a tuple, or flush
-extra frames in front of EndProcessing.  Every module also logs what it is
+extra frames in front of EndProcessing; or break a rule: raise, swallow
+EndProcessing, or put a frame after it.  Every module also logs what it is
 called with, so the order of calls (depth first) is compared as well as the
 output.
 """
@@ -44,6 +45,9 @@ ACTIONS = [
     "generator",
     "tuple",
     "flush-before-end",
+    "swallow-end",
+    "end-not-last",
+    "raise",
 ]
 
 Action = tuple[str, int, int, str]  # kind, modulus, remainder, frame type to create
@@ -70,6 +74,12 @@ def make_module(core: Any, index: int, action: Action, calls: list) -> Any:
         hit = label is not None and label % modulus == remainder
         if kind == "flush-before-end":
             return [fresh(new_type, 1000 + index), frame] if is_end else None
+        if kind == "swallow-end":
+            return [] if is_end else None
+        if kind == "end-not-last":
+            return [frame, fresh(new_type, 1000 + index)] if is_end else None
+        if kind == "raise" and hit and not is_end:
+            raise ValueError(f"module {index} refuses frame {label}")
         if is_end or not hit:
             return None
         if kind == "true":
@@ -99,7 +109,9 @@ def make_module(core: Any, index: int, action: Action, calls: list) -> Any:
     return module
 
 
-def run(core: Any, stream: list[tuple[str, int]], actions: list[Action]) -> tuple[list, list]:
+def run(
+    core: Any, stream: list[tuple[str, int]], actions: list[Action]
+) -> tuple[list, list, type[BaseException] | None]:
     pending = []
     for type_name, label in stream:
         frame = core.G3Frame(getattr(core.G3FrameType, type_name))
@@ -125,8 +137,11 @@ def run(core: Any, stream: list[tuple[str, int]], actions: list[Action]) -> tupl
     for index, action in enumerate(actions):
         pipe.Add(make_module(core, index, action, calls))
     pipe.Add(record)
-    pipe.Run()
-    return out, calls
+    try:
+        pipe.Run()
+    except (ValueError, RuntimeError) as exc:
+        return out, calls, type(exc)
+    return out, calls, None
 
 
 streams = st.lists(
@@ -153,3 +168,9 @@ def test_generated_chains_match_spt3g(stream: list[tuple[str, int]], chain: list
     ref = run(spt3g_core, stream, chain)
     assert ours[0] == ref[0]  # output frames
     assert ours[1] == ref[1]  # the order in which modules were called
+    # the same failure: a module's own exception keeps its type; broken
+    # EndProcessing rules are RuntimeErrors in both
+    if ref[2] is None:
+        assert ours[2] is None
+    else:
+        assert ours[2] is not None and issubclass(ours[2], ref[2])
