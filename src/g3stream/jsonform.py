@@ -169,6 +169,11 @@ def frame_to_json(frame: G3Frame) -> dict[str, Any]:
         except G3FormatError as exc:  # one bad entry must not hide the others
             value = {"class": peek_class_name(blob), "value": None, "error": str(exc)}
         if value is not None:
+            # the class named on the wire: a G3SuperTimestream decodes to the
+            # G3TimestreamMap it stands for, but is still described as what it is
+            wire_name = peek_class_name(blob)
+            if wire_name is not None:
+                value["class"] = wire_name
             v = blob_root_version(blob)
             if v is not None:
                 value["version"] = v
