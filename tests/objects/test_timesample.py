@@ -1,0 +1,176 @@
+"""G3TimesampleMap: vectors, the reference, behaviour and bad input."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from g3stream import G3Frame, G3FrameType
+from g3stream.codec.container import encode_frame_bytes
+from g3stream.codec.decoder import FrameDecoder
+from g3stream.codec.registry import decode_object, encode_object_bytes
+from g3stream.errors import G3FormatError, UnsupportedVersionError
+from g3stream.jsonform import object_from_json
+from g3stream.objects.scalars import G3Int
+from g3stream.objects.timesample import G3TimesampleMap
+from g3stream.objects.vectors import (
+    G3VectorBool,
+    G3VectorDouble,
+    G3VectorInt,
+    G3VectorString,
+    G3VectorTime,
+)
+
+VECTORS = Path(__file__).resolve().parent.parent / "vectors"
+SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def entries() -> list[tuple[str, bytes, dict[str, Any]]]:
+    meta = json.loads((VECTORS / "timesample.json").read_text(encoding="utf-8"))
+    dec = FrameDecoder()
+    dec.feed((VECTORS / meta["file"]).read_bytes())
+    out = []
+    for fmeta, frame in zip(meta["frames"], dec.frames(), strict=True):
+        for e in fmeta["entries"]:
+            blob = frame.blob(e["key"])
+            assert not isinstance(blob, list)
+            out.append((e["key"], bytes(blob), e))
+    return out
+
+
+ENTRIES = entries()
+
+
+@pytest.mark.parametrize("key,blob,entry", ENTRIES, ids=[e[0] for e in ENTRIES])
+def test_vector_round_trip(key: str, blob: bytes, entry: dict[str, Any]) -> None:
+    obj = decode_object(blob)
+    assert isinstance(obj, G3TimesampleMap)
+    assert json.dumps(obj._json_payload()) == json.dumps(entry["value"]["value"])
+    assert entry["encode_exact"]
+    assert encode_object_bytes(object_from_json(entry["value"])) == blob
+    assert encode_object_bytes(obj) == blob
+
+
+def test_fields_and_times() -> None:
+    m = G3TimesampleMap()
+    m.times = [1, 2, 3]
+    assert isinstance(m.times, G3VectorTime) and np.asarray(m.times).tolist() == [1, 2, 3]
+    m["zeta"] = G3VectorDouble([1.0, 2.0, 3.0])
+    m["alpha"] = G3VectorString(["a", "b", "c"])
+    assert list(m) == ["alpha", "zeta"] and len(m) == 2 and "zeta" in m
+    assert str(m) == "<co-sampled vectors with 3 samples>{alpha, zeta}"
+    with pytest.raises(ValueError, match="same length"):
+        m["short"] = G3VectorInt([1])
+    with pytest.raises(TypeError):
+        m["plain"] = [1.0, 2.0, 3.0]
+    m.check()
+    m.times = [1, 2]
+    with pytest.raises(ValueError):
+        m.check()
+    m.times = [1, 2, 3]
+    back = decode_object(encode_object_bytes(m))
+    assert back == m and back.copy() == m
+    del m["zeta"]
+    assert list(m) == ["alpha"]
+
+
+@st.composite
+def samples(draw: Any) -> tuple[list[int], dict[str, tuple[str, list[Any]]]]:
+    n = draw(st.integers(0, 12))
+    times = draw(st.lists(st.integers(-(2**62), 2**62), min_size=n, max_size=n))
+    names = draw(
+        st.lists(
+            st.text(st.characters(exclude_categories=["Cs"]), max_size=5), unique=True, max_size=4
+        )
+    )
+    fields = {}
+    for name in names:
+        kind = draw(st.sampled_from(["double", "int", "bool", "string"]))
+        elem = {
+            "double": st.floats(allow_nan=False),
+            "int": st.integers(-(2**63), 2**63 - 1),
+            "bool": st.booleans(),
+            "string": st.text(st.characters(exclude_categories=["Cs"]), max_size=4),
+        }[kind]
+        fields[name] = (kind, draw(st.lists(elem, min_size=n, max_size=n)))
+    return times, fields
+
+
+MINE = {
+    "double": G3VectorDouble,
+    "int": G3VectorInt,
+    "bool": G3VectorBool,
+    "string": G3VectorString,
+}
+
+
+@SETTINGS
+@given(spec=samples())
+def test_frames_equal_reference(tmp_path_factory: Any, spec: Any) -> None:
+    core = pytest.importorskip("spt3g.core")
+    times, fields = spec
+    ref_types = {
+        "double": core.G3VectorDouble,
+        "int": core.G3VectorInt,
+        "bool": core.G3VectorBool,
+        "string": core.G3VectorString,
+    }
+    ref = core.G3TimesampleMap()
+    ref.times = core.G3VectorTime([core.G3Time(t) for t in times])
+    mine = G3TimesampleMap()
+    mine.times = times
+    for name, (kind, values) in fields.items():
+        ref[name] = ref_types[kind](values)
+        mine[name] = MINE[kind](values)
+    assert str(mine) == str(ref)
+    frame = core.G3Frame(core.G3FrameType.Housekeeping)
+    frame["tsm"] = ref
+    path = tmp_path_factory.mktemp("tsamp") / "ref.g3"
+    writer = core.G3Writer(str(path))
+    writer(frame)
+    del writer
+    theirs = path.read_bytes()
+    ours = G3Frame(G3FrameType.Housekeeping)
+    ours["tsm"] = mine
+    assert encode_frame_bytes(ours) == theirs
+    dec = FrameDecoder()
+    dec.feed(theirs)
+    (back,) = dec.frames()
+    assert back["tsm"] == mine
+
+
+def test_reference_reads_what_is_written_here(tmp_path: Path) -> None:
+    core = pytest.importorskip("spt3g.core")
+    m = G3TimesampleMap(times=[10, 20])
+    m["v"] = G3VectorDouble([0.5, -1.5])
+    m["s"] = G3VectorString(["x", "y"])
+    f = G3Frame(G3FrameType.Housekeeping)
+    f["m"] = m
+    path = tmp_path / "mine.g3"
+    path.write_bytes(encode_frame_bytes(f))
+    (ref,) = list(core.G3File(str(path)))
+    assert [t.time for t in ref["m"].times] == [10, 20]
+    assert list(ref["m"]["v"]) == [0.5, -1.5] and list(ref["m"]["s"]) == ["x", "y"]
+
+
+def test_bad_input() -> None:
+    m = G3TimesampleMap(times=[1, 2])
+    m["i"] = G3VectorInt([5, 6])
+    m["n"] = G3Int(3)  # any frame object is storable; only sized ones are checked
+    blob = encode_object_bytes(m)
+    for cut in range(1, len(blob)):
+        with pytest.raises(G3FormatError):
+            decode_object(blob[:cut])
+    at = 1 + 4 + 8 + len("G3TimesampleMap") + 4
+    assert struct.unpack_from("<I", blob, at)[0] == 0
+    bad = bytearray(blob)
+    bad[at] = 1  # version 1 does not exist
+    with pytest.raises(UnsupportedVersionError):
+        decode_object(bytes(bad))
