@@ -400,3 +400,27 @@ def test_two_ctrl_c_abort():
     assert proc.returncode != 0
     assert "KeyboardInterrupt" in proc.stderr
     assert "EndProcessing" not in proc.stdout
+
+
+def test_failed_segment_leaves_the_pipeline_unchanged():
+    def step(frame):
+        pass
+
+    @pipesegment
+    def broken(pipe):
+        pipe.Add(step)
+        raise ValueError("segment cannot be built")
+
+    pipe = G3Pipeline()
+    pipe.Add(G3InfiniteSource, n=1)
+    pipe.Add(step)
+    names, configs = list(pipe.module_names), list(pipe.pipeline_info.modules)
+    with pytest.raises(ValueError):
+        pipe.Add(broken)
+    assert pipe.module_names == names
+    assert pipe.pipeline_info.modules == configs
+    # a failure of the very first addition does not leave the PipelineInfo module behind
+    fresh = G3Pipeline()
+    with pytest.raises(ValueError):
+        fresh.Add(broken)
+    assert fresh.module_names == [] and fresh.pipeline_info is None

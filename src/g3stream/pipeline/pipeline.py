@@ -43,7 +43,7 @@ def _config_value(value: Any) -> Any:
     try:
         if value.npix_allocated > 0:
             return value.clone(False)
-    except (AttributeError, TypeError, ValueError):
+    except Exception:  # not a map, or one that cannot drop its data: keep it whole
         pass
     return value
 
@@ -110,6 +110,7 @@ class G3Pipeline:
             self._pipelineinfo.pipelineinfo.modules.append(config)
 
         result: Any = None
+        stages_before = len(self._stages)
         try:
             target = getattr(module, "__wrapped__", module)
             if getattr(target, "__pipesegment__", False):
@@ -123,8 +124,14 @@ class G3Pipeline:
                 process, instance = build_processor(module, kwargs)
                 self._stages.append(_Stage(fullname, process, instance))
         except BaseException:
+            # leave the pipeline as it was: no half-added segment, no stray configuration
+            del self._stages[stages_before:]
             if config is not None:
-                self._pipelineinfo.pipelineinfo.modules.remove(config)
+                modules = self._pipelineinfo.pipelineinfo.modules
+                for i in range(len(modules) - 1, -1, -1):
+                    if modules[i] is config:
+                        del modules[i]
+                        break
             if first_add:
                 self._pipelineinfo = None
             raise
