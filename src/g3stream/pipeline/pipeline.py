@@ -212,7 +212,7 @@ class _Runner:
 
     def __init__(self, stages: list[_Stage], profile: bool, graph: bool) -> None:
         self.stages = stages
-        self.profile = profile
+        self.processes = [s.process for s in stages]
         self.graph = graph
         self.last_frame: G3Frame | None = None
         self.profiles = [ModuleProfile(s.name) for s in stages]
@@ -231,7 +231,7 @@ class _Runner:
     def push(self, frame: G3Frame | None, start: int) -> int:
         """Send ``frame`` through the modules from index ``start``; return the first one's output count."""
         stages = self.stages
-        processes = [s.process for s in stages]
+        processes = self.processes
         n = len(stages)
         graph = self.graph
         clock = self.clock
