@@ -32,6 +32,7 @@ FRAME_TYPES = [
     "Housekeeping",
     "PipelineInfo",
     "GcpSlow",
+    "XY",  # an ad-hoc frame type
 ]
 ACTIONS = [
     "pass",
@@ -63,7 +64,7 @@ def make_module(core: Any, index: int, action: Action, calls: list) -> Any:
     T = core.G3FrameType
 
     def fresh(type_name: str, label: int) -> Any:
-        frame = core.G3Frame(getattr(T, type_name))
+        frame = new_frame(core, type_name)
         frame["i"] = label
         return frame
 
@@ -109,12 +110,19 @@ def make_module(core: Any, index: int, action: Action, calls: list) -> Any:
     return module
 
 
+def new_frame(core: Any, type_name: str) -> Any:
+    """A frame of a standard type given by name, or of an ad-hoc type given by its code."""
+    if hasattr(core.G3FrameType, type_name):
+        return core.G3Frame(getattr(core.G3FrameType, type_name))
+    return core.G3Frame(type_name)
+
+
 def run(
     core: Any, stream: list[tuple[str, int]], actions: list[Action]
 ) -> tuple[list, list, type[BaseException] | None]:
     pending = []
     for type_name, label in stream:
-        frame = core.G3Frame(getattr(core.G3FrameType, type_name))
+        frame = new_frame(core, type_name)
         frame["i"] = label
         pending.append(frame)
 

@@ -100,3 +100,30 @@ def test_without_signal_halt_sigint_is_a_keyboard_interrupt(tmp_path: Path) -> N
     ref = _run(tmp_path, "spt3g", 1, False)
     assert ours == ref
     assert ours[1][-2:] == ["KeyboardInterrupt", "after 2 True"]
+
+
+def test_pipelines_run_in_other_threads() -> None:
+    """Signal handlers cannot be installed outside the main thread: Run still works there."""
+    import threading
+
+    from g3stream import core
+
+    seen: list[int] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            pipe = core.G3Pipeline()
+            pipe.Add(core.G3InfiniteSource, type=core.G3FrameType.Scan, n=3)
+            pipe.Add(lambda frame: seen.append(int(frame.type)))
+            pipe.Run()
+        except BaseException as exc:  # reported to the main thread
+            errors.append(exc)
+
+    handler = signal.getsignal(signal.SIGINT)
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(60)
+    assert not errors
+    assert seen == [ord("P"), ord("S"), ord("S"), ord("S"), ord("Z")]
+    assert signal.getsignal(signal.SIGINT) is handler
