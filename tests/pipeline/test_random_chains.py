@@ -147,7 +147,11 @@ def run(
     pipe.Add(record)
     try:
         pipe.Run()
-    except (ValueError, RuntimeError) as exc:
+    except ValueError as exc:  # a module's own exception: last_frame is its input
+        last = pipe.last_frame
+        calls.append(("last_frame", int(last.type), _label(last)))
+        return out, calls, type(exc)
+    except RuntimeError as exc:
         return out, calls, type(exc)
     return out, calls, None
 
