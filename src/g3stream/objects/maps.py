@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..codec.registry import decode_object, encode_object
-from ..codec.registry import register as _register
+from ..codec.registry import decode_object, encode_object, register
 from .base import G3FrameObject
 from .quat import Quat, quat_from_json, quat_json, read_quat, write_quat
 from .scalars import from_json_number, json_number
@@ -216,11 +215,6 @@ def _values_equal(a: Any, b: Any) -> bool:
     if isinstance(eq, np.ndarray):
         return bool(eq.all()) and np.shape(a) == np.shape(b)
     return bool(eq)
-
-
-def register(cls: Any) -> Any:
-    """Register a map class (keeps the registry decorator typed for mypy)."""
-    return _register(cls)
 
 
 @register
