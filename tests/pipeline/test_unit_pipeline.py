@@ -424,3 +424,16 @@ def test_failed_segment_leaves_the_pipeline_unchanged():
     with pytest.raises(ValueError):
         fresh.Add(broken)
     assert fresh.module_names == [] and fresh.pipeline_info is None
+
+
+def test_any_argument_name_but_name_and_subprocess_reaches_the_module():
+    seen = []
+
+    def configurable(frame, module=None, callable=None, self=None):  # noqa: A002
+        seen.append((module, callable, self))
+
+    pipe = G3Pipeline()
+    pipe.Add(G3InfiniteSource, n=1)
+    pipe.Add(configurable, module="m", callable="c", self="s")
+    pipe.Run()
+    assert seen[0] == ("m", "c", "s")

@@ -77,7 +77,7 @@ class G3Pipeline:
 
     # -- building ------------------------------------------------------------
     def Add(
-        self, module: Any, name: str | None = None, subprocess: bool = False, **kwargs: Any
+        self, module: Any, /, name: str | None = None, subprocess: bool = False, **kwargs: Any
     ) -> Any:
         """Add a module, a segment or any callable to the end of the pipeline.
 
