@@ -253,3 +253,41 @@ def test_reproduces_the_reference_pipeline_vector(
             assert arg.repr == ref_arg.repr.replace("spt3g.core.", "")
             arg.repr = ref_arg.repr
     assert encode_object_bytes(info) == bytes(ref[0].blob(key))
+
+
+def test_metadata_repeated_across_files_is_deduplicated_alike(tmp_path: Path) -> None:
+    """Two copies of a file read in one pipeline: repeated metadata and PipelineInfo go away."""
+    path = tmp_path / "meta.g3"
+    writer = spt3g_core.G3Writer(str(path))
+    for type_name, key, value in [
+        ("Observation", "obs", 1),
+        ("Calibration", "cal", 2.5),
+        ("Scan", "s", 1),
+        ("Calibration", "cal", 3.5),
+        ("Scan", "s", 2),
+    ]:
+        frame = spt3g_core.G3Frame(getattr(spt3g_core.G3FrameType, type_name))
+        frame[key] = value
+        writer(frame)
+    writer(spt3g_core.G3Frame(spt3g_core.G3FrameType.EndProcessing))
+    del writer
+
+    def run(core: Any) -> list[tuple]:
+        seen: list[tuple] = []
+        pipe = core.G3Pipeline()
+        pipe.Add(core.G3Reader, filename=[str(path), str(path)])
+        pipe.Add(core.DeduplicateMetadata)
+
+        def record(frame: Any) -> None:
+            if int(frame.type) != ord("P"):
+                seen.append((int(frame.type), tuple(sorted(dict(frame).items()))))
+
+        pipe.Add(record)
+        pipe.Run()
+        return seen
+
+    ours = run(g3stream)
+    assert ours == run(spt3g_core)
+    # the second copy's Observation is dropped, its first Calibration differs from the last one seen
+    assert [t for t, _ in ours].count(ord("O")) == 1
+    assert len(ours) == 5 + 4 + 1  # first copy, second copy less its Observation, EndProcessing
