@@ -1,0 +1,237 @@
+"""File write and read throughput: g3stream against spt3g, in the same run.
+
+Two workloads, each written and read by both implementations:
+
+* large: 200 Scan frames, each holding a G3TimestreamMap of 100 channels
+  x 10,000 float64 samples (about 8 MB per frame);
+* small: 100,000 Timepoint frames holding a G3Time and three integers.
+
+Frames are built before any timing starts, afresh for every write run
+(spt3g caches a frame's serialized blobs once written).  Files go to a tmpfs
+(``/dev/shm`` when it exists) so the figures measure the libraries, not a
+disk.  Each figure is the best of ``--repeat`` runs.  "read" iterates over
+the frames (both libraries decode values lazily); "read+decode" also
+fetches each frame's values.
+
+Run:  python bench/bench_files.py [--repeat N] [--dir DIR] [--only large|small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import g3stream
+
+try:
+    from spt3g import core as spt3g_core
+except ImportError:  # the figures for g3stream alone are still useful
+    spt3g_core = None
+
+
+LARGE_FRAMES = 200
+CHANNELS = 100
+SAMPLES = 10_000
+SMALL_FRAMES = 100_000
+TICKS = 1_700_000_000 * 100_000_000
+
+
+def scratch_dir(requested: str | None) -> str:
+    """A fresh directory on tmpfs when possible (``/dev/shm``), else the default temp dir."""
+    if requested:
+        base = requested
+    elif os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        base = "/dev/shm"
+    else:
+        base = tempfile.gettempdir()
+    return tempfile.mkdtemp(prefix="g3bench-", dir=base)
+
+
+# -- frame construction (not timed) ---------------------------------------
+
+
+def channel_data() -> np.ndarray:
+    """One (channels, samples) float64 block shared by every large frame."""
+    return np.random.default_rng(2024).standard_normal((CHANNELS, SAMPLES))
+
+
+def large_frames(lib: Any, data: np.ndarray) -> list[Any]:
+    """Scan frames each holding a G3TimestreamMap of ``data``'s rows."""
+    frames = []
+    names = [f"det{j:03d}" for j in range(CHANNELS)]
+    for i in range(LARGE_FRAMES):
+        tsm = lib.G3TimestreamMap()
+        for j, name in enumerate(names):
+            ts = lib.G3Timestream(data[j])
+            ts.start = lib.G3Time(TICKS + i * 10**9)
+            ts.stop = lib.G3Time(TICKS + (i + 1) * 10**9)
+            tsm[name] = ts
+        f = lib.G3Frame(lib.G3FrameType.Scan)
+        f["RawTimestreams"] = tsm
+        frames.append(f)
+    return frames
+
+
+def small_frames(lib: Any) -> list[Any]:
+    """Timepoint frames with a G3Time and three integers."""
+    frames = []
+    for i in range(SMALL_FRAMES):
+        f = lib.G3Frame(lib.G3FrameType.Timepoint)
+        f["EventHeader"] = lib.G3Time(TICKS + i * 655_360)
+        f["Index"] = i
+        f["Board"] = i % 64
+        f["Flags"] = 7
+        frames.append(f)
+    return frames
+
+
+# -- timed operations ------------------------------------------------------
+
+
+def write_file(lib: Any, path: str, frames: list[Any]) -> None:
+    w = lib.G3Writer(path)
+    for f in frames:
+        w(f)
+    w(lib.G3Frame(lib.G3FrameType.EndProcessing))
+    del w
+
+
+def read_file(lib: Any, path: str) -> int:
+    n = 0
+    for _ in lib.G3File(path):
+        n += 1
+    return n
+
+
+def read_and_decode(lib: Any, path: str) -> int:
+    n = 0
+    for f in lib.G3File(path):
+        for k in f.keys():
+            f[k]
+        n += 1
+    return n
+
+
+def best_time(fn: Callable[[], Any], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+@dataclass
+class Figure:
+    label: str
+    ours: float
+    theirs: float | None
+    unit: str
+
+    def line(self) -> str:
+        if self.theirs is None:
+            return f"  {self.label:<26} g3stream {self.ours:>12,.1f} {self.unit}"
+        ratio = self.ours / self.theirs
+        return (
+            f"  {self.label:<26} g3stream {self.ours:>12,.1f} {self.unit}   "
+            f"spt3g {self.theirs:>12,.1f} {self.unit}   ratio {ratio:5.2f}x"
+        )
+
+
+def run_workload(
+    name: str,
+    build: Callable[[Any], list[Any]],
+    work_dir: str,
+    repeat: int,
+    per_frame: bool,
+) -> list[Figure]:
+    libs: dict[str, Any] = {"g3stream": g3stream}
+    if spt3g_core is not None:
+        libs["spt3g"] = spt3g_core
+    paths = {lib_name: os.path.join(work_dir, f"{name}-{lib_name}.g3") for lib_name in libs}
+    times: dict[tuple[str, str], float] = {}
+    n_frames = 0
+    for lib_name, lib in libs.items():
+        # fresh frames for every run: spt3g keeps a frame's serialized blobs
+        # after writing it once, which would turn later runs into copies
+        best = float("inf")
+        for _ in range(repeat):
+            frames = build(lib)
+            n_frames = len(frames)
+            gc.collect()
+            t0 = time.perf_counter()
+            write_file(lib, paths[lib_name], frames)
+            best = min(best, time.perf_counter() - t0)
+            del frames
+        times["write", lib_name] = best
+    sizes = {lib_name: os.path.getsize(p) for lib_name, p in paths.items()}
+    if len(set(sizes.values())) != 1:
+        print(f"  warning: file sizes differ: {sizes}", file=sys.stderr)
+    for lib_name, lib in libs.items():
+        count = read_file(lib, paths[lib_name])
+        assert count == n_frames, (lib_name, count)
+        times["read", lib_name] = best_time(
+            lambda lib=lib, p=paths[lib_name]: read_file(lib, p), repeat
+        )
+        times["read+decode", lib_name] = best_time(
+            lambda lib=lib, p=paths[lib_name]: read_and_decode(lib, p), repeat
+        )
+    size = sizes["g3stream"]
+    print(
+        f"{name}: {n_frames:,} frames, {size / 1e6:,.1f} MB per file, best of {repeat}",
+        flush=True,
+    )
+    figures = []
+    for op in ("write", "read", "read+decode"):
+        mine = times[op, "g3stream"]
+        ref = times.get((op, "spt3g"))
+        if per_frame:
+            fig = Figure(op, n_frames / mine, n_frames / ref if ref else None, "frames/s")
+        else:
+            fig = Figure(op, size / mine / 1e6, size / ref / 1e6 if ref else None, "MB/s")
+        print(fig.line(), flush=True)
+        figures.append(fig)
+    for p in paths.values():
+        os.remove(p)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best kept)")
+    parser.add_argument("--dir", help="directory for the files (default: tmpfs)")
+    parser.add_argument("--only", choices=("large", "small"), help="run one workload")
+    args = parser.parse_args(argv)
+    work_dir = scratch_dir(args.dir)
+    print(f"g3stream {g3stream.__version__}", end="")
+    if spt3g_core is None:
+        print("; spt3g not installed: g3stream figures only")
+    else:
+        import spt3g.version
+
+        print(f", spt3g {spt3g.version.version}")
+    print(f"files in {work_dir}\n", flush=True)
+    try:
+        if args.only in (None, "large"):
+            data = channel_data()
+            run_workload("large", lambda lib: large_frames(lib, data), work_dir, args.repeat, False)
+        if args.only in (None, "small"):
+            run_workload("small", small_frames, work_dir, args.repeat, True)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
