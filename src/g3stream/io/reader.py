@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ..codec.container import DEFAULT_MAX_FRAME_SIZE
+from ..codec.container import DEFAULT_MAX_FRAME_SIZE, ScannedFrame, build_frame, scan_frame
 from ..codec.decoder import FrameDecoder
 from ..errors import G3FormatError, TruncatedFrameError
 from ..frame import G3Frame
@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 __all__ = ["G3Reader", "ReaderSeekError"]
 
 PathArg = str | os.PathLike[str]
+
+#: Bytes read at a frame boundary right after a large frame: enough for the
+#: next frame's header, so a large frame is read again only from a small part.
+_PROBE_SIZE = 65536
 
 #: The prefix that marks a network stream among file names.
 _TCP_PREFIX = "tcp://"
@@ -117,6 +121,8 @@ class G3Reader:
         self._source: ByteSource | None = None
         self._decoder = FrameDecoder(self.max_frame_size, self.verify_crc)
         self._frames_in_source = 0
+        self._whole_frames = False
+        self._read_size = self.buffersize
         self._prefixed = False
         self._done = False
         # Network sources exist from the start (listening sockets are bound now).
@@ -161,9 +167,50 @@ class G3Reader:
             log.debug("starting stream %s", item.name)
             src = item
         self._source = src
-        self._decoder = FrameDecoder(self.max_frame_size, self.verify_crc)
+        self._decoder = self._new_decoder(0)
         self._frames_in_source = 0
+        self._whole_frames = isinstance(src, FileSource) and not src.compressed
+        self._read_size = self.buffersize
         return True
+
+    def _new_decoder(self, offset: int) -> FrameDecoder:
+        """A decoder for the current source whose next frame starts at ``offset``."""
+        dec = FrameDecoder(self.max_frame_size, self.verify_crc)
+        dec._offset = offset
+        return dec
+
+    def _read_whole_frame(self, src: ByteSource, dec: FrameDecoder, need: int) -> G3Frame | None:
+        """Read the large frame the decoder has started as one block: one copy, not three.
+
+        Used for uncompressed files only (where going back is a cheap seek):
+        the partial frame held by the decoder is dropped and the frame is
+        read again from its first byte in a single read, and the frame is
+        built over that block directly.  When the block turns out not to be
+        exactly one frame (the decoder's estimate is a lower bound for frames
+        of several large entries, or the file ends early) it is fed to a
+        fresh decoder like any other data, which handles every case.
+        """
+        start = dec.offset
+        total = dec.buffered + need
+        assert isinstance(src, FileSource)
+        src.seek(start)
+        data = src.read(total)
+        # after a large frame, look at the next one with a small read first
+        self._read_size = min(self.buffersize, _PROBE_SIZE)
+        if len(data) == total:
+            try:
+                scanned = scan_frame(data, 0, total, start, self.max_frame_size)
+            except G3FormatError:
+                scanned = None  # the decoder reports it, in its own terms
+            if isinstance(scanned, ScannedFrame) and scanned.size == total:
+                self._decoder = self._new_decoder(start + total)
+                try:
+                    return build_frame(data, scanned, start, self.verify_crc)
+                except G3FormatError as exc:
+                    raise located(exc, src.name) from exc
+        self._decoder = dec = self._new_decoder(start)
+        dec.feed(data)
+        return None
 
     def _finish_source(self) -> None:
         """The current source returned end of stream: check the boundary and close it."""
@@ -194,8 +241,16 @@ class G3Reader:
                 self._ready.extend(frames)
                 self._frames_in_source += len(frames)
                 return True
+            need = dec.bytes_needed
+            if need > self.buffersize and self._whole_frames:
+                frame = self._read_whole_frame(src, dec, need)
+                if frame is not None:
+                    self._ready.append(frame)
+                    self._frames_in_source += 1
+                    return True
+                continue
             try:
-                data = src.read(max(dec.bytes_needed, self.buffersize))
+                data = src.read(max(need, self._read_size))
             except StreamRestart:
                 dropped = dec.reset()
                 if dropped:
@@ -211,6 +266,7 @@ class G3Reader:
                 raise located(exc, src.name) from exc
             if data:
                 dec.feed(data)
+                self._read_size = self.buffersize
                 continue
             try:
                 self._finish_source()
@@ -298,9 +354,8 @@ class G3Reader:
             raise ReaderSeekError(f"cannot seek {src.name}: it is not a file")
         seek(offset)
         self._ready.clear()
-        dec = FrameDecoder(self.max_frame_size, self.verify_crc)
-        dec._offset = offset  # the decoder counts offsets from here on
-        self._decoder = dec
+        self._decoder = self._new_decoder(offset)
+        self._read_size = self.buffersize
         return offset
 
     # -- lifetime ----------------------------------------------------------
