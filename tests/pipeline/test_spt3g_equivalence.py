@@ -694,6 +694,7 @@ def test_profile_lists_every_module(capfd: pytest.CaptureFixture[str]) -> None:
         text = capfd.readouterr().out
         assert "Pipeline profiling results:" in text
         assert re.search(r"^Total: \d+\.\d{6} user, \d+\.\d{6} system$", text, re.M)
+        assert re.search(r"^Peak memory consumption \(\d+\.\d MB\) in module .*$", text, re.M)
         found = re.findall(r"^(.+): \d+\.\d{6} user, \d+\.\d{6} system, (\d+) frames", text, re.M)
         return [(name, int(n)) for name, n in found]
 
