@@ -368,6 +368,14 @@ def chain_cached_data(core, pipe):
     pipe.Add(use_wiring)
 
 
+def chain_halted_before_run(core, pipe):
+    core.G3Pipeline.halt_processing()
+
+
+def chain_empty_infinite_source(core, pipe):
+    pipe.Add(core.G3InfiniteSource, type=core.G3FrameType.Scan, n=0)
+
+
 def chain_nothing(core, pipe):
     pass
 
@@ -449,6 +457,16 @@ def test_infinite_source():
 def test_errors(chain):
     ours = assert_same(scans(4), chain)
     assert ours["error"] is not None
+
+
+def test_halt_requested_before_run():
+    ours = assert_same(scans(3), chain_halted_before_run)
+    assert len(ours["frames"]) == 2  # the source is never called: PipelineInfo, EndProcessing
+
+
+def test_source_with_nothing_to_give():
+    ours = assert_same(None, chain_empty_infinite_source)
+    assert len(ours["frames"]) == 2
 
 
 def test_halt_processing_from_a_module():
