@@ -699,3 +699,27 @@ def test_profile_lists_every_module(capfd: pytest.CaptureFixture[str]) -> None:
         return [(name, int(n)) for name, n in found]
 
     assert profile_lines(g3stream) == profile_lines(spt3g_core)
+
+
+def test_exception_is_logged_naming_the_module(
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    def run(core: Any) -> None:
+        pipe = core.G3Pipeline()
+        pipe.Add(core.G3InfiniteSource, type=core.G3FrameType.Scan, n=2)
+
+        def explode(frame: Any) -> None:
+            raise ZeroDivisionError("no")
+
+        pipe.Add(explode, name="the-exploding-module")
+        with pytest.raises(ZeroDivisionError):
+            pipe.Run()
+
+    run(spt3g_core)
+    assert 'Exception in module "the-exploding-module"' in capfd.readouterr().err
+    with caplog.at_level("WARNING", logger="g3stream"):
+        run(g3stream)
+    (record,) = [r for r in caplog.records if "the-exploding-module" in r.getMessage()]
+    assert record.levelname == "WARNING"
+    assert 'Exception in module "the-exploding-module"' in record.getMessage()
+    assert "ZeroDivisionError" in record.getMessage()
