@@ -1,0 +1,201 @@
+"""``g3stream record``: write a live stream to .g3 files.
+
+Reads ``tcp://host:port`` (or ``tcp://*:port`` to wait for a sender) and
+writes every frame to OUT_PATTERN.  With ``--size-limit`` a new file is
+started whenever the current one reaches the limit (G3MultiFileWriter; the
+metadata frames are repeated at the top of each file); the pattern then
+holds a number field such as ``run-%04u.g3``, added before the extension
+when missing.  Compression follows the extension (.g3.gz, .g3.bz2, .g3.xz).
+``-`` writes the raw stream to standard output.  With ``--reconnect`` the
+recorder survives restarts of the sender.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import threading
+import time
+from typing import Any
+
+from ..frame import G3FrameType
+from .common import (
+    EXIT_OK,
+    CommandError,
+    UsageError,
+    format_bytes,
+    frame_size,
+    non_negative_int_arg,
+    positive_float_arg,
+    size_arg,
+)
+from .inputs import check_url, is_url, open_reader, reader_frames
+from .streaming import announce, close_module, end_processing
+
+HELP = "record a live stream to (rotating, optionally compressed) .g3 files"
+
+log = logging.getLogger("g3stream.cli")
+
+_EXTENSIONS = (".g3.gz", ".g3.bz2", ".g3.xz", ".g3")
+
+
+def add_reader_options(p: argparse.ArgumentParser) -> None:
+    """Options of the network reader, shared by ``record``, ``relay`` and ``stats``."""
+    p.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="survive sender restarts: retry with backoff on refused or lost connections",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=-1.0,
+        metavar="SECONDS",
+        help="end the stream when no data arrives for this long (default: wait forever)",
+    )
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``record`` subcommand."""
+    p = subparsers.add_parser(
+        "record",
+        help=HELP,
+        description=(
+            "Record a stream to .g3 files, rotating them by size. Stop with Ctrl-C: "
+            "the current file is closed cleanly."
+        ),
+    )
+    p.add_argument("url", metavar="URL", help="tcp://host:port, or tcp://*:port to listen")
+    p.add_argument(
+        "out", metavar="OUT_PATTERN", help="output file (run.g3, run-%%04u.g3.gz, ...) or -"
+    )
+    p.add_argument(
+        "--size-limit",
+        type=size_arg,
+        default=None,
+        metavar="SIZE",
+        help="start a new file when the current one reaches SIZE (for example 500M)",
+    )
+    p.add_argument(
+        "--divide-on",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="also start a new file before each frame of TYPE (with --size-limit); repeatable",
+    )
+    p.add_argument(
+        "-n",
+        "--max-frames",
+        type=non_negative_int_arg,
+        default=0,
+        metavar="N",
+        help="stop after recording N frames (0: no limit)",
+    )
+    p.add_argument(
+        "--duration",
+        type=positive_float_arg,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this many seconds",
+    )
+    add_reader_options(p)
+    p.set_defaults(run=run)
+    return p
+
+
+def numbered_pattern(out: str) -> str:
+    """``out`` with a ``%04u`` file-number field before its extension, unless it has one."""
+    if re.search(r"%0?\d*[ud]", out):
+        return out
+    for ext in _EXTENSIONS:
+        if out.endswith(ext):
+            return f"{out[: -len(ext)]}-%04u{ext}"
+    return f"{out}-%04u.g3"
+
+
+class _StdoutWriter:
+    """A module that writes each frame's bytes to standard output."""
+
+    def __init__(self) -> None:
+        self._out = sys.stdout.buffer
+
+    def __call__(self, frame: Any) -> None:
+        if frame.type == G3FrameType.EndProcessing:
+            self._out.flush()
+            return
+        self._out.write(frame.encoded())
+        self._out.flush()
+
+
+def make_writer(args: argparse.Namespace) -> Any:
+    """The file writer the options ask for."""
+    if args.out == "-":
+        if args.size_limit:
+            raise UsageError("--size-limit needs a file pattern, not -")
+        return _StdoutWriter()
+    try:
+        from ..io import G3MultiFileWriter, G3Writer  # type: ignore[attr-defined]
+    except ImportError as exc:  # pragma: no cover - only while io/ is being written
+        raise CommandError(f"the file writers are not available: {exc}") from None
+    if args.size_limit:
+        from .common import frame_type_arg
+
+        divide = [frame_type_arg(t) for t in args.divide_on]
+        return G3MultiFileWriter(
+            filename=numbered_pattern(args.out),
+            size_limit=args.size_limit,
+            divide_on=divide or None,
+        )
+    if args.divide_on:
+        raise UsageError("--divide-on needs --size-limit")
+    return G3Writer(args.out)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Record until the stream ends, a limit is reached, or Ctrl-C."""
+    if not is_url(args.url):
+        raise UsageError(f"{args.url}: expected a tcp://host:port URL (to copy files use cp)")
+    check_url(args.url)
+    writer = make_writer(args)
+    kwargs: dict[str, Any] = {}
+    if args.reconnect:
+        kwargs["reconnect"] = True
+    if args.timeout >= 0:
+        kwargs["timeout"] = args.timeout
+    reader = open_reader(args.url, **kwargs)
+    listen_port = getattr(reader, "port", None)
+    if listen_port:
+        announce(f"listening on port {listen_port}")
+    log.info("recording %s to %s", args.url, args.out)
+
+    frames = nbytes = 0
+    deadline = time.monotonic() + args.duration if args.duration else None
+    timer = None
+    if deadline is not None:
+        # a stream that goes quiet must not keep the recorder past its duration
+        timer = threading.Timer(args.duration, lambda: close_module(reader))
+        timer.daemon = True
+        timer.start()
+    try:
+        for frame in reader_frames(reader):
+            writer(frame)
+            frames += 1
+            nbytes += frame_size(frame)
+            if args.max_frames and frames >= args.max_frames:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+    except KeyboardInterrupt:
+        log.warning("interrupted: closing the output")
+    except Exception:
+        if deadline is None or time.monotonic() < deadline:
+            raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+        end_processing([writer])
+        close_module(reader)
+    print(f"recorded {frames} frames ({format_bytes(nbytes)})", file=sys.stderr, flush=True)
+    return EXIT_OK

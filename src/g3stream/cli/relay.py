@@ -1,0 +1,77 @@
+"""``g3stream relay``: read one stream and serve it to many clients (a fan-out tier).
+
+The DAQ host serves a single relay; monitors and recorders connect to the
+relay instead, so a slow or misbehaving client never loads the DAQ.  Frames
+are forwarded from their original bytes (never re-encoded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from .common import EXIT_OK, UsageError
+from .inputs import check_url, is_url, open_reader, reader_frames
+from .record import add_reader_options
+from .streaming import (
+    add_sender_options,
+    announce,
+    close_module,
+    end_processing,
+    log_sender_statistics,
+    make_sender,
+    sender_port,
+)
+
+HELP = "re-serve a stream to many clients (fan-out)"
+
+log = logging.getLogger("g3stream.cli")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``relay`` subcommand."""
+    p = subparsers.add_parser(
+        "relay",
+        help=HELP,
+        description=(
+            "Read a stream from URL and serve it on PORT to any number of clients. "
+            "Late clients get the latest metadata frames first. Stop with Ctrl-C."
+        ),
+    )
+    p.add_argument("url", metavar="URL", help="tcp://host:port, or tcp://*:port to listen")
+    add_sender_options(p)
+    add_reader_options(p)
+    p.set_defaults(run=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Relay until the upstream ends (without ``--reconnect``) or Ctrl-C."""
+    if not is_url(args.url):
+        raise UsageError(f"{args.url}: expected a tcp://host:port URL (to serve files use serve)")
+    check_url(args.url)
+    kwargs: dict[str, Any] = {}
+    if args.reconnect:
+        kwargs["reconnect"] = True
+    if args.timeout >= 0:
+        kwargs["timeout"] = args.timeout
+    reader = open_reader(args.url, **kwargs)
+    listen_port = getattr(reader, "port", None)
+    if listen_port:
+        announce(f"listening on port {listen_port}")
+    sender = make_sender(args)
+    announce(f"serving on port {sender_port(sender, args.port)}")
+    count = 0
+    try:
+        for frame in reader_frames(reader):
+            sender(frame)
+            count += 1
+    except KeyboardInterrupt:
+        log.warning("interrupted: closing client connections")
+    finally:
+        end_processing([sender])
+        close_module(reader)
+        log_sender_statistics(sender)
+    log.info("relayed %d frames", count)
+    return EXIT_OK

@@ -1,0 +1,170 @@
+"""``g3stream serve``: a streaming server for files or a simulated DAQ.
+
+Replays .g3 files (``--loop`` to start over at the end, ``--rate`` to pace
+them) or serves the simulated DAQ (``--simulate``) to every client that
+connects, through a G3NetworkSender (or a G3ThrottledNetworkSender with
+``--decimate``).  Prints ``serving on port N`` once clients can connect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from ..frame import G3Frame
+from ..sim import SPT3G_SAMPLE_RATE, SimulatedDAQ
+from .common import EXIT_OK, UsageError, non_negative_int_arg, positive_float_arg
+from .inputs import STDIN_NAME, is_url, iter_source
+from .streaming import (
+    add_sender_options,
+    announce,
+    end_processing,
+    log_sender_statistics,
+    make_sender,
+    paced,
+    sender_port,
+)
+
+HELP = "serve .g3 files or a simulated DAQ to network clients"
+
+log = logging.getLogger("g3stream.cli")
+
+
+def add_simulation_options(p: argparse.ArgumentParser) -> None:
+    """Options of the simulated DAQ (shared with ``demo``)."""
+    g = p.add_argument_group("simulated DAQ")
+    g.add_argument("--detectors", type=int, default=16, metavar="N", help="detectors (default 16)")
+    g.add_argument(
+        "--samples-per-scan",
+        type=int,
+        default=152,
+        metavar="N",
+        help="Timepoint frames per Scan frame (default 152, about 1 s)",
+    )
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``serve`` subcommand."""
+    p = subparsers.add_parser(
+        "serve",
+        help=HELP,
+        description=(
+            "Serve frames over TCP. Clients that connect late first get the latest "
+            "metadata frames (Observation, Wiring, Calibration, ...), then the live stream. "
+            "Stop with Ctrl-C."
+        ),
+    )
+    p.add_argument("files", nargs="*", metavar="FILE", help=".g3 files to replay, or - for stdin")
+    p.add_argument("--simulate", action="store_true", help="serve the simulated DAQ")
+    p.add_argument("--loop", action="store_true", help="replay the files forever")
+    p.add_argument(
+        "--rate",
+        type=positive_float_arg,
+        default=None,
+        metavar="HZ",
+        help="files: send at most HZ frames per second (default: as fast as possible); "
+        f"--simulate: the sample rate (default {SPT3G_SAMPLE_RATE:.4g} Hz)",
+    )
+    p.add_argument(
+        "--duration",
+        type=positive_float_arg,
+        default=None,
+        metavar="SECONDS",
+        help="--simulate: stop after this many seconds of data (default: run until Ctrl-C)",
+    )
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="--simulate: produce data as fast as possible instead of in real time",
+    )
+    p.add_argument(
+        "--wait-for-client",
+        type=non_negative_int_arg,
+        default=0,
+        metavar="N",
+        help="do not start sending before N clients are connected",
+    )
+    add_sender_options(p)
+    add_simulation_options(p)
+    p.set_defaults(run=run)
+    return p
+
+
+def _file_frames(files: list[str], loop: bool) -> Iterator[G3Frame]:
+    passes = itertools.count() if loop else range(1)
+    for n in passes:
+        if n:
+            log.info("replaying from the start (pass %d)", n + 1)
+        for name in files:
+            yield from iter_source(name)
+
+
+def _wait_for_clients(sender: Any, n: int, stop: threading.Event) -> None:
+    if n <= 0:
+        return
+    stats_fn = getattr(sender, "statistics", None)
+    while not stop.is_set():
+        stats = stats_fn() if callable(stats_fn) else {}
+        clients = stats.get("clients", {}) if isinstance(stats, dict) else {}
+        count = clients if isinstance(clients, int) else len(clients)
+        if count >= n:
+            return
+        stop.wait(0.05)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until the source ends or Ctrl-C."""
+    if args.simulate and args.files:
+        raise UsageError("give either FILEs or --simulate, not both")
+    if not args.simulate and not args.files:
+        raise UsageError("nothing to serve: give .g3 FILEs or --simulate")
+    if args.loop and STDIN_NAME in args.files:
+        raise UsageError("--loop cannot replay standard input")
+    for name in args.files:
+        if is_url(name):
+            raise UsageError(f"{name}: to re-serve a stream use 'g3stream relay'")
+    stop = threading.Event()
+    frames: Any
+    if args.simulate:
+        rate = args.rate or SPT3G_SAMPLE_RATE
+        sim = SimulatedDAQ(
+            n_detectors=args.detectors,
+            sample_rate=rate,
+            samples_per_scan=args.samples_per_scan,
+            n_samples=None if args.duration is None else max(1, round(args.duration * rate)),
+            seed=args.seed,
+            start_time="now",
+            realtime=not args.fast,
+        )
+        frames = iter(sim)
+    else:
+        frames = paced(_file_frames(args.files, args.loop), args.rate, stop)
+        sim = None
+
+    sender = make_sender(args)
+    port = sender_port(sender, args.port)
+    if args.host == "*":
+        announce(f"serving on port {port}")
+    else:
+        announce(f"sending to {args.host}:{port}")
+    count = 0
+    try:
+        _wait_for_clients(sender, args.wait_for_client, stop)
+        for frame in frames:
+            sender(frame)
+            count += 1
+    except KeyboardInterrupt:
+        log.warning("interrupted: closing client connections")
+        stop.set()
+        if sim is not None:
+            sim.halt()
+    finally:
+        end_processing([sender])
+        log_sender_statistics(sender)
+    log.info("served %d frames", count)
+    return EXIT_OK

@@ -1,0 +1,75 @@
+"""``g3stream stats``: a live table of frame and byte rates per frame type.
+
+Shows frames/s and bytes/s per frame type, totals, frames dropped (from the
+stream's sequence numbers) and gaps in the time stamps, refreshing in place
+on a terminal (one summary line per interval otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from .common import EXIT_FAILURE, EXIT_OK, UsageError, positive_float_arg
+from .inputs import check_url, is_url
+from .monitor import StreamMonitor, show_until_done
+from .rates import RateBoard, RateDisplay
+from .record import add_reader_options
+
+HELP = "live frames/s and bytes/s per frame type, drops and gaps of a stream"
+
+log = logging.getLogger("g3stream.cli")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``stats`` subcommand."""
+    p = subparsers.add_parser(
+        "stats",
+        help=HELP,
+        description="Watch a stream's rates live. Stop with Ctrl-C.",
+    )
+    p.add_argument("url", metavar="URL", help="tcp://host:port, or tcp://*:port to listen")
+    p.add_argument(
+        "--interval",
+        type=positive_float_arg,
+        default=1.0,
+        metavar="SECONDS",
+        help="refresh interval (default 1 s)",
+    )
+    p.add_argument(
+        "--duration",
+        type=positive_float_arg,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this long (default: until the stream ends or Ctrl-C)",
+    )
+    add_reader_options(p)
+    p.set_defaults(run=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Show the rates until the stream ends, ``--duration`` passes, or Ctrl-C."""
+    if not is_url(args.url):
+        raise UsageError(f"{args.url}: expected a tcp://host:port URL")
+    check_url(args.url)
+    kwargs: dict[str, Any] = {}
+    if args.reconnect:
+        kwargs["reconnect"] = True
+    if args.timeout >= 0:
+        kwargs["timeout"] = args.timeout
+    board = RateBoard()
+    monitor = StreamMonitor(args.url, board, **kwargs).start()
+    listen_port = getattr(monitor._reader, "port", None)
+    if listen_port:
+        print(f"listening on port {listen_port}", flush=True)
+    with RateDisplay(board, f"g3stream stats {args.url}") as display:
+        try:
+            show_until_done(monitor, display, args.interval, args.duration)
+        except KeyboardInterrupt:
+            pass
+    monitor.stop()
+    if monitor.error is not None:
+        raise monitor.error
+    return EXIT_OK if monitor.error is None else EXIT_FAILURE

@@ -1,0 +1,127 @@
+"""``g3stream verify``: check the checksum of every frame of one or more files.
+
+Like spt3g-verify, it prints ``File NAME OK`` for each good file.  On the
+first corrupt or truncated frame it stops with exit status 1, naming the
+file and the byte offset of the bad frame.  Large files get a progress bar
+on a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..errors import G3FormatError
+from ..frame import G3Frame
+from .common import EXIT_OK, CommandError, format_bytes
+from .inputs import file_size, stream_frames
+
+HELP = "check the checksum of every frame of .g3 files"
+
+#: Files at least this large get a progress bar (when stderr is a terminal).
+PROGRESS_THRESHOLD = 32 << 20
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``verify`` subcommand."""
+    p = subparsers.add_parser(
+        "verify",
+        help=HELP,
+        description=(
+            "Read every frame of each file and check its CRC, like spt3g-verify. "
+            "Exit status 1 names the file and byte offset of the first bad frame."
+        ),
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help=".g3 files (.gz/.bz2/.xz too), or -")
+    p.add_argument(
+        "--decode",
+        action="store_true",
+        help="also decode every value of every frame (finds damaged objects inside good frames)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: for files over 32 MiB, on a terminal)",
+    )
+    p.set_defaults(run=run)
+    return p
+
+
+def _decode_all(frame: G3Frame) -> None:
+    for key in frame.keys():
+        frame[key]
+
+
+class _Bar:
+    """A rich progress bar on stderr for one file."""
+
+    def __init__(self, name: str, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(binary_units=True),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task = self._progress.add_task(name, total=total)
+        self._progress.start()
+
+    def update(self, position: int) -> None:
+        self._progress.update(self._task, completed=position)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def verify_file(name: str, decode: bool, show_progress: bool | None) -> tuple[int, int]:
+    """Check one file; return (frames, bytes).  Raises CommandError on bad data."""
+    size = file_size(name)
+    if show_progress is None:
+        show_progress = size is not None and size >= PROGRESS_THRESHOLD and sys.stderr.isatty()
+    bar = _Bar(name, size or 0) if show_progress and size else None
+    frames = 0
+    end = 0
+    try:
+        for frame in stream_frames(name, progress=bar.update if bar else None):
+            if decode:
+                _decode_all(frame)
+            frames += 1
+            end = (frame.stream_offset or 0) + frame_size_hint(frame)
+    except G3FormatError as exc:
+        where = exc.offset if exc.offset is not None else end
+        stream = " of the decompressed stream" if name.endswith((".gz", ".bz2", ".xz")) else ""
+        raise CommandError(
+            f"{name}: corrupt frame at byte offset {where}{stream} (frame {frames}): {exc.message}"
+        ) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    return frames, end
+
+
+def frame_size_hint(frame: G3Frame) -> int:
+    """Size of a frame that was read (its original bytes)."""
+    raw = frame.original_bytes
+    return len(raw) if raw is not None else len(frame.encoded())
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify each file in turn; stop at the first bad one."""
+    for name in args.files:
+        frames, nbytes = verify_file(name, args.decode, args.progress)
+        print(f"File {name} OK ({frames} frames, {format_bytes(nbytes)})", flush=True)
+    return EXIT_OK
