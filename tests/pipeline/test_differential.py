@@ -376,6 +376,22 @@ def chain_empty_infinite_source(core, pipe):
     pipe.Add(core.G3InfiniteSource, type=core.G3FrameType.Scan, n=0)
 
 
+def chain_subprocesses(core, pipe):
+    def mark(frame, label="x", key="label"):
+        if frame.type == core.G3FrameType.Scan:
+            frame[key] = label
+
+    def fan_out(frame):
+        if frame.type == core.G3FrameType.Scan and frame["i"] % 3 == 0:
+            return [frame, core.G3Frame(core.G3FrameType.Timepoint)]
+        if frame.type == core.G3FrameType.Scan and frame["i"] % 3 == 1:
+            return False
+
+    pipe.Add(mark, label="child", subprocess=True)
+    pipe.Add(fan_out, subprocess=True)
+    pipe.Add(mark, label="parent", key="again", name="in-parent")
+
+
 def chain_nothing(core, pipe):
     pass
 
@@ -443,6 +459,11 @@ def test_cache_frame_data():
     ]
     ours = assert_same(spec, chain_cached_data)
     assert ours["error"] is None
+
+
+def test_modules_in_subprocesses():
+    ours = assert_same(scans(12), chain_subprocesses)
+    assert ours["error"] is None and len(ours["frames"]) == 1 + 4 * 2 + 4 + 1
 
 
 def test_infinite_source():

@@ -437,3 +437,36 @@ def test_any_argument_name_but_name_and_subprocess_reaches_the_module():
     pipe.Add(configurable, module="m", callable="c", self="s")
     pipe.Run()
     assert seen[0] == ("m", "c", "s")
+
+
+def test_subprocess_modules_run_elsewhere_and_report_errors():
+    import os
+
+    from g3stream.pipeline.subproc import can_fork
+
+    if not can_fork():
+        pytest.skip("no fork() on this platform")
+    pids = []
+
+    def where(frame):
+        if frame.type == G3FrameType.Scan:
+            frame["pid"] = os.getpid()
+
+    def fail_late(frame):
+        if frame.type == G3FrameType.Scan and frame["i"] == 60:
+            raise KeyError("sixty")
+
+    pipe = G3Pipeline()
+    pipe.Add(scan_source(80))  # more frames than may be queued in the child
+    pipe.Add(where, subprocess=True)
+    pipe.Add(lambda frame: pids.append(frame.get("pid")))
+    pipe.Run()
+    assert len(pids) == 82
+    assert {p for p in pids if p is not None} != {os.getpid()}
+
+    pipe = G3Pipeline()
+    pipe.Add(scan_source(80))
+    pipe.Add(fail_late, subprocess=True, name="late")
+    with pytest.raises(G3PipelineError, match="KeyError: 'sixty'") as err:
+        pipe.Run()
+    assert err.value.module == "late"

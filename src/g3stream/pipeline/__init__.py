@@ -20,6 +20,7 @@ from .loggers import G3Logger, G3MultiLogger, G3NullLogger, G3PrintfLogger, G3Sy
 from .module import G3Module
 from .pipeline import G3Pipeline
 from .sources import G3InfiniteSource
+from .subproc import Subproc
 from .utility import (
     AbortAfterNFrames,
     DeduplicateMetadata,
@@ -36,6 +37,7 @@ __all__ = [
     "G3Pipeline",
     "G3Module",
     "G3InfiniteSource",
+    "Subproc",
     "G3PipelineError",
     "G3ModuleArgumentError",
     "G3FatalError",

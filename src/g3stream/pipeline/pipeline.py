@@ -27,6 +27,7 @@ from .module import Processor, build_processor, frames_out, module_name
 from .profiling import CpuClock, ModuleProfile, print_profile
 from .provenance import PipelineInfoInserter
 from .signals import sigint_halts
+from .subproc import Subproc, can_fork
 
 __all__ = ["G3Pipeline"]
 
@@ -86,14 +87,9 @@ class G3Pipeline:
         ``kwargs``), or a ``pipesegment`` (called with the pipeline and
         ``kwargs``; it adds modules of its own).  ``name`` defaults to
         ``<python module>.<callable name>``.  Returns what a segment returns,
-        else None.  ``subprocess=True`` is accepted for compatibility; the
-        module still runs in this process.
+        else None.  ``subprocess=True`` runs the module in a child process
+        (see ``Subproc``).
         """
-        if subprocess:
-            log.warning(
-                "subprocess=True is not supported: running %s in this process",
-                name if name is not None else module_name(module),
-            )
         if self._dead:
             raise G3PipelineError("cannot add modules to a pipeline that has already run")
         first_add = self._pipelineinfo is None
@@ -122,6 +118,12 @@ class G3Pipeline:
                     self._nameprefix = outer
             else:
                 process, instance = build_processor(module, kwargs)
+                if subprocess:
+                    if can_fork():
+                        instance = Subproc(process, name=fullname)
+                        process = instance.Process
+                    else:
+                        log.warning("no fork() here: running %s in this process", fullname)
                 self._stages.append(_Stage(fullname, process, instance))
         except BaseException:
             # leave the pipeline as it was: no half-added segment, no stray configuration
