@@ -13,6 +13,7 @@ written back byte for byte.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from operator import index as _as_index
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..codec.registry import decode_object, encode_object, register
+from ..errors import InvalidLengthError, TruncatedFrameError
 from .base import G3FrameObject
 from .quat import Quat, quat_from_json, quat_json, read_quat, write_quat
 from .scalars import from_json_number, json_number
@@ -217,6 +219,50 @@ def _values_equal(a: Any, b: Any) -> bool:
     return bool(eq)
 
 
+_INT_CODES = {8: "b", 16: "h", 32: "i", 64: "q"}
+
+
+def read_keyed_scalars(r: ArchiveReader, n: int, code: str) -> dict[str, Any]:
+    """``n`` (string key, fixed-size scalar) items, in one tight loop; the first duplicate wins."""
+    buf, pos, end = r.buf, r.pos, r.end
+    order = "<" if r.little else ">"
+    unpack_size = struct.Struct(order + "Q").unpack_from
+    value = struct.Struct(order + code)
+    unpack_value, width = value.unpack_from, value.size
+    d: dict[str, Any] = {}
+    for _ in range(n):
+        if pos + 8 > end:
+            raise TruncatedFrameError("a map key runs past the end", r.base_offset + pos)
+        (size,) = unpack_size(buf, pos)
+        pos += 8
+        if size > end - pos - width:
+            raise InvalidLengthError(
+                f"map key of {size} bytes, only {end - pos} left", r.base_offset + pos - 8
+            )
+        key = str(buf[pos : pos + size], "utf-8", "surrogateescape")
+        pos += size
+        if key not in d:
+            d[key] = unpack_value(buf, pos)[0]
+        pos += width
+    r.pos = pos
+    return d
+
+
+def write_keyed_scalars(w: ArchiveWriter, keys: list[str], values: list[Any], code: str) -> None:
+    """Write (string key, fixed-size scalar) items back to back, in one buffer."""
+    order = "<" if w.little else ">"
+    pack_size = struct.Struct(order + "Q").pack
+    pack_value = struct.Struct(order + code).pack
+    parts: list[bytes] = []
+    for k, v in zip(keys, values, strict=True):
+        b = k.encode("utf-8", "surrogateescape")
+        parts.append(pack_size(len(b)))
+        parts.append(b)
+        parts.append(pack_value(v))
+    if parts:
+        w.raw(b"".join(parts))
+
+
 @register
 class G3MapDouble(G3Map):
     """A map from strings to floats."""
@@ -230,6 +276,15 @@ class G3MapDouble(G3Map):
     @classmethod
     def _coerce(cls, value: Any) -> float:
         return float(value)
+
+    @classmethod
+    def _g3_read(cls, r: ArchiveReader, version: int) -> G3MapDouble:
+        return cls._from_dict(read_keyed_scalars(r, r.size(16), "d"))
+
+    def _g3_write(self, w: ArchiveWriter) -> None:
+        keys = self._keys_sorted()
+        w.size(len(keys))
+        write_keyed_scalars(w, keys, [self._d[k] for k in keys], "d")
 
     @classmethod
     def _read_value(cls, r: ArchiveReader) -> float:
@@ -275,34 +330,25 @@ class G3MapInt(G3Map):
     @classmethod
     def _g3_read(cls, r: ArchiveReader, version: int) -> G3MapInt:
         if version < 2:
-            width = 4
-            read = r.i32
+            code = "i"
         else:
             p = r.offset()
             bits = r.i32()
-            if bits not in (8, 16, 32, 64):
+            if bits not in _INT_CODES:
                 from ..errors import UnknownTypeCodeError
 
                 raise UnknownTypeCodeError(f"integer width {bits} is not 8, 16, 32 or 64", p)
-            width = bits // 8
-            read = {1: r.i8, 2: r.i16, 4: r.i32, 8: r.i64}[width]
-        n = r.size(8 + width)
-        d: dict[str, int] = {}
-        for _ in range(n):
-            k = r.string()
-            d.setdefault(k, read())
-        return cls._from_dict(d)
+            code = _INT_CODES[bits]
+        n = r.size(8 + struct.calcsize(code))
+        return cls._from_dict(read_keyed_scalars(r, n, code))
 
     def _g3_write(self, w: ArchiveWriter) -> None:
         keys = self._keys_sorted()
         values = np.array([self._d[k] for k in keys], dtype=np.int64)
         bits = store_bits(values)
         w.i32(bits)
-        write = {8: w.i8, 16: w.i16, 32: w.i32, 64: w.i64}[bits]
         w.size(len(keys))
-        for k, v in zip(keys, values.tolist(), strict=True):
-            w.string(k)
-            write(v)
+        write_keyed_scalars(w, keys, values.tolist(), _INT_CODES[bits])
 
     @classmethod
     def _format_value(cls, value: Any) -> str:

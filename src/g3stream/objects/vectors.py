@@ -16,13 +16,14 @@ from __future__ import annotations
 import base64
 import math
 import operator
+import struct
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..codec.registry import register
-from ..errors import UnknownTypeCodeError
+from ..errors import InvalidLengthError, TruncatedFrameError, UnknownTypeCodeError
 from .base import G3FrameObject, OpaqueFrameObject
 from .quat import Quat, quat_from_json, quat_json
 from .scalars import from_json_number, json_number
@@ -96,6 +97,42 @@ def array_from_json(payload: dict[str, Any]) -> np.ndarray:
             dtype=np.complex128,
         )
     return np.array(values, dtype=dtype)
+
+
+_U64 = {True: struct.Struct("<Q"), False: struct.Struct(">Q")}
+
+
+def read_strings(r: ArchiveReader, n: int) -> list[str]:
+    """``n`` cereal strings in a row (size tag + UTF-8 bytes each), in one tight loop."""
+    buf, pos, end = r.buf, r.pos, r.end
+    unpack = _U64[r.little].unpack_from
+    out: list[str] = []
+    append = out.append
+    for _ in range(n):
+        if pos + 8 > end:
+            raise TruncatedFrameError("a string length runs past the end", r.base_offset + pos)
+        (size,) = unpack(buf, pos)
+        pos += 8
+        if size > end - pos:
+            raise InvalidLengthError(
+                f"string of {size} bytes, only {end - pos} left", r.base_offset + pos - 8
+            )
+        append(str(buf[pos : pos + size], "utf-8", "surrogateescape"))
+        pos += size
+    r.pos = pos
+    return out
+
+
+def write_strings(w: ArchiveWriter, items: Iterable[str]) -> None:
+    """Write cereal strings back to back (no count), in one buffer."""
+    pack = _U64[w.little].pack
+    parts: list[bytes] = []
+    for s in items:
+        b = s.encode("utf-8", "surrogateescape")
+        parts.append(pack(len(b)))
+        parts.append(b)
+    if parts:
+        w.raw(b"".join(parts))
 
 
 # --------------------------------------------------------------------------
@@ -841,12 +878,11 @@ class G3VectorString(ListVector):
     @classmethod
     def _g3_read(cls, r: ArchiveReader, version: int) -> G3VectorString:
         n = r.size(8)
-        return cls._wrap([r.string() for _ in range(n)])
+        return cls._wrap(read_strings(r, n))
 
     def _g3_write(self, w: ArchiveWriter) -> None:
         w.size(len(self._items))
-        for s in self._items:
-            w.string(s)
+        write_strings(w, self._items)
 
     def _json_payload(self) -> Any:
         return list(self._items)
