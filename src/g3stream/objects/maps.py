@@ -235,12 +235,14 @@ def read_keyed_scalars(r: ArchiveReader, n: int, code: str) -> dict[str, Any]:
             raise TruncatedFrameError("a map key runs past the end", r.base_offset + pos)
         (size,) = unpack_size(buf, pos)
         pos += 8
-        if size > end - pos - width:
+        if size > end - pos:
             raise InvalidLengthError(
                 f"map key of {size} bytes, only {end - pos} left", r.base_offset + pos - 8
             )
         key = str(buf[pos : pos + size], "utf-8", "surrogateescape")
         pos += size
+        if pos + width > end:
+            raise TruncatedFrameError("a map value runs past the end", r.base_offset + pos)
         if key not in d:
             d[key] = unpack_value(buf, pos)[0]
         pos += width
