@@ -49,6 +49,7 @@ class G3LogFormatter(logging.Formatter):
         self.trim_file_names = trim_file_names
 
     def format(self, record: logging.LogRecord) -> str:
+        """One record as a line of text (plus the traceback, if any)."""
         word = _LEVEL_WORDS.get(record.levelno, record.levelname)
         unit = (
             record.name[len("g3stream.") :] if record.name.startswith("g3stream.") else record.name
