@@ -54,7 +54,7 @@ def test_each_function_logs_at_its_level_for_its_unit(caplog):
         ("g3stream.Python", logging.WARNING, "w"),
         ("g3stream.Python", logging.ERROR, "e f"),
     ]
-    # the record points at the caller, not at the logging helpers
+    # the record points at the caller, not at the logging functions
     assert all(r.filename == "test_unit_logging.py" for r in caplog.records)
 
 

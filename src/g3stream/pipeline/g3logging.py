@@ -86,7 +86,7 @@ def _log(level: int, args: tuple[Any, ...], unit: str) -> str:
     message = _message(args)
     logger = unit_logger(unit)
     if logger.isEnabledFor(level):
-        # stacklevel 3: the caller of log_xxx, not this helper
+        # stacklevel 3: the caller of log_xxx, not this function
         logger.log(level, message, stacklevel=3)
     return message
 
