@@ -320,9 +320,28 @@ def test_random_objects_decode_to_their_values(spec: dict[str, Any]) -> None:
         assert not mask[pos].any()
 
 
-def _reference_defined(spec: dict[str, Any]) -> bool:
-    """Whether the reference's reader is well defined (no BZ/CONST without FLAC)."""
-    return all(a == 0 or a & 1 for a in spec["algos"]) or spec["data_algo"] == 0
+def _reference_defined(spec: dict[str, Any], blob: bytes) -> bool:
+    """Whether the reference's reader gives a defined result for these bytes.
+
+    Not when a channel has BZ or CONST without FLAC (it adds to uninitialised
+    memory), nor BZ together with CONST (it does not step over the bzip2 block,
+    so it takes the constant from the block's first bytes), nor when a bzip2
+    block is longer than the samples it holds (it hands bzip2 only that many
+    bytes and aborts).  so3g never writes any of these.
+    """
+    if spec["data_algo"] == 0:
+        return True
+    for a in spec["algos"]:
+        if a and (not a & 1 or (a & 6) == 6 or (a & 2 and not spec["data_algo"] & 2)):
+            return False
+    n_bytes = len(spec["times"]) * spec["itype"].itemsize
+    pos = 0
+    while (i := blob.find(b"BZh", pos)) >= 0:
+        (k,) = struct.unpack_from("<i", blob, i - 4)
+        if 0 < k < len(blob) and k > n_bytes:
+            return False
+        pos = i + 3
+    return True
 
 
 @SETTINGS
@@ -331,9 +350,9 @@ def test_random_objects_match_the_reference_reader(
     tmp_path_factory: Any, spec: dict[str, Any]
 ) -> None:
     core = pytest.importorskip("spt3g.core")
-    if not _reference_defined(spec):
-        return
     blob = build(spec)
+    if not _reference_defined(spec, blob):
+        return
     frame = G3Frame(G3FrameType.Scan)
     frame["st"] = OpaqueFrameObject("G3SuperTimestream", blob)
     path = tmp_path_factory.mktemp("super") / "crafted.g3"
