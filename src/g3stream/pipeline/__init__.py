@@ -1,4 +1,25 @@
-"""G3Pipeline and its modules, decorators and logging, with spt3g's names and behaviour."""
+"""G3Pipeline and its modules, decorators and logging, with spt3g's names and behaviour.
+
+A pipeline is a chain of modules.  The first one produces frames (it is
+called with ``None``); each frame then visits the other modules in order,
+each of which may change it, drop it, replace it or add frames::
+
+    from g3stream import core
+
+    def calibrate(frame, gain=1.0):
+        if frame.type == core.G3FrameType.Scan:
+            frame["calibrated"] = frame["raw"] * gain
+
+    pipe = core.G3Pipeline()
+    pipe.Add(core.G3Reader, filename="in.g3")
+    pipe.Add(calibrate, gain=2.5)
+    pipe.Add(core.Delete, keys=["raw"], type=core.G3FrameType.Scan)
+    pipe.Add(core.G3Writer, filename="out.g3")
+    pipe.Run(profile=True)
+
+The written file starts with a PipelineInfo frame recording the software,
+host, user and every ``Add`` call with its arguments.
+"""
 
 from __future__ import annotations
 

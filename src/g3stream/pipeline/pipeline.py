@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from ..frame import G3Frame, G3FrameType
-from ..objects.pipelineinfo import PIPELINE_REPR_HEADER, G3ModuleConfig
+from ..objects.pipelineinfo import PIPELINE_REPR_HEADER, G3ModuleConfig, G3PipelineInfo
 from .errors import G3PipelineError
 from .module import Processor, build_processor, frames_out, module_name
 from .profiling import CpuClock, ModuleProfile, print_profile
@@ -150,7 +150,7 @@ class G3Pipeline:
         return [s.name for s in self._stages]
 
     @property
-    def pipeline_info(self) -> Any:
+    def pipeline_info(self) -> G3PipelineInfo | None:
         """The G3PipelineInfo this pipeline records (None before the first ``Add``)."""
         return self._pipelineinfo.pipelineinfo if self._pipelineinfo is not None else None
 
