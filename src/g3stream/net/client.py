@@ -13,6 +13,12 @@ Bounds, applied when a frame is offered:
 * ``max_pending_bytes``: a client whose queue would exceed it is either
   waited for (``blocking=True``, the reliable connect mode) or disconnected
   (listen mode), so the server never grows without bound.
+
+The per-frame path takes no lock. The queue is a ``deque`` (whose append and
+popleft are atomic), every counter has a single writing thread (the producer
+or the writer), and each side only wakes the other when that side said it
+was about to sleep. The sleeper announces itself, clears its event, then
+checks the queue once more before waiting, so no wake-up can be lost.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ import socket
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from g3stream.net.sockets import Buffer, close_quietly, send_buffers, shutdown_quietly
 
@@ -35,17 +40,19 @@ MAX_BATCH_FRAMES = 256
 MAX_BATCH_BYTES = 4 << 20
 
 
-@dataclass(frozen=True)
 class QueuedFrame:
-    """A serialized frame waiting in client queues.
+    """A serialized frame waiting in client queues (shared by every client).
 
     ``droppable`` marks Timepoint and Scan frames, the only ones that a full
     queue may drop.
     """
 
-    data: Buffer
-    nbytes: int
-    droppable: bool
+    __slots__ = ("data", "nbytes", "droppable")
+
+    def __init__(self, data: Buffer, nbytes: int, droppable: bool) -> None:
+        self.data = data
+        self.nbytes = nbytes
+        self.droppable = droppable
 
 
 class Offer:
@@ -60,8 +67,9 @@ class Offer:
 class ClientConnection:
     """A connected peer of a :class:`~g3stream.net.sender.G3NetworkSender`.
 
-    ``on_finished`` is called (from the writer thread) once the writer has
-    stopped; the owner then closes the socket.
+    Frames are offered by one producer thread at a time. ``on_finished`` is
+    called from the writer thread once it has stopped; the owner then closes
+    the socket (see :meth:`close_socket`).
     """
 
     def __init__(
@@ -80,25 +88,38 @@ class ClientConnection:
         self.max_pending_bytes = max_pending_bytes
         self.blocking = blocking
         self._on_finished = on_finished
-        self._cond = threading.Condition()
         self._queue: deque[QueuedFrame] = deque()
-        self._queue_bytes = 0
+        # Written by the producer only.
+        self._bytes_queued = 0
+        self._frames_refused = 0
+        # Written by the writer thread only.
         self.frames_sent = 0
         self.bytes_sent = 0
-        self.frames_dropped = 0
+        self._frames_discarded = 0
+        self._bytes_discarded = 0
         #: Why the connection ended early (``None`` while healthy or after a clean close).
         self.error: str | None = None
         #: True once the peer half-closed its side (we stop reading from it).
         self.read_closed = False
         self._alive = True
         self._closing = False
+        self._fail_lock = threading.Lock()
+        self._data_ready = threading.Event()
+        self._room_ready = threading.Event()
+        self._writer_idle = False
+        self._producer_blocked = False
         self._thread = threading.Thread(target=self._run, name=f"g3-send-{peer}", daemon=True)
 
-    # -- producer side (pipeline thread) --------------------------------------
+    # -- producer side ------------------------------------------------------------
 
     def start(self) -> None:
         """Start the writer thread."""
         self._thread.start()
+
+    @property
+    def queue_bytes(self) -> int:
+        """Bytes queued and not yet sent (or discarded)."""
+        return self._bytes_queued - self.bytes_sent - self._bytes_discarded
 
     def offer(self, item: QueuedFrame) -> str:
         """Queue a frame for this client; return one of the :class:`Offer` values.
@@ -106,53 +127,62 @@ class ClientConnection:
         In blocking mode this waits while the queue holds more than
         ``max_pending_bytes`` (the pipeline is paced by the network).
         """
-        with self._cond:
-            if not self._alive or self._closing:
+        if not self._alive or self._closing:
+            return Offer.GONE
+        queue = self._queue
+        if item.droppable and self.max_queue_size and len(queue) >= self.max_queue_size:
+            self._frames_refused += 1
+            return Offer.DROPPED
+        limit = self.max_pending_bytes
+        if queue and self.queue_bytes + item.nbytes > limit:
+            if not self.blocking:
+                self.fail(f"more than {limit} bytes waiting to be sent (client too slow)")
+                return Offer.OVERFLOW
+            self._wait_for_room(item.nbytes)
+            if not self._alive:
                 return Offer.GONE
-            if (
-                item.droppable
-                and self.max_queue_size > 0
-                and len(self._queue) >= self.max_queue_size
-            ):
-                self.frames_dropped += 1
-                return Offer.DROPPED
-            limit = self.max_pending_bytes
-            if self._queue and self._queue_bytes + item.nbytes > limit:
-                if not self.blocking:
-                    self._fail_locked(
-                        f"more than {limit} bytes waiting to be sent (client too slow)"
-                    )
-                    return Offer.OVERFLOW
-                while self._alive and self._queue and self._queue_bytes + item.nbytes > limit:
-                    self._cond.wait()
-                if not self._alive:
-                    return Offer.GONE
-            self._queue.append(item)
-            self._queue_bytes += item.nbytes
-            self._cond.notify_all()
-            return Offer.QUEUED
+        self._bytes_queued += item.nbytes
+        queue.append(item)
+        if self._writer_idle:
+            self._data_ready.set()
+        return Offer.QUEUED
+
+    def _wait_for_room(self, nbytes: int) -> None:
+        limit = self.max_pending_bytes
+        while self._alive and self._queue and self.queue_bytes + nbytes > limit:
+            self._producer_blocked = True
+            self._room_ready.clear()
+            if self._alive and self._queue and self.queue_bytes + nbytes > limit:
+                self._room_ready.wait()
+            self._producer_blocked = False
 
     def preload(self, items: list[QueuedFrame]) -> None:
         """Queue frames before the writer starts (metadata replay), unconditionally."""
-        with self._cond:
-            for item in items:
-                self._queue.append(item)
-                self._queue_bytes += item.nbytes
+        for item in items:
+            self._bytes_queued += item.nbytes
+            self._queue.append(item)
 
     def finish(self) -> None:
         """Ask the writer to send what is queued, then close the connection."""
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
+        self._closing = True
+        self._data_ready.set()
+
+    def fail(self, reason: str) -> None:
+        """Mark the connection dead, wake every waiter and unblock a pending send."""
+        with self._fail_lock:
+            if not self._alive:
+                return
+            self.error = reason
+            self._alive = False
+        self._data_ready.set()
+        self._room_ready.set()
+        shutdown_quietly(self.sock)  # wakes the writer if it is inside sendmsg()
 
     def abort(self, reason: str) -> int:
         """Stop at once, discarding the queue; return the number of frames discarded."""
-        with self._cond:
-            discarded = len(self._queue)
-            self.frames_dropped += discarded
-            if self._alive:
-                self._fail_locked(reason)
-            return discarded
+        pending = len(self._queue)
+        self.fail(reason)
+        return pending
 
     def join(self, timeout: float | None) -> bool:
         """Wait for the writer thread; True when it has stopped."""
@@ -162,49 +192,44 @@ class ClientConnection:
 
     @property
     def alive(self) -> bool:
-        """False once the connection failed or was aborted."""
+        """False once the connection failed, was aborted or closed."""
         return self._alive
 
     def statistics(self) -> dict[str, int]:
-        """Counters of this client (a consistent snapshot)."""
-        with self._cond:
-            return {
-                "frames_sent": self.frames_sent,
-                "bytes_sent": self.bytes_sent,
-                "frames_dropped": self.frames_dropped,
-                "queue_frames": len(self._queue),
-                "queue_bytes": self._queue_bytes,
-            }
+        """Counters of this client."""
+        return {
+            "frames_sent": self.frames_sent,
+            "bytes_sent": self.bytes_sent,
+            "frames_dropped": self._frames_refused + self._frames_discarded,
+            "queue_frames": len(self._queue),
+            "queue_bytes": max(0, self.queue_bytes),
+        }
 
-    # -- writer thread -----------------------------------------------------------
-
-    def _fail_locked(self, reason: str) -> None:
-        """Mark the client dead and wake everyone (caller holds the condition)."""
-        self._alive = False
-        if self.error is None:
-            self.error = reason
-        self._queue.clear()
-        self._queue_bytes = 0
-        self._cond.notify_all()
-        # Wakes the writer if it is blocked inside sendmsg().
-        shutdown_quietly(self.sock)
+    # -- writer thread -------------------------------------------------------------
 
     def _next_batch(self) -> list[QueuedFrame] | None:
-        with self._cond:
-            while self._alive and not self._queue and not self._closing:
-                self._cond.wait()
-            if not self._alive or not self._queue:
+        queue = self._queue
+        while self._alive and not queue:
+            if self._closing:
                 return None
-            batch: list[QueuedFrame] = []
-            size = 0
-            for item in itertools.islice(self._queue, MAX_BATCH_FRAMES):
-                if batch and size + item.nbytes > MAX_BATCH_BYTES:
-                    break
-                batch.append(item)
-                size += item.nbytes
-            return batch
+            self._writer_idle = True
+            self._data_ready.clear()
+            if not queue and self._alive and not self._closing:
+                self._data_ready.wait()
+            self._writer_idle = False
+        if not self._alive:
+            return None
+        # list(islice(...)) runs in C: atomic with respect to the producer's appends.
+        batch = list(itertools.islice(queue, MAX_BATCH_FRAMES))
+        size = 0
+        for count, item in enumerate(batch):
+            size += item.nbytes
+            if size > MAX_BATCH_BYTES and count:
+                return batch[:count]
+        return batch
 
     def _run(self) -> None:
+        queue = self._queue
         try:
             while True:
                 batch = self._next_batch()
@@ -213,26 +238,30 @@ class ClientConnection:
                 try:
                     sent = send_buffers(self.sock, [item.data for item in batch])
                 except OSError as exc:
-                    with self._cond:
-                        if self._alive:
-                            self._fail_locked(f"connection lost ({exc.strerror or exc})")
+                    self.fail(f"connection lost ({exc.strerror or exc})")
                     break
-                with self._cond:
-                    if not self._alive:
-                        break
-                    for _ in batch:
-                        self._queue.popleft()
-                    self._queue_bytes -= sent
-                    self.frames_sent += len(batch)
-                    self.bytes_sent += sent
-                    self._cond.notify_all()
+                for _ in batch:
+                    queue.popleft()
+                self.frames_sent += len(batch)
+                self.bytes_sent += sent
+                if self._producer_blocked:
+                    self._room_ready.set()
+                if not self._alive:
+                    break
             if self._alive:
                 # Clean end: tell the peer no more data follows.
                 shutdown_quietly(self.sock, socket.SHUT_WR)
         finally:
-            with self._cond:
+            with self._fail_lock:
                 self._alive = False
-                self._cond.notify_all()
+            # Whatever is still queued will never be sent.
+            discarded = 0
+            while queue:
+                discarded += queue.popleft().nbytes
+                self._frames_discarded += 1
+            self._bytes_discarded += discarded
+            self._data_ready.set()
+            self._room_ready.set()
             self._on_finished(self)
 
     def close_socket(self) -> None:

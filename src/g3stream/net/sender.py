@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -39,6 +40,7 @@ from g3stream.net.sockets import (
     endpoint,
     open_listener,
     peer_name,
+    readiness_probe,
     tune_stream_socket,
 )
 from g3stream.net.url import LISTEN_HOST
@@ -115,7 +117,7 @@ class G3NetworkSender:
         self.max_pending_bytes = int(max_pending_bytes)
         self.close_timeout = float(close_timeout)
         self.max_clients = int(max_clients)
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._clients: list[ClientConnection] = []
         self._finished: list[ClientConnection] = []
         self._metadata: dict[int, QueuedFrame] = {}
@@ -127,7 +129,7 @@ class G3NetworkSender:
         self._clients_overflowed = 0
         self._clients_lost = 0
         self._listener: socket.socket | None = None
-        self._accept_poll: select.poll | None = None
+        self._pending_connection: Callable[[], bool] | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_w.setblocking(False)
         self._executor: ThreadPoolExecutor | None = None
@@ -138,8 +140,7 @@ class G3NetworkSender:
             self._listener = open_listener(int(port), bind_address)
             self._listener.setblocking(False)
             self.port: int = self._listener.getsockname()[1]
-            self._accept_poll = select.poll()
-            self._accept_poll.register(self._listener, select.POLLIN)
+            self._pending_connection = readiness_probe(self._listener)
             log.info("G3NetworkSender listening on port %d", self.port)
         else:
             sock = connect(hostname, int(port), connect_timeout)
@@ -308,7 +309,7 @@ class G3NetworkSender:
                 f"{self._connected_client.error}"
             )
         with self._lock:
-            if self._accept_poll is not None and self._accept_poll.poll(0):
+            if self._pending_connection is not None and self._pending_connection():
                 self._accept_pending()
             if not item.droppable:
                 self._metadata[frame_type] = item

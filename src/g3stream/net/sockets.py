@@ -6,8 +6,10 @@ thread waiting on the network never stalls other Python threads.
 
 from __future__ import annotations
 
+import ctypes
+import select
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from g3stream.errors import G3ConnectionError
 from g3stream.net.errors import (
@@ -169,3 +171,45 @@ def close_quietly(sock: socket.socket | None) -> None:
         sock.close()
     except OSError:  # pragma: no cover
         pass
+
+
+class _PollFd(ctypes.Structure):
+    _fields_ = [("fd", ctypes.c_int), ("events", ctypes.c_short), ("revents", ctypes.c_short)]
+
+
+def _libc_poll() -> Callable[..., int] | None:
+    """libc's poll(), called *without* releasing the GIL (ctypes.PyDLL), if available."""
+    try:
+        poll = ctypes.PyDLL(None).poll
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library handle
+        return None
+    poll.argtypes = [ctypes.POINTER(_PollFd), ctypes.c_ulong, ctypes.c_int]
+    poll.restype = ctypes.c_int
+    return poll  # type: ignore[no-any-return]
+
+
+_POLL = _libc_poll()
+
+
+def readiness_probe(sock: socket.socket) -> Callable[[], bool]:
+    """Return a function that tells at once whether ``sock`` is readable.
+
+    For a listening socket, readable means a completed connection is
+    waiting to be accepted. The probe is meant to run for every frame, so it
+    avoids releasing the GIL (a zero-timeout ``select.poll`` would hand the
+    GIL to the writer threads on every call, which costs far more than the
+    system call itself). Falls back to ``select.poll`` where libc's poll()
+    cannot be reached.
+    """
+    if _POLL is not None:
+        pfd = _PollFd(sock.fileno(), select.POLLIN, 0)
+        ref = ctypes.byref(pfd)
+        poll = _POLL
+
+        def probe() -> bool:
+            return poll(ref, 1, 0) > 0
+
+        return probe
+    poller = select.poll()  # pragma: no cover - exotic platforms
+    poller.register(sock, select.POLLIN)  # pragma: no cover
+    return lambda: bool(poller.poll(0))  # pragma: no cover

@@ -1,0 +1,517 @@
+"""Network streaming benchmarks: g3stream against spt3g, in the same run.
+
+Every scenario runs the sender and the reader(s) in separate processes, with
+a hard time limit on each.  Frames are built before timing starts; rates are
+measured in the reader process, from the first frame received to the last.
+
+Scenarios (all over loopback):
+
+* large:   200 Scan frames, each a G3TimestreamMap of 100 channels x 10,000
+           float64 samples (about 8 MB); throughput in MB/s.  A plain Python
+           socket pair moving the same bytes is measured too.
+* small:   50,000 Timepoint frames (a G3Time and three integers); frames/s.
+* fanout:  one listening sender, 8 reader processes; aggregate MB/s.
+* memory:  a connecting sender streams 4 GB to a reader that reads slowly
+           (a paced raw socket); the sender's peak memory growth.
+* latency: Timepoint frames at 152.6 Hz (the SPT-3G sample rate); p50 and
+           p99 of send-to-receipt delay.
+
+Run:  python bench/bench_network.py [--only NAME ...] [--quick]
+
+The script calls itself with ``--role`` for the worker processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+LARGE_FRAMES = 200
+CHANNELS = 100
+SAMPLES = 10_000
+SMALL_FRAMES = 50_000
+FANOUT_CLIENTS = 8
+FANOUT_FRAMES = 40
+MEMORY_BYTES = 4 << 30
+MEMORY_FRAME_VALUES = 1 << 20  # 8 MB of float64 per frame
+MEMORY_READ_RATE = 1.0e9  # bytes per second the slow reader accepts
+MEMORY_PENDING_BOUND = 64 << 20  # g3stream's max_pending_bytes in that scenario
+LATENCY_HZ = 152.6
+LATENCY_FRAMES = 1526
+TICKS = 1_700_000_000 * 100_000_000
+PROCESS_LIMIT = 600.0
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+
+
+# -- worker side ---------------------------------------------------------------
+
+
+def library(impl: str) -> Any:
+    """The module that provides G3Frame, G3NetworkSender, G3Reader, ... for ``impl``."""
+    if impl == "spt3g":
+        from spt3g import core
+
+        return core
+    from g3stream import core as g3core
+
+    return g3core
+
+
+def build_large(lib: Any, n: int) -> list[Any]:
+    """Scan frames holding a G3TimestreamMap of CHANNELS x SAMPLES float64 each."""
+    import numpy as np
+
+    block = np.random.default_rng(4536).standard_normal((CHANNELS, SAMPLES))
+    names = [f"det{j:03d}" for j in range(CHANNELS)]
+    frames = []
+    for i in range(n):
+        tsm = lib.G3TimestreamMap()
+        for j, name in enumerate(names):
+            ts = lib.G3Timestream(block[j])
+            ts.start = lib.G3Time(TICKS + i * 10**9)
+            ts.stop = lib.G3Time(TICKS + (i + 1) * 10**9)
+            tsm[name] = ts
+        frame = lib.G3Frame(lib.G3FrameType.Scan)
+        frame["RawTimestreams"] = tsm
+        frames.append(frame)
+    return frames
+
+
+def build_small(lib: Any, n: int) -> list[Any]:
+    """Timepoint frames with a G3Time and three integers."""
+    frames = []
+    for i in range(n):
+        frame = lib.G3Frame(lib.G3FrameType.Timepoint)
+        frame["EventHeader"] = lib.G3Time(TICKS + i * 655_360)
+        frame["Index"] = i
+        frame["Board"] = i % 64
+        frame["Flags"] = 7
+        frames.append(frame)
+    return frames
+
+
+def connect_sender(lib: Any, host: str, port: int, **options: Any) -> Any:
+    """Construct a connecting sender, retrying while the reader is not listening yet."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return lib.G3NetworkSender(hostname=host, port=port, **options)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)  # the peer process is still starting up
+
+
+def emit(result: dict[str, Any]) -> None:
+    print(json.dumps(result), flush=True)
+
+
+def role_sender(args: argparse.Namespace) -> None:
+    lib = library(args.impl)
+    end = lib.G3Frame(lib.G3FrameType.EndProcessing)
+    if args.scenario in ("large", "fanout"):
+        frames = build_large(lib, args.frames)
+    elif args.scenario in ("small", "latency"):
+        frames = build_small(lib, args.frames)
+    else:
+        raise SystemExit(f"unknown scenario {args.scenario}")
+    if args.scenario == "fanout":
+        sender = lib.G3NetworkSender(hostname="*", port=args.port)
+        print("ready", flush=True)
+        sys.stdin.readline()  # every reader is connected
+    else:
+        sender = connect_sender(lib, "127.0.0.1", args.port)
+    if args.scenario == "latency":
+        period = 1.0 / LATENCY_HZ
+        start = time.monotonic()
+        for i, frame in enumerate(frames):
+            delay = start + i * period - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)  # pacing the source, as hardware would
+            frame["sent"] = time.monotonic()
+            sender(frame)
+    else:
+        for frame in frames:
+            sender(frame)
+    sender(end)
+
+
+def role_reader(args: argparse.Namespace) -> None:
+    lib = library(args.impl)
+    reader = lib.G3Reader(args.url, n_frames_to_read=args.frames)
+    if args.announce:
+        print("connected", flush=True)
+    first = last = 0.0
+    count = 0
+    nbytes = 0
+    delays = []
+    frame_size = args.frame_size
+    latency = args.scenario == "latency"
+    while True:
+        frames = reader(None) if args.impl == "spt3g" else reader.Process(None)
+        if not frames:
+            break
+        now = time.monotonic()
+        for frame in frames:
+            if count == 0:
+                first = now
+            count += 1
+            nbytes += frame_size
+            if latency:
+                delays.append(now - frame["sent"])
+        last = now
+    emit({"frames": count, "bytes": nbytes, "first": first, "last": last, "delays": delays})
+
+
+def role_raw_sender(args: argparse.Namespace) -> None:
+    payload = bytes(args.frame_size)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            sock = socket.create_connection(("127.0.0.1", args.port))
+            break
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+    for _ in range(args.frames):
+        sock.sendall(payload)
+    sock.close()
+
+
+def role_raw_reader(args: argparse.Namespace) -> None:
+    listener = socket.create_server(("127.0.0.1", args.port))
+    print("listening", flush=True)
+    conn, _ = listener.accept()
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    total = 0
+    first = last = 0.0
+    while True:
+        n = conn.recv_into(view)
+        if not n:
+            break
+        last = time.monotonic()
+        if not total:
+            first = last
+        total += n
+    emit({"frames": args.frames, "bytes": total, "first": first, "last": last, "delays": []})
+
+
+def role_memory_sender(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    lib = library(args.impl)
+    values = np.arange(MEMORY_FRAME_VALUES, dtype=np.float64)
+    options = {"max_pending_bytes": MEMORY_PENDING_BOUND} if args.impl == "g3stream" else {}
+    sender = connect_sender(lib, "127.0.0.1", args.port, **options)
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    for i in range(args.frames):
+        frame = lib.G3Frame(lib.G3FrameType.Scan)
+        frame["Index"] = i
+        frame["Samples"] = lib.G3VectorDouble(values)  # produced on the fly, like a DAQ
+        sender(frame)
+    sender(lib.G3Frame(lib.G3FrameType.EndProcessing))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    emit({"baseline": baseline, "peak": peak})
+
+
+def role_slow_reader(args: argparse.Namespace) -> None:
+    listener = socket.create_server(("127.0.0.1", args.port))
+    print("listening", flush=True)
+    conn, _ = listener.accept()
+    buf = memoryview(bytearray(1 << 20))
+    total = 0
+    start = time.monotonic()
+    while True:
+        n = conn.recv_into(buf)
+        if not n:
+            break
+        total += n
+        ahead = total / MEMORY_READ_RATE - (time.monotonic() - start)
+        if ahead > 0:
+            time.sleep(ahead)  # a reader slower than the sender
+    emit({"bytes": total, "seconds": time.monotonic() - start})
+
+
+# -- orchestration -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.abspath(SRC), env.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def collect(proc: subprocess.Popen[str], limit: float = PROCESS_LIMIT) -> dict[str, Any] | None:
+    """Wait for a worker (killed past ``limit``); its JSON result, or None."""
+    try:
+        out, err = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        print(f"  worker {proc.args[3:5]} killed after {limit:.0f} s", file=sys.stderr)
+        return None
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 and not lines:
+        print(f"  worker failed ({proc.returncode}): {err.strip()[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(lines[-1]) if lines else None
+
+
+def frame_bytes(impl: str, scenario: str) -> int:
+    """Serialized size of one frame of a scenario (both libraries write the same bytes)."""
+    from g3stream import core as g3core
+
+    frames = build_large(g3core, 1) if scenario in ("large", "fanout") else build_small(g3core, 1)
+    return len(frames[0].encoded())
+
+
+def point_to_point(impl: str, scenario: str, n: int) -> dict[str, Any] | None:
+    """Reader listening, sender connecting; the reader's measurement."""
+    port = free_port()
+    size = frame_bytes(impl, scenario)
+    common = ["--impl", impl, "--scenario", scenario, "--port", str(port), "--frames", str(n)]
+    reader = spawn(
+        "--role", "reader", *common, "--url", f"tcp://*:{port}", "--frame-size", str(size)
+    )
+    sender = spawn("--role", "sender", *common)
+    result = collect(reader)
+    sender_result = collect(sender, 60)
+    del sender_result
+    return result
+
+
+def raw_pair(n: int, size: int) -> dict[str, Any] | None:
+    port = free_port()
+    common = ["--port", str(port), "--frames", str(n), "--frame-size", str(size)]
+    reader = spawn("--role", "raw-reader", *common)
+    assert reader.stdout is not None
+    reader.stdout.readline()
+    sender = spawn("--role", "raw-sender", *common)
+    result = collect(reader)
+    collect(sender, 60)
+    return result
+
+
+def fanout(impl: str, n: int) -> float | None:
+    port = free_port()
+    size = frame_bytes(impl, "fanout")
+    common = ["--impl", impl, "--scenario", "fanout", "--port", str(port), "--frames", str(n)]
+    sender = spawn("--role", "sender", *common)
+    assert sender.stdout is not None and sender.stdin is not None
+    if sender.stdout.readline().strip() != "ready":
+        collect(sender, 10)
+        return None
+    readers = [
+        spawn(
+            "--role",
+            "reader",
+            *common,
+            "--url",
+            f"tcp://127.0.0.1:{port}",
+            "--frame-size",
+            str(size),
+            "--announce",
+        )
+        for _ in range(FANOUT_CLIENTS)
+    ]
+    for reader in readers:
+        assert reader.stdout is not None
+        reader.stdout.readline()  # "connected"
+    sender.stdin.write("go\n")
+    sender.stdin.flush()
+    results = [collect(r) for r in readers]
+    collect(sender, 60)
+    if any(r is None or r["frames"] != n for r in results):
+        return None
+    first = min(r["first"] for r in results if r)
+    last = max(r["last"] for r in results if r)
+    total = sum(r["bytes"] for r in results if r)
+    return total / (last - first) / 1e6
+
+
+def memory(impl: str, total: int) -> dict[str, Any] | None:
+    port = free_port()
+    n = total // (MEMORY_FRAME_VALUES * 8)
+    reader = spawn("--role", "slow-reader", "--port", str(port))
+    assert reader.stdout is not None
+    reader.stdout.readline()
+    sender = spawn(
+        "--role", "memory-sender", "--impl", impl, "--port", str(port), "--frames", str(n)
+    )
+    result = collect(sender)
+    collect(reader, 60)
+    return result
+
+
+def rate(result: dict[str, Any] | None, frames: bool = False) -> float | None:
+    if not result or result["last"] <= result["first"]:
+        return None
+    span = result["last"] - result["first"]
+    if frames:
+        return (result["frames"] - 1) / span
+    return result["bytes"] / span / 1e6
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def have_spt3g() -> bool:
+    try:
+        import spt3g  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str, str]] = []
+
+    def add(
+        self, label: str, ours: float | None, theirs: float | None, unit: str, target: str = ""
+    ) -> None:
+        def fmt(v: float | None) -> str:
+            return "n/a" if v is None else f"{v:,.1f} {unit}"
+
+        ratio = "n/a"
+        if ours is not None and theirs:
+            ratio = f"{ours / theirs:.2f}x"
+        self.rows.append((label, fmt(ours), fmt(theirs), ratio, target))
+        print(f"  {label}: g3stream {fmt(ours)}, spt3g {fmt(theirs)}, ratio {ratio}", flush=True)
+
+    def show(self) -> None:
+        header = ("scenario", "g3stream", "spt3g", "g3stream/spt3g", "target")
+        widths = [max(len(r[i]) for r in [header, *self.rows]) for i in range(5)]
+        for row in [header, tuple("-" * w for w in widths), *self.rows]:
+            print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--role")
+    parser.add_argument("--impl", default="g3stream", choices=["g3stream", "spt3g"])
+    parser.add_argument("--scenario", default="large")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--frames", type=int, default=0)
+    parser.add_argument("--frame-size", type=int, default=0)
+    parser.add_argument("--url", default="")
+    parser.add_argument("--announce", action="store_true")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        choices=["large", "small", "fanout", "memory", "latency"],
+        help="run only these scenarios",
+    )
+    parser.add_argument("--quick", action="store_true", help="a tenth of the data everywhere")
+    args = parser.parse_args()
+
+    roles = {
+        "sender": role_sender,
+        "reader": role_reader,
+        "raw-sender": role_raw_sender,
+        "raw-reader": role_raw_reader,
+        "memory-sender": role_memory_sender,
+        "slow-reader": role_slow_reader,
+    }
+    if args.role:
+        roles[args.role](args)
+        return
+
+    scale = 10 if args.quick else 1
+    only = set(args.only or ["large", "small", "fanout", "memory", "latency"])
+    impls = ["g3stream", "spt3g"] if have_spt3g() else ["g3stream"]
+    if "spt3g" not in impls:
+        print("spt3g is not installed: g3stream figures only")
+    table = Table()
+    print(f"network benchmarks ({os.cpu_count()} CPUs), sender and readers in separate processes")
+
+    if "large" in only:
+        n = LARGE_FRAMES // scale
+        res = {impl: rate(point_to_point(impl, "large", n)) for impl in impls}
+        table.add("large frames (200 x 8 MB)", res["g3stream"], res.get("spt3g"), "MB/s", ">= 3x")
+        raw = rate(raw_pair(n, frame_bytes("g3stream", "large")))
+        if raw and res["g3stream"]:
+            table.add("  vs plain socket pair", res["g3stream"], None, "MB/s", ">= 0.5x")
+            table.rows[-1] = (
+                "  plain Python socket pair",
+                f"{raw:,.1f} MB/s",
+                "",
+                f"g3stream = {res['g3stream'] / raw:.2f}x",
+                ">= 0.5x",
+            )
+    if "small" in only:
+        n = SMALL_FRAMES // scale
+        res = {impl: rate(point_to_point(impl, "small", n), frames=True) for impl in impls}
+        table.add(
+            "small frames (50,000 Timepoint)",
+            res["g3stream"],
+            res.get("spt3g"),
+            "frames/s",
+            ">= 1x",
+        )
+    if "fanout" in only:
+        n = max(4, FANOUT_FRAMES // scale)
+        res2 = {impl: fanout(impl, n) for impl in impls}
+        table.add(
+            f"fan-out to {FANOUT_CLIENTS} clients (aggregate)",
+            res2["g3stream"],
+            res2.get("spt3g"),
+            "MB/s",
+        )
+    if "memory" in only:
+        total = MEMORY_BYTES // scale
+        mem = {impl: memory(impl, total) for impl in impls}
+        growth = {impl: (r["peak"] - r["baseline"]) / 1e6 if r else None for impl, r in mem.items()}
+        table.add(
+            f"sender peak memory growth, {total >> 20} MB to a slow reader",
+            growth["g3stream"],
+            growth.get("spt3g"),
+            "MB",
+            f"bounded ({MEMORY_PENDING_BOUND >> 20} MB buffer)",
+        )
+    if "latency" in only:
+        n = LATENCY_FRAMES // scale
+        lat = {impl: point_to_point(impl, "latency", n) for impl in impls}
+        for q in (0.5, 0.99):
+            vals = {
+                impl: percentile(r["delays"], q) * 1e3 if r and r["delays"] else None
+                for impl, r in lat.items()
+            }
+            table.add(
+                f"latency p{int(q * 100)} at {LATENCY_HZ} Hz",
+                vals["g3stream"],
+                vals.get("spt3g"),
+                "ms",
+            )
+    print()
+    table.show()
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    main()
