@@ -11,6 +11,8 @@ Rules (each checked against spt3g 1.0.2):
   G3PipelineInfo is added to it (under the time key) instead of making a new
   frame, and later PipelineInfo frames whose key list equals that frame's
   original key list are dropped (they repeat it, e.g. one per input file).
+  Key lists are compared in spt3g's hash-table order (the frame's entry
+  order), so the same keys inserted in another order may not count.
 * Each entry is keyed by the time of emission in G3Time text form.
 """
 
