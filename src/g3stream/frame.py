@@ -86,7 +86,7 @@ class G3FrameType(int):
         n = _STANDARD_NAMES.get(int(self))
         if n is None:
             return adhoc_type_text(int(self))
-        return "None" if n == "none" else n
+        return n
 
     def __repr__(self) -> str:
         n = _STANDARD_NAMES.get(int(self))
@@ -434,7 +434,8 @@ class G3Frame:
         """Listing of keys, type names and short summaries, like spt3g's."""
         if self._keys is None:
             self._ensure()
-        lines = [f"Frame ({self.type}) ["]
+        shown = "None" if self.type == G3FrameType.none else str(self.type)
+        lines = [f"Frame ({shown}) ["]
         for k in sorted(self._keys):
             try:
                 obj = self._object(k)
