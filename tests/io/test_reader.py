@@ -9,6 +9,7 @@ import logging
 import lzma
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from g3stream import (
@@ -294,3 +295,80 @@ def test_close_and_context_manager(tmp_path: Path, make_frame, stream_of) -> Non
     assert reader(None) == []
     assert reader.tell() == -1
     assert reader.port is None
+
+
+def mixed_frames(make_frame) -> list[G3Frame]:
+    """Small and large frames, some with several large entries."""
+    from g3stream import G3VectorDouble
+
+    frames = []
+    for i in range(8):
+        f = make_frame(i, size=200_000 if i % 3 == 1 else 10)
+        if i % 4 == 2:
+            f["more"] = G3VectorDouble(np.full(150_000, float(i)))
+            f["most"] = G3VectorDouble(np.full(120_000, -float(i)))
+        frames.append(f)
+    return frames
+
+
+@pytest.mark.parametrize("buffersize", [4096, 65536, 1 << 20])
+def test_large_and_multi_entry_frames_read_exactly(
+    tmp_path: Path, make_frame, stream_of, buffersize: int
+) -> None:
+    frames = mixed_frames(make_frame)
+    data = stream_of(frames)
+    path = tmp_path / "mixed.g3"
+    path.write_bytes(data)
+    reader = G3Reader(path, buffersize=buffersize)
+    got = list(reader)
+    assert b"".join(bytes(f.original_bytes) for f in got) == data
+    assert [f["index"] for f in got] == list(range(8))
+    np.testing.assert_array_equal(np.asarray(got[2]["most"]), np.full(120_000, -2.0))
+    starts = np.cumsum([0] + [len(encode_frame_bytes(f)) for f in frames])
+    assert [f.stream_offset for f in got] == list(starts[:-1])
+
+
+def test_corrupt_large_frame_is_reported_and_skipped(tmp_path: Path, make_frame, stream_of) -> None:
+    frames = mixed_frames(make_frame)
+    sizes = [len(encode_frame_bytes(f)) for f in frames]
+    data = bytearray(stream_of(frames))
+    start = sum(sizes[:4])  # frame 4 is large
+    data[start + sizes[4] // 2] ^= 0xFF
+    path = tmp_path / "bad-large.g3"
+    path.write_bytes(bytes(data))
+    reader = G3Reader(path, buffersize=4096)
+    assert [reader(None)[0]["index"] for _ in range(4)] == [0, 1, 2, 3]
+    with pytest.raises(CRCMismatchError) as info:
+        reader(None)
+    assert info.value.offset == start
+    assert str(path) in str(info.value)
+    assert [f["index"] for f in reader] == [5, 6, 7]
+
+
+@pytest.mark.parametrize("missing", [1, 5000, 100_000])
+def test_truncated_large_frame(tmp_path: Path, make_frame, stream_of, missing: int) -> None:
+    frames = mixed_frames(make_frame)[:5]
+    data = stream_of(frames)
+    start = sum(len(encode_frame_bytes(f)) for f in frames[:4])
+    path = tmp_path / "cut-large.g3"
+    path.write_bytes(data[:-missing])
+    reader = G3Reader(path, buffersize=4096)
+    assert len([reader(None) for _ in range(4)]) == 4
+    with pytest.raises(TruncatedFrameError) as info:
+        reader(None)
+    assert info.value.offset == start
+    assert info.value.filename == str(path)
+
+
+def test_seek_among_large_frames(tmp_path: Path, make_frame, stream_of) -> None:
+    frames = mixed_frames(make_frame)
+    path = tmp_path / "seek-large.g3"
+    path.write_bytes(stream_of(frames))
+    reader = G3Reader(path, buffersize=4096)
+    marks = []
+    for _ in range(8):
+        marks.append(reader.tell())
+        reader(None)
+    for i in (4, 1, 7, 0):
+        reader.seek(marks[i])
+        assert reader(None)[0]["index"] == i

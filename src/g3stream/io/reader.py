@@ -122,6 +122,7 @@ class G3Reader:
         self._decoder = FrameDecoder(self.max_frame_size, self.verify_crc)
         self._frames_in_source = 0
         self._whole_frames = False
+        self._tried_whole = -1
         self._read_size = self.buffersize
         self._prefixed = False
         self._done = False
@@ -170,6 +171,7 @@ class G3Reader:
         self._decoder = self._new_decoder(0)
         self._frames_in_source = 0
         self._whole_frames = isinstance(src, FileSource) and not src.compressed
+        self._tried_whole = -1
         self._read_size = self.buffersize
         return True
 
@@ -210,6 +212,7 @@ class G3Reader:
                     raise located(exc, src.name) from exc
         self._decoder = dec = self._new_decoder(start)
         dec.feed(data)
+        self._tried_whole = start  # read the rest of this frame the ordinary way
         return None
 
     def _finish_source(self) -> None:
@@ -242,7 +245,7 @@ class G3Reader:
                 self._frames_in_source += len(frames)
                 return True
             need = dec.bytes_needed
-            if need > self.buffersize and self._whole_frames:
+            if need > self.buffersize and self._whole_frames and dec.offset != self._tried_whole:
                 frame = self._read_whole_frame(src, dec, need)
                 if frame is not None:
                     self._ready.append(frame)
@@ -356,6 +359,7 @@ class G3Reader:
         self._ready.clear()
         self._decoder = self._new_decoder(offset)
         self._read_size = self.buffersize
+        self._tried_whole = -1
         return offset
 
     # -- lifetime ----------------------------------------------------------
