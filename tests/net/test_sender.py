@@ -412,3 +412,51 @@ print('survived', s.statistics()['clients_lost'] + s.statistics()['connected_cli
 """
     out, err = finish(spawn_python(code))
     assert "survived" in out, err
+
+
+EXIT_SCRIPT = """
+import socket, sys
+from g3stream import G3Frame, G3FrameType, G3VectorDouble
+from g3stream.net import G3NetworkSender
+import numpy as np
+sender = G3NetworkSender('*', 0, close_timeout=0.3)
+print(sender.port, flush=True)
+sys.stdin.readline()                     # the test's client is connected (and never reads)
+for i in range(60):
+    f = G3Frame(G3FrameType.Timepoint); f['d'] = G3VectorDouble(np.zeros(20000)); sender(f)
+if sys.argv[1] == 'end':
+    sender(G3Frame(G3FrameType.EndProcessing))
+print('done', flush=True)
+"""
+
+
+@pytest.mark.parametrize("how", ["end", "forgotten"])
+def test_process_exits_promptly_with_a_client_that_never_reads(how: str) -> None:
+    from g3net_testutil import finish, spawn_python
+
+    proc = spawn_python(EXIT_SCRIPT, how)
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        port = int(proc.stdout.readline())
+        stuck = connect_client(port, rcvbuf=4096)
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        start = time.monotonic()
+        out, err = finish(proc, timeout=15)
+        assert proc.returncode == 0, err
+        assert "done" in out
+        assert time.monotonic() - start < 10
+        stuck.close()
+    finally:
+        proc.kill()
+
+
+def test_bind_address_restricts_listening(senders: list[G3NetworkSender]) -> None:
+    sender = listen(senders, bind_address="127.0.0.1")
+    # Only 127.0.0.1 is bound: ::1 is refused (or absent on this machine).
+    with pytest.raises(OSError):
+        connect_client(sender.port, host="::1").close()
+    client = Background(recv_all, connect_client(sender.port))
+    sender(make_frame(T, 5))
+    sender.Close()
+    assert seqs(decode_all(client.result())) == [5]

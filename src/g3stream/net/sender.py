@@ -15,16 +15,20 @@ The sender is a tee: called with a frame it returns the frames to pass
 downstream, always all of them and in order, whatever the network does.
 EndProcessing (never sent) or :meth:`G3NetworkSender.Close` flushes the
 queues within ``close_timeout`` seconds, closes every socket and joins every
-thread.
+thread. A sender that was never closed is closed the same way when the
+interpreter exits, and its threads are daemons: a forgotten sender or a
+client that never reads cannot keep the process alive.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import select
 import socket
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -57,6 +61,19 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 _DATA_TYPES = frozenset({int(G3FrameType.Timepoint), int(G3FrameType.Scan)})
 _END = int(G3FrameType.EndProcessing)
 _TOTAL_KEYS = ("frames_sent", "bytes_sent", "frames_dropped", "queue_frames", "queue_bytes")
+
+
+#: Senders not yet closed; closed (queues flushed within close_timeout) at exit.
+_OPEN_SENDERS: weakref.WeakSet[G3NetworkSender] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_senders() -> None:
+    for sender in list(_OPEN_SENDERS):
+        try:
+            sender.Close()
+        except Exception:  # pragma: no cover - best effort at interpreter exit
+            log.exception("closing %r at exit failed", sender)
 
 
 def is_metadata_type(frame_type: int) -> bool:
@@ -155,6 +172,7 @@ class G3NetworkSender:
             target=self._service_loop, name=f"g3-sender-{self.port}", daemon=True
         )
         self._service.start()
+        _OPEN_SENDERS.add(self)
 
     # -- public API -----------------------------------------------------------
 
@@ -201,6 +219,7 @@ class G3NetworkSender:
             if self._closed:
                 return
             self._closed = True
+        _OPEN_SENDERS.discard(self)
         if self._in_flight:
             for frame in self._drain_serializers(wait_all=True):
                 log.debug("frame %r sent at Close() but not passed downstream", frame)
