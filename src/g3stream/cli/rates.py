@@ -85,6 +85,7 @@ class RateBoard:
         self._counts: dict[G3FrameType, TypeCounts] = {}
         self._history: deque[tuple[float, dict[G3FrameType, tuple[int, int]]]] = deque()
         self._start = time.monotonic()
+        self._history.append((self._start, {}))
         self._last_time: int | None = None
         self._spacings: deque[int] = deque(maxlen=64)
         self.gaps = 0

@@ -153,6 +153,10 @@ def make_writer(args: argparse.Namespace) -> Any:
     return G3Writer(args.out)
 
 
+def _announce_stderr(what: str) -> None:
+    print(what, file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Record until the stream ends, a limit is reached, or Ctrl-C."""
     if not is_url(args.url):
@@ -165,10 +169,11 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout >= 0:
         kwargs["timeout"] = args.timeout
     reader = open_reader(args.url, **kwargs)
+    # with "-" standard output carries the data: announcements go to stderr
+    say = announce if args.out != "-" else _announce_stderr
     listen_port = getattr(reader, "port", None)
     if listen_port:
-        announce(f"listening on port {listen_port}")
-    log.info("recording %s to %s", args.url, args.out)
+        say(f"listening on port {listen_port}")
 
     frames = nbytes = 0
     deadline = time.monotonic() + args.duration if args.duration else None
@@ -181,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         for frame in reader_frames(reader):
             writer(frame)
+            if not frames:
+                say(f"recording {args.url} to {args.out}")
             frames += 1
             nbytes += frame_size(frame)
             if args.max_frames and frames >= args.max_frames:

@@ -1,0 +1,334 @@
+"""``serve``, ``record``, ``relay``, ``stats`` and ``demo`` on real loopback sockets.
+
+Every process is the real console command.  Synchronisation is on the lines
+the commands print (``serving on port N``), on process exit, and on the
+frames that arrive; every wait has a timeout.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import lzma
+import re
+from pathlib import Path
+
+from clihelpers import (
+    frame_offsets,
+    run_cli,
+    run_cli_bytes,
+    unused_port,
+    write_frames,
+)
+
+from g3stream import G3Frame, G3FrameType
+from g3stream.codec.container import encode_frame_bytes
+from g3stream.codec.decoder import FrameDecoder
+
+
+def _frames(n: int) -> list[G3Frame]:
+    """An Observation frame, then numbered Scan and Timepoint frames."""
+    obs = G3Frame(G3FrameType.Observation)
+    obs["source"] = "test"
+    out = [obs]
+    for i in range(n):
+        f = G3Frame(G3FrameType.Scan if i % 3 == 0 else G3FrameType.Timepoint)
+        f["SampleIndex"] = i
+        f["data"] = "y" * 200
+        out.append(f)
+    return out
+
+
+def _decode(data: bytes) -> list[G3Frame]:
+    dec = FrameDecoder()
+    dec.feed(data)
+    frames = dec.frames()
+    dec.close()
+    return frames
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def _sample_indices(frames: list[dict]) -> list[int]:
+    out = []
+    for f in frames:
+        for e in f["entries"]:
+            if e["key"] == "SampleIndex":
+                out.append(e["value"]["value"])
+    return out
+
+
+# -- serve ------------------------------------------------------------------
+
+
+def test_serve_file_to_dump_client(tmp_path: Path, background) -> None:
+    path = tmp_path / "src.g3"
+    data = write_frames(path, _frames(30))
+    server = background(["serve", str(path), "--port", "0", "--wait-for-client", "1"])
+    port = server.port()
+    client = run_cli("dump", "--json", f"tcp://127.0.0.1:{port}")
+    assert client.returncode == 0, client.stderr
+    got = _json_lines(client.stdout)
+    want = _json_lines(run_cli("dump", "--json", str(path)).stdout)
+    assert len(got) == len(_decode(data)) == 31
+    assert got == want
+    assert server.wait() == 0  # the file was served; the server ends by itself
+
+
+def test_serve_simulated_daq_with_decimation(background) -> None:
+    server = background(
+        [
+            "serve",
+            "--simulate",
+            "--fast",
+            "--port",
+            "0",
+            "--decimate",
+            "Timepoint=10",
+            "--samples-per-scan",
+            "50",
+            "--detectors",
+            "4",
+        ]
+    )
+    port = server.port()
+    r = run_cli("dump", "--json", "-n", "25", "--type", "Timepoint", f"tcp://127.0.0.1:{port}")
+    assert r.returncode == 0, r.stderr
+    indices = _sample_indices(_json_lines(r.stdout))
+    assert len(indices) == 25
+    # every 10th Timepoint is sent (the 10th, 20th, ... frame of the type)
+    assert all(b - a == 10 for a, b in zip(indices, indices[1:], strict=False))
+    assert server.interrupt() == 0
+    assert "Traceback" not in server.stderr
+
+
+def test_serve_loop_and_rate_then_ctrl_c(tmp_path: Path, background) -> None:
+    path = tmp_path / "small.g3"
+    write_frames(path, _frames(4))
+    server = background(["serve", str(path), "--loop", "--rate", "200", "--port", "0"])
+    port = server.port()
+    r = run_cli("dump", "--json", "-n", "15", f"tcp://127.0.0.1:{port}")
+    assert r.returncode == 0, r.stderr
+    assert len(_json_lines(r.stdout)) == 15  # more than one pass of the 5-frame file
+    assert server.interrupt() == 0
+
+
+def test_serve_usage_errors(tmp_path: Path) -> None:
+    for args in (
+        ["serve", "--port", "0"],
+        ["serve", "--simulate", "x.g3", "--port", "0"],
+        ["serve", "--simulate"],
+        ["serve", "--simulate", "--port", "70000"],
+        ["serve", "--simulate", "--port", "0", "--decimate", "Timepoint"],
+        ["serve", "tcp://127.0.0.1:5", "--port", "0"],
+    ):
+        r = run_cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+    missing = run_cli("serve", str(tmp_path / "none.g3"), "--port", "0")
+    assert missing.returncode == 1
+    assert "none.g3" in missing.stderr
+
+
+def test_serve_port_in_use_is_a_clear_error(background) -> None:
+    first = background(["serve", "--simulate", "--port", "0", "--host", "*"])
+    port = first.port()
+    second = run_cli("serve", "--simulate", "--port", str(port))
+    assert second.returncode == 1
+    assert str(port) in second.stderr or "in use" in second.stderr
+    assert first.interrupt() == 0
+
+
+# -- record -----------------------------------------------------------------
+
+
+def test_record_is_byte_identical_to_the_served_file(tmp_path: Path, background) -> None:
+    path = tmp_path / "src.g3"
+    data = write_frames(path, _frames(40))
+    server = background(["serve", str(path), "--port", "0", "--wait-for-client", "1"])
+    port = server.port()
+    out = tmp_path / "rec.g3"
+    r = run_cli("record", f"tcp://127.0.0.1:{port}", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "recorded 41 frames" in r.stderr
+    # the same bytes as a file-to-file copy by G3Writer (and by spt3g: a frame that is
+    # read and written again keeps its blobs but takes the rewritten entry order)
+    assert out.read_bytes() == b"".join(encode_frame_bytes(f) for f in _decode(data))
+    assert server.wait() == 0
+
+
+def test_record_rotates_compressed_files(tmp_path: Path, background) -> None:
+    path = tmp_path / "src.g3"
+    data = write_frames(path, _frames(60))
+    server = background(["serve", str(path), "--port", "0", "--wait-for-client", "1"])
+    port = server.port()
+    pattern = tmp_path / "part.g3"
+    r = run_cli("record", f"tcp://127.0.0.1:{port}", str(pattern), "--size-limit", "4k")
+    assert r.returncode == 0, r.stderr
+    parts = sorted(tmp_path.glob("part-*.g3"))
+    assert len(parts) > 1
+    v = run_cli("verify", *map(str, parts))
+    assert v.returncode == 0, v.stderr
+    # every data frame was recorded once, in order, across the files
+    indices = []
+    for part in parts:
+        d = run_cli("dump", "--json", "--type", "Timepoint", "--type", "Scan", str(part))
+        indices += _sample_indices(_json_lines(d.stdout))
+    assert indices == list(range(60))
+    assert len(frame_offsets(data)) == 61
+    assert server.wait() == 0
+
+    # compression follows the extension
+    server = background(["serve", str(path), "--port", "0", "--wait-for-client", "1"])
+    port = server.port()
+    packed = tmp_path / "whole.g3.gz"
+    r = run_cli("record", f"tcp://127.0.0.1:{port}", str(packed))
+    assert r.returncode == 0, r.stderr
+    assert packed.read_bytes()[:2] == b"\x1f\x8b"
+    assert len(_decode(gzip.decompress(packed.read_bytes()))) == 61
+    assert server.wait() == 0
+
+
+def test_record_to_stdout_pipes_into_dump(tmp_path: Path, background) -> None:
+    path = tmp_path / "src.g3"
+    data = write_frames(path, _frames(10))
+    server = background(["serve", str(path), "--port", "0", "--wait-for-client", "1"])
+    port = server.port()
+    rec = run_cli_bytes("record", f"tcp://127.0.0.1:{port}", "-")
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout == data
+    dump = run_cli_bytes("dump", "-", input=rec.stdout)
+    assert dump.stdout.count(b"Frame (") == 11
+
+
+def test_record_survives_sender_restarts(tmp_path: Path, background) -> None:
+    path = tmp_path / "src.g3"
+    write_frames(path, _frames(20))
+    out = tmp_path / "live.g3"
+    recorder = background(["record", "tcp://*:0", str(out), "--reconnect", "-n", "42"])
+    port = recorder.port()
+    for _ in range(2):  # the DAQ side connects, sends its file and goes away, twice
+        sender = run_cli("serve", str(path), "--host", "127.0.0.1", "--port", str(port))
+        assert sender.returncode == 0, sender.stderr
+    assert recorder.wait() == 0, recorder.stderr
+    frames = _decode(out.read_bytes())
+    assert len(frames) == 42
+    assert [f["SampleIndex"] for f in frames if "SampleIndex" in f] == list(range(20)) * 2
+
+
+def test_record_stops_cleanly_on_ctrl_c(tmp_path: Path, background) -> None:
+    source = background(["serve", "--simulate", "--port", "0", "--detectors", "4"])
+    port = source.port()
+    out = tmp_path / "night.g3.xz"
+    recorder = background(["record", f"tcp://127.0.0.1:{port}", str(out)])
+    recorder.wait_for_line(r"^recording tcp://127.0.0.1:\d+ to .*night.g3.xz")  # data arrives
+    assert recorder.interrupt() == 0, recorder.stderr
+    assert source.interrupt() == 0
+    v = run_cli("verify", str(out))
+    assert v.returncode == 0, v.stderr
+    frames = _decode(lzma.decompress(out.read_bytes()))
+    assert [str(f.type) for f in frames[:3]] == ["Observation", "Wiring", "Calibration"]
+
+
+def test_record_unreachable_source(tmp_path: Path) -> None:
+    port = unused_port()
+    r = run_cli("record", f"tcp://127.0.0.1:{port}", str(tmp_path / "x.g3"))
+    assert r.returncode == 1
+    assert str(port) in r.stderr
+    assert run_cli("record", "notaurl", str(tmp_path / "x.g3")).returncode == 2
+    assert run_cli("record", "tcp://127.0.0.1:1", "-", "--size-limit", "1M").returncode == 2
+
+
+# -- relay ------------------------------------------------------------------
+
+
+def test_relay_fans_out_to_several_clients(background) -> None:
+    source = background(["serve", "--simulate", "--port", "0", "--rate", "500", "--detectors", "4"])
+    src_port = source.port()
+    relay = background(["relay", f"tcp://127.0.0.1:{src_port}", "--port", "0"])
+    relay_port = relay.port()
+    clients = [
+        background(["dump", "--json", "-n", "40", f"tcp://127.0.0.1:{relay_port}"])
+        for _ in range(3)
+    ]
+    for c in clients:
+        assert c.wait() == 0, c.stderr
+        frames = _json_lines(c.stdout)
+        assert len(frames) == 40
+        # a late client first gets the metadata, then consecutive live samples
+        types = [f["type"] for f in frames]
+        assert types[:3] == ["Observation", "Wiring", "Calibration"]
+        idx = _sample_indices([f for f in frames if f["type"] == "Timepoint"])
+        assert idx == list(range(idx[0], idx[0] + len(idx)))
+    assert relay.interrupt() == 0
+    assert source.interrupt() == 0
+
+
+def test_relay_ends_when_upstream_ends(tmp_path: Path, background) -> None:
+    path = tmp_path / "src.g3"
+    write_frames(path, _frames(5))
+    source = background(["serve", str(path), "--port", "0", "--wait-for-client", "1"])
+    port = source.port()
+    relay = background(["relay", f"tcp://127.0.0.1:{port}", "--port", "0"])
+    relay.port()
+    assert relay.wait() == 0
+    assert source.wait() == 0
+    unreachable = run_cli("relay", f"tcp://127.0.0.1:{unused_port()}", "--port", "0")
+    assert unreachable.returncode == 1
+
+
+# -- stats and demo ---------------------------------------------------------
+
+
+def test_stats_shows_rates_per_type(background) -> None:
+    source = background(
+        ["serve", "--simulate", "--port", "0", "--samples-per-scan", "20", "--detectors", "4"]
+    )
+    port = source.port()
+    stats = background(
+        ["stats", f"tcp://127.0.0.1:{port}", "--interval", "0.3", "--duration", "60"]
+    )
+    m = stats.wait_for_line(r"Timepoint: (\d+) frames ([\d.]+)/s .* dropped (\d+)")
+    line = m.string
+    assert "Observation: 1 frames" in line
+    assert "gaps 0" in line
+    # rates settle near the 152.6 Hz sample rate and nothing is dropped
+    m = stats.wait_for_line(r"Timepoint: (\d{3,}) frames ([\d.]+)/s")
+    assert 100 < float(m.group(2)) < 200
+    assert re.search(r"Scan: \d+ frames [\d.]+/s .* dropped 0", m.string)
+    assert stats.interrupt() == 0
+    assert "Traceback" not in stats.stderr
+    assert source.interrupt() == 0
+
+
+def test_stats_ends_with_the_stream_and_reports_unreachable(tmp_path: Path, background) -> None:
+    path = tmp_path / "src.g3"
+    write_frames(path, _frames(5))
+    source = background(["serve", str(path), "--port", "0", "--wait-for-client", "1"])
+    port = source.port()
+    r = run_cli("stats", f"tcp://127.0.0.1:{port}", "--interval", "0.2")
+    assert r.returncode == 0, r.stderr
+    assert "stream ended" in r.stdout
+    assert "total 6 frames" in r.stdout.splitlines()[-1]
+    bad = run_cli("stats", f"tcp://127.0.0.1:{unused_port()}")
+    assert bad.returncode == 1
+    assert "refused" in bad.stderr
+
+
+def test_demo_runs_and_ends_by_itself(background) -> None:
+    demo = background(["demo", "--duration", "2", "--interval", "0.5"])
+    demo.wait_for_line(r"serving on port \d+")
+    m = demo.wait_for_line(r"demo finished: received (\d+) frames")
+    assert int(m.group(1)) > 100
+    assert demo.wait() == 0
+    assert any("Timepoint:" in line and "Scan:" in line for line in demo.stdout_lines)
+    assert "Traceback" not in demo.stderr
+
+
+def test_demo_stops_on_ctrl_c(background) -> None:
+    demo = background(["demo", "--duration", "600", "--interval", "0.2"])
+    demo.wait_for_line(r"Timepoint: \d+ frames")
+    assert demo.interrupt(timeout=20) == 0
+    assert "demo finished" in demo.stdout
+    assert "Traceback" not in demo.stderr
