@@ -290,3 +290,71 @@ def test_reference_written_timestreams() -> None:
             back._cereal_loads(patched)
             np.testing.assert_array_equal(np.asarray(back), x)
             assert math.isfinite(float(np.asarray(back).sum()))
+
+
+def test_decoder_recovers_after_bad_payloads() -> None:
+    bad = bytearray(GOOD)
+    bad[len(GOOD) // 2] ^= 0x5A
+    for payload in (bytes(bad), GOOD[:300], b"fLaC" + b"\x00" * 50):
+        with pytest.raises(FLACDecodeError):
+            decode_flac(payload)
+        np.testing.assert_array_equal(decode_flac(GOOD), np.arange(20_000) % 1000)
+    with pytest.raises(FLACDecodeError):
+        decode_flac(GOOD, max_samples=10)
+    np.testing.assert_array_equal(decode_flac(GOOD), np.arange(20_000) % 1000)
+
+
+def test_concurrent_decoding_in_threads() -> None:
+    import threading
+
+    rng = np.random.default_rng(5)
+    inputs = [
+        rng.integers(-(2**20), 2**20, int(n)).astype(np.int32) for n in rng.integers(0, 9000, 24)
+    ]
+    payloads = [encode_flac(x, 5, 24) for x in inputs]
+    failures: list[str] = []
+
+    def work(offset: int) -> None:
+        for k in range(len(payloads)):
+            i = (k + offset) % len(payloads)
+            if not np.array_equal(decode_flac(payloads[i]), inputs[i]):
+                failures.append(f"payload {i}")
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+
+_NEXT_TO_REFERENCE = """
+import numpy as np
+from spt3g import core  # loads the reference's own libFLAC first
+from g3stream.objects.flac import decode_flac, encode_flac
+
+ts = core.G3Timestream(np.arange(5000.0))
+ts.units = core.G3TimestreamUnits.Counts
+ts.SetFLACCompression(5)
+blob = bytes(ts._cereal_dumps())
+payload = blob[blob.index(b"fLaC"):]
+for _ in range(50):
+    assert (decode_flac(payload) == np.arange(5000)).all()
+    again = encode_flac(np.arange(5000, dtype=np.int32), 5, 32)
+    assert (decode_flac(again) == np.arange(5000)).all()
+print("ok")
+"""
+
+
+def test_works_next_to_another_libflac_in_the_process() -> None:
+    # The reference links its own libFLAC (another version); with both loaded
+    # into one process, neither may call into the other's internals.
+    pytest.importorskip("spt3g.core")
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _NEXT_TO_REFERENCE], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"

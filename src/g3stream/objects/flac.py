@@ -269,8 +269,12 @@ class LibFLAC:
     """
 
     def __init__(self, path: str) -> None:
+        # Another libFLAC (of another version) may already be loaded into the
+        # process, e.g. by a C++ extension.  Bind this library's own symbols
+        # to itself so that the two can never mix their internal functions.
+        mode = ctypes.RTLD_LOCAL | getattr(os, "RTLD_DEEPBIND", 0)
         try:
-            lib = ctypes.CDLL(path)
+            lib = ctypes.CDLL(path, mode=mode)
         except OSError as exc:
             raise FLACUnavailableError(f"cannot load libFLAC from {path!r}: {exc}") from None
         self.path = path
@@ -279,6 +283,7 @@ class LibFLAC:
         except AttributeError as exc:
             raise FLACUnavailableError(f"{path!r} is not a usable libFLAC: {exc}") from None
         self._lib = lib
+        self._local = threading.local()
         self.version: str = ctypes.c_char_p.in_dll(lib, "FLAC__VERSION_STRING").value.decode()  # type: ignore[union-attr]
         self.vendor: str = ctypes.c_char_p.in_dll(lib, "FLAC__VENDOR_STRING").value.decode()  # type: ignore[union-attr]
 
@@ -308,6 +313,7 @@ class LibFLAC:
             vp,
         )
         self.dec_process = fn("FLAC__stream_decoder_process_until_end_of_stream", b, vp)
+        self.dec_reset = fn("FLAC__stream_decoder_reset", b, vp)
         self.dec_process_metadata = fn("FLAC__stream_decoder_process_until_end_of_metadata", b, vp)
         self.dec_get_position = fn(
             "FLAC__stream_decoder_get_decode_position", b, vp, ctypes.POINTER(ctypes.c_uint64)
@@ -332,6 +338,14 @@ class LibFLAC:
     def __repr__(self) -> str:
         return f"LibFLAC({self.path!r}, version {self.version!r})"
 
+    def _worker(self) -> _DecoderWorker:
+        """This thread's initialised stream decoder (created on first use)."""
+        worker: _DecoderWorker | None = getattr(self._local, "worker", None)
+        if worker is None or not worker.dec:
+            worker = _DecoderWorker(self)
+            self._local.worker = worker
+        return worker
+
     # -- decoding --------------------------------------------------------
     def decode(self, payload: Any, max_samples: int | None = None) -> np.ndarray:
         """Decode a complete FLAC stream to its channel-0 samples as ``int32``.
@@ -345,29 +359,23 @@ class LibFLAC:
             raise FLACDecodeError("FLAC payload does not start with the 'fLaC' marker", 0)
         capacity = min(max(4096, src.nbytes), max_samples if max_samples is not None else 1 << 62)
         st = _DecodeState(src, max(capacity, 0), max_samples, self.dec_get_position)
-        token = _new_token(st)
-        dec = self.dec_new()
-        if not dec:
-            _drop_token(token)
-            raise MemoryError("libFLAC could not allocate a decoder")
+        worker = self._worker()
+        dec, token = worker.dec, worker.token
+        _states[token] = st
         try:
-            status = self.dec_init_stream(
-                dec, _read_cb, None, _tell_cb, None, None, _write_cb, _metadata_cb, _error_cb, token
-            )
-            if status != 0:
-                raise FLACUnavailableError(
-                    f"libFLAC decoder initialisation failed (status {status})"
-                )
+            # reset() returns an initialised decoder to the start of a new stream:
+            # much cheaper than a fresh decoder (initialisation dominates small payloads)
+            if not self.dec_reset(dec):
+                worker.close()
+                raise MemoryError("libFLAC could not reset its decoder")
             ok = self.dec_process_metadata(dec)
             where = ctypes.c_uint64(0)
             if ok and self.dec_get_position(dec, ctypes.byref(where)):
                 st.consumed = where.value
             ok = ok and self.dec_process(dec)
             state = self.dec_get_state(dec)
-            self.dec_finish(dec)
         finally:
-            self.dec_delete(dec)
-            _drop_token(token)
+            _states[token] = None
         if st.exc is not None:
             raise st.exc
         if st.errors:
@@ -447,6 +455,49 @@ class LibFLAC:
         if st.exc is not None:
             raise st.exc
         return b"".join(st.chunks)
+
+
+class _DecoderWorker:
+    """One thread's libFLAC stream decoder, initialised once and reset per payload."""
+
+    __slots__ = ("lib", "dec", "token")
+
+    def __init__(self, lib: LibFLAC) -> None:
+        self.lib = lib
+        self.token = _new_token(None)
+        self.dec = lib.dec_new()
+        if not self.dec:
+            _drop_token(self.token)
+            raise MemoryError("libFLAC could not allocate a decoder")
+        status = lib.dec_init_stream(
+            self.dec,
+            _read_cb,
+            None,
+            _tell_cb,
+            None,
+            None,
+            _write_cb,
+            _metadata_cb,
+            _error_cb,
+            self.token,
+        )
+        if status != 0:
+            self.close()
+            raise FLACUnavailableError(f"libFLAC decoder initialisation failed (status {status})")
+
+    def close(self) -> None:
+        """Free the decoder (the worker is replaced on next use)."""
+        dec, self.dec = self.dec, None
+        if dec:
+            self.lib.dec_finish(dec)
+            self.lib.dec_delete(dec)
+        _drop_token(self.token)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: nothing useful left to do
+            pass
 
 
 def _version_key(version: str) -> tuple[int, ...]:
