@@ -165,3 +165,28 @@ def test_g3file_iterates_and_closes(tmp_path: Path, make_frame, stream_of) -> No
     assert list(f) == []
     assert [fr["index"] for fr in G3File(path)] == [0, 1, 2]
     assert list(G3File([path, path]))[-1]["index"] == 2
+
+
+@pytest.mark.parametrize("suffix", [".g3", ".g3.gz"])
+def test_frames_of_many_large_buffers_are_written_intact(tmp_path: Path, suffix: str) -> None:
+    from g3stream import G3VectorDouble
+
+    rng = np.random.default_rng(11)
+    frames = []
+    for i in range(3):
+        f = G3Frame(G3FrameType.Scan)
+        for j in range(40):
+            f[f"v{j:02d}"] = G3VectorDouble(rng.standard_normal(5000 + i))
+        frames.append(f)
+    small = G3Frame(G3FrameType.Timepoint)
+    small["n"] = 1
+    path = tmp_path / f"many{suffix}"
+    with G3Writer(path) as w:
+        w(small)
+        for f in frames:
+            w(f)
+            w(small)
+    expected = b"".join(
+        encode_frame_bytes(f) for f in [small, *(x for f in frames for x in (f, small))]
+    )
+    assert DECOMPRESS[path.suffix](path.read_bytes()) == expected
