@@ -148,7 +148,8 @@ def frame_to_json(frame: G3Frame) -> dict[str, Any]:
     ftype = G3FrameType(code)
     out: dict[str, Any] = {"type_code": code}
     if ftype.is_standard:
-        out["type"] = str(ftype)
+        name = str(ftype)
+        out["type"] = "None" if name == "none" else name  # the schema spells it "None"
     else:
         out["type"] = None
         out["adhoc_type"] = ftype.name
