@@ -5,7 +5,9 @@ Two modes, chosen by ``hostname`` exactly as in spt3g:
 * **connect** (any host name but ``"*"``): connects at construction and sends
   every frame in order. Nothing is dropped (unless ``max_queue_size`` is set,
   as in spt3g), and the pipeline waits whenever more than
-  ``max_pending_bytes`` are still unsent, so memory stays bounded.
+  ``max_pending_bytes`` are still unsent, so memory stays bounded. If the
+  connection is lost, the next frame raises ``G3ConnectionLostError``
+  rather than silently dropping the rest of the stream.
 * **listen** (``"*"``): binds at construction (port 0 = a free port, see
   :attr:`G3NetworkSender.port`) and accepts clients at any time from a
   background thread. A new client first receives the latest frame of every
@@ -34,6 +36,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from g3stream.codec.container import encode_frame
 from g3stream.frame import G3FrameType
 from g3stream.net.client import ClientConnection, Offer, QueuedFrame
 from g3stream.net.errors import G3ConnectionLostError
@@ -74,6 +77,23 @@ def _close_open_senders() -> None:
             sender.Close()
         except Exception:  # pragma: no cover - best effort at interpreter exit
             log.exception("closing %r at exit failed", sender)
+
+
+def serialize(frame: Any) -> Buffer:
+    """The bytes to send for ``frame``, computed once and shared by every client.
+
+    A frame read from a file or a stream and not modified since (or already
+    encoded by someone else) is sent from the bytes it already has. Otherwise
+    it is encoded into a fresh, private buffer, deliberately not cached in
+    the frame: the sender then holds no second copy of frames that have
+    moved downstream, and buffers freed after sending are reused by the
+    allocator instead of faulting in new memory for every frame. Being a
+    copy, the buffer cannot change if a later module modifies the frame.
+    """
+    data = frame.original_bytes
+    if data is None:
+        data = b"".join(encode_frame(frame))
+    return data  # type: ignore[no-any-return]
 
 
 def is_metadata_type(frame_type: int) -> bool:
@@ -202,9 +222,9 @@ class G3NetworkSender:
         send = self._should_send(frame)
         if self._executor is None:
             if send:
-                self._dispatch(int(frame.type), frame.encoded())
+                self._dispatch(int(frame.type), serialize(frame))
             return [frame]
-        future = self._executor.submit(frame.encoded) if send else None
+        future = self._executor.submit(serialize, frame) if send else None
         self._in_flight.append((frame, future))
         return self._drain_serializers(wait_all=False)
 

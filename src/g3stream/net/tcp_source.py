@@ -163,7 +163,9 @@ class TcpSource:
             sock = self._sock
             assert sock is not None
             try:
-                sock.settimeout(deadline.remaining())
+                wait = deadline.remaining()
+                if wait is not None or sock.gettimeout() is not None:
+                    sock.settimeout(wait)
                 data = sock.recv(max_bytes)
             except TimeoutError:
                 log.info("%s: no data for %s s, ending the stream", self.name, self.timeout)
