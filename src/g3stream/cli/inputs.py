@@ -120,6 +120,16 @@ def check_url(url: str) -> str:
     return url
 
 
+def listening_port(url: str, reader: Any) -> int | None:
+    """The local port a ``tcp://*:port`` reader listens on; None for a connecting reader."""
+    from ..net.url import parse_tcp_url
+
+    if not parse_tcp_url(url).listen:
+        return None
+    port = getattr(reader, "port", None)
+    return int(port) if port is not None else None
+
+
 def open_reader(url: str, **kwargs: Any) -> Any:
     """A :class:`g3stream.io.G3Reader` for ``url`` (the network layer's reader)."""
     check_url(url)

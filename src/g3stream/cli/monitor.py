@@ -28,21 +28,21 @@ class StreamMonitor:
         self.board = board
         self.done = threading.Event()
         self.error: BaseException | None = None
-        self._reader_kwargs = reader_kwargs
-        self._reader: Any = None
+        self.reader_kwargs = reader_kwargs
+        self.reader: Any = None
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="g3stream-monitor", daemon=True)
 
     def start(self) -> StreamMonitor:
         """Connect (in the calling thread, so connection errors surface here) and start reading."""
-        self._reader = open_reader(self.url, **self._reader_kwargs)
+        self.reader = open_reader(self.url, **self.reader_kwargs)
         self.board.status = f"reading {self.url}"
         self._thread.start()
         return self
 
     def _run(self) -> None:
         try:
-            for frame in reader_frames(self._reader):
+            for frame in reader_frames(self.reader):
                 self.board.add(frame, frame_size(frame))
                 if self._stopping:
                     break
@@ -57,7 +57,7 @@ class StreamMonitor:
     def stop(self, timeout: float = 2.0) -> None:
         """Stop reading and wait up to ``timeout`` seconds for the thread to end."""
         self._stopping = True
-        close_module(self._reader)
+        close_module(self.reader)
         self._thread.join(timeout)
 
 

@@ -31,7 +31,7 @@ from .common import (
     positive_float_arg,
     size_arg,
 )
-from .inputs import check_url, is_url, open_reader, reader_frames
+from .inputs import check_url, is_url, listening_port, open_reader, reader_frames
 from .streaming import announce, close_module, end_processing
 
 HELP = "record a live stream to (rotating, optionally compressed) .g3 files"
@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     reader = open_reader(args.url, **kwargs)
     # with "-" standard output carries the data: announcements go to stderr
     say = announce if args.out != "-" else _announce_stderr
-    listen_port = getattr(reader, "port", None)
+    listen_port = listening_port(args.url, reader)
     if listen_port:
         say(f"listening on port {listen_port}")
 

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from .common import EXIT_OK, UsageError
-from .inputs import check_url, is_url, open_reader, reader_frames
+from .inputs import check_url, is_url, listening_port, open_reader, reader_frames
 from .record import add_reader_options
 from .streaming import (
     add_sender_options,
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout >= 0:
         kwargs["timeout"] = args.timeout
     reader = open_reader(args.url, **kwargs)
-    listen_port = getattr(reader, "port", None)
+    listen_port = listening_port(args.url, reader)
     if listen_port:
         announce(f"listening on port {listen_port}")
     sender = make_sender(args)

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from .common import EXIT_FAILURE, EXIT_OK, UsageError, positive_float_arg
-from .inputs import check_url, is_url
+from .inputs import check_url, is_url, listening_port
 from .monitor import StreamMonitor, show_until_done
 from .rates import RateBoard, RateDisplay
 from .record import add_reader_options
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         kwargs["timeout"] = args.timeout
     board = RateBoard()
     monitor = StreamMonitor(args.url, board, **kwargs).start()
-    listen_port = getattr(monitor._reader, "port", None)
+    listen_port = listening_port(args.url, monitor.reader)
     if listen_port:
         print(f"listening on port {listen_port}", flush=True)
     with RateDisplay(board, f"g3stream stats {args.url}") as display:
