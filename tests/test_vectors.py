@@ -367,8 +367,6 @@ def test_reencode_matches_reference(name: str) -> None:
     if any(e.get("reference_undefined") for e in entries):
         pytest.skip("the reference's decoding of this vector is undefined")
     xfail_if_missing([e["value"] for e in entries])
-    if any(uses_flac(e["value"]) for e in entries):
-        pytest.skip("FLAC payloads are re-encoded here; checked by the FLAC tests")
     want = _reference_rewrite(name, decode_all_values=True)
     if want is None:
         pytest.skip("the installed reference cannot decode every class of this vector")
@@ -377,5 +375,24 @@ def test_reencode_matches_reference(name: str) -> None:
         f.drop_blobs()
     ours = [encode_frame_bytes(f) for f in frames]
     assert len(ours) == len(want)
+    flac = any(uses_flac(e["value"]) for e in entries)
     for i, (a, b) in enumerate(zip(ours, want, strict=True)):
+        if a != b and flac:
+            # only libFLAC 1.5.0 reproduces FLAC payloads (and so the frame CRC)
+            assert_equal_outside_flac(a, b, f"frame {i}")
+            continue
         assert a == b, f"frame {i}"
+
+
+def assert_equal_outside_flac(ours: bytes, theirs: bytes, what: str) -> None:
+    """Equal bytes except inside FLAC payloads and the final CRC (same payload sizes needed)."""
+    regions = flac_regions(theirs)
+    if len(ours) != len(theirs) or flac_regions(ours) != regions:
+        pytest.skip(f"{what}: FLAC payloads of another size (another libFLAC)")
+    regions.append((len(theirs) - 4, len(theirs)))
+    outside = [
+        j
+        for j in range(len(ours))
+        if ours[j] != theirs[j] and not any(a <= j < b for a, b in regions)
+    ]
+    assert not outside, f"{what}: bytes outside FLAC payloads differ at {outside[:10]}"
