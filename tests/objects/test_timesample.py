@@ -174,3 +174,37 @@ def test_bad_input() -> None:
     bad[at] = 1  # version 1 does not exist
     with pytest.raises(UnsupportedVersionError):
         decode_object(bytes(bad))
+
+
+def test_concatenate_and_sort_match_reference() -> None:
+    core = pytest.importorskip("spt3g.core")
+    a = G3TimesampleMap(times=[3, 1])
+    a["x"] = G3VectorDouble([3.0, 1.0])
+    a["s"] = G3VectorString(["c", "a"])
+    b = G3TimesampleMap(times=[2])
+    b["x"] = G3VectorDouble([2.0])
+    b["s"] = G3VectorString(["b"])
+    ra = core.G3TimesampleMap()
+    ra.times = core.G3VectorTime([core.G3Time(3), core.G3Time(1)])
+    ra["x"], ra["s"] = core.G3VectorDouble([3.0, 1.0]), core.G3VectorString(["c", "a"])
+    rb = core.G3TimesampleMap()
+    rb.times = core.G3VectorTime([core.G3Time(2)])
+    rb["x"], rb["s"] = core.G3VectorDouble([2.0]), core.G3VectorString(["b"])
+    c, rc = a.concatenate(b), ra.concatenate(rb)
+    for m, r in ((c, rc),):
+        assert np.asarray(m.times).tolist() == [t.time for t in r.times]
+        assert list(m["x"]) == list(r["x"]) and list(m["s"]) == list(r["s"])
+    c.sort()
+    rc.sort()
+    assert np.asarray(c.times).tolist() == [t.time for t in rc.times] == [1, 2, 3]
+    assert list(c["x"]) == list(rc["x"]) and list(c["s"]) == list(rc["s"])
+    assert isinstance(c["x"], G3VectorDouble)
+    other = G3TimesampleMap(times=[5])
+    other["y"] = G3VectorDouble([1.0])
+    with pytest.raises(RuntimeError):
+        a.concatenate(other)
+    wrong = G3TimesampleMap(times=[5])
+    wrong["x"] = G3VectorInt([1])
+    wrong["s"] = G3VectorString(["z"])
+    with pytest.raises(ValueError):
+        a.concatenate(wrong)

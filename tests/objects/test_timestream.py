@@ -611,3 +611,36 @@ def test_reference_reads_frames_written_here(tmp_path: Path) -> None:
     assert ref["plain"].units == core.G3TimestreamUnits.Angle
     np.testing.assert_array_equal(np.asarray(ref["flac"]), np.arange(5000.0, dtype=np.float32))
     assert ref["flac"].compression_level == 5 and ref["flac"].bit_depth == 24
+
+
+def test_concatenate_matches_reference() -> None:
+    core = pytest.importorskip("spt3g.core")
+    spans = [(0, 200, 3), (300, 500, 3), (600, 1500, 10)]
+    mine, ref = [], []
+    for k, (start, stop, n) in enumerate(spans):
+        data = np.arange(float(n)) + 10 * k
+        mine.append(G3Timestream(data, G3TimestreamUnits.Counts, start, stop))
+        r = core.G3Timestream(data)
+        r.units, r.start, r.stop = (
+            core.G3TimestreamUnits.Counts,
+            core.G3Time(start),
+            core.G3Time(stop),
+        )
+        ref.append(r)
+    a, b = G3Timestream.concatenate(mine), core.G3Timestream.concatenate(ref)
+    same_samples(a, b)
+    assert (a.start.time, a.stop.time, int(a.units)) == (b.start.time, b.stop.time, int(b.units))
+    with pytest.raises(G3TimestreamError, match="contiguous"):
+        G3Timestream.concatenate([mine[0], mine[2]])
+    with pytest.raises(G3TimestreamError, match="units"):
+        G3Timestream.concatenate([mine[0], G3Timestream([1.0], start=300, stop=300)])
+
+
+def test_concatenate_interpolates_short_gaps() -> None:
+    a = G3Timestream([0.0, 1.0, 2.0], start=0, stop=200)
+    b = G3Timestream([6.0, 7.0], start=600, stop=700)
+    out = G3Timestream.concatenate([a, b], ts_interp_threshold=5)
+    np.testing.assert_array_equal(np.asarray(out), np.arange(8.0))
+    assert (out.start.time, out.stop.time) == (0, 700)
+    with pytest.raises(G3TimestreamError):
+        G3Timestream.concatenate([a, b], ts_interp_threshold=2)

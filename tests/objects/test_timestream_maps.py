@@ -375,3 +375,22 @@ def test_member_must_be_a_timestream() -> None:
     member += struct.pack("<Qdd", 2, 1.0, 2.0)
     m = decode_object(_map_with_raw_member(member))
     np.testing.assert_array_equal(np.asarray(m["k"]), [1.0, 2.0])
+
+
+def test_astype_data_and_concatenate() -> None:
+    m = make_map(["b", "a"])
+    ints = m.astype(np.int32)
+    assert ints.dtype == np.int32 and list(ints) == ["b", "a"] and m.dtype == np.float64
+    block = m.data
+    assert block.shape == (2, 4)
+    block[0, 0] = -5.0  # the data property is a view, as in the reference
+    assert m["b"][0] == -5.0
+    later = G3TimestreamMap()
+    for k in ("a", "b", "extra"):
+        later[k] = G3Timestream(np.full(2, 9.0), start=50, stop=60)
+    with pytest.raises(ValueError):
+        G3TimestreamMap.concatenate([m, later])
+    joined = G3TimestreamMap.concatenate([m, later], skip_missing=True)
+    assert list(joined) == ["b", "a"] and joined.n_samples == 6
+    assert (joined.start.time, joined.stop.time) == (10, 60)
+    np.testing.assert_array_equal(np.asarray(joined["a"]), [1.0, 2.0, 3.0, 4.0, 9.0, 9.0])

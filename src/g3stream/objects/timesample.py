@@ -19,7 +19,11 @@ from .vectors import G3VectorTime, read_by_value, write_by_value
 if TYPE_CHECKING:
     from ..codec.archive import ArchiveReader, ArchiveWriter
 
-__all__ = ["G3TimesampleMap"]
+__all__ = ["G3TimesampleMap", "G3TimesampleError"]
+
+
+class G3TimesampleError(ValueError, RuntimeError):
+    """Maps that cannot be combined (it is also the ``RuntimeError`` spt3g raises)."""
 
 
 @register
@@ -87,6 +91,34 @@ class G3TimesampleMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
             v = self._fields[k]
             if hasattr(v, "__len__") and len(v) != n:
                 raise ValueError(f"member {k!r} has {len(v)} entries for {n} times")
+
+    def concatenate(self, other: G3TimesampleMap) -> G3TimesampleMap:
+        """A new map with ``other``'s samples after this one's (same keys and vector types)."""
+        if set(self._fields) != set(other._fields):
+            only = sorted(set(self._fields) ^ set(other._fields))
+            raise G3TimesampleError(f"inconsistent keys: {', '.join(only)}")
+        out = G3TimesampleMap()
+        out._times = G3VectorTime(
+            np.concatenate([np.asarray(self._times), np.asarray(other._times)])
+        )
+        for k, a in self._fields.items():
+            b = other._fields[k]
+            if type(a) is not type(b):
+                raise G3TimesampleError(f"vector types differ for key {k!r}")
+            out._fields[k] = type(a)(list(a) + list(b))
+        return out
+
+    def sort(self) -> None:
+        """Order the times, and every member with them, by time (stable), in place."""
+        ticks = np.asarray(self._times)
+        order = np.argsort(ticks, kind="stable")
+        if np.array_equal(order, np.arange(order.shape[0])):
+            return
+        self._times = G3VectorTime(ticks[order])
+        for k, v in self._fields.items():
+            if hasattr(v, "__len__") and len(v) == order.shape[0]:
+                items = list(v)
+                self._fields[k] = type(v)([items[i] for i in order])
 
     def copy(self) -> G3TimesampleMap:
         """A shallow copy (same member objects, copied time vector)."""

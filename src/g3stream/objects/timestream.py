@@ -14,6 +14,7 @@ and flagged, 24-bit storage wraps values modulo 2**24.
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -419,6 +420,57 @@ class G3Timestream(G3FrameObject):
     def copy(self) -> G3Timestream:
         """A deep copy."""
         return G3Timestream(self)
+
+    @classmethod
+    def concatenate(
+        cls,
+        ts_lst: Any,
+        ts_rounding_error: float = 0.6,
+        ts_interp_threshold: float = 0,
+    ) -> G3Timestream:
+        """Join contiguous timestreams end to end (as spt3g's ``concatenate``).
+
+        Consecutive timestreams must follow each other by one sample period,
+        within ``ts_rounding_error`` periods, and have the same units.  A gap
+        shorter than ``ts_interp_threshold`` periods is filled by linear
+        interpolation; others raise ``G3TimestreamError``.
+        """
+        parts = list(ts_lst)
+        if not parts:
+            raise G3TimestreamError("nothing to concatenate")
+        joined: list[G3Timestream] = [parts[0]]
+        for prev, cur in itertools.pairwise(parts):
+            if cur._units != parts[0]._units:
+                raise G3TimestreamError("timestreams are not the same units")
+            rate = cur.sample_rate
+            gap = (cur._start - prev._stop) * rate - 1
+            if abs(gap) > ts_rounding_error:
+                if not (ts_interp_threshold > 0 and gap < ts_interp_threshold):
+                    raise G3TimestreamError(
+                        f"timestreams are not contiguous: separated by {gap:f} samples "
+                        f"at {cur.start}"
+                    )
+                n_fill = max(int(round(gap)), 0)
+                a = float(prev._data[-1]) if len(prev) else 0.0
+                b = float(cur._data[0]) if len(cur) else 0.0
+                fill = np.linspace(a, b, n_fill + 2)[1:-1]
+                step = 1.0 / rate
+                joined.append(
+                    cls._wrap(
+                        fill,
+                        cur._units,
+                        prev._stop + _trunc(step),
+                        cur._start - _trunc(step),
+                    )
+                )
+            joined.append(cur)
+        data = np.concatenate([p._data for p in joined])
+        return cls._wrap(
+            np.ascontiguousarray(data, dtype=data.dtype if data.dtype in _DTYPE_CODES else float),
+            parts[0]._units,
+            parts[0]._start,
+            parts[-1]._stop,
+        )
 
     def _like(self, data: np.ndarray) -> G3Timestream:
         return G3Timestream._wrap(data, self._units, self._start, self._stop, 0, self._bit_depth)

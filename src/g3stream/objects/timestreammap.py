@@ -221,23 +221,66 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
 
     @property
     def data(self) -> np.ndarray:
-        """The members as rows of one 2-D array (a view when the map is compact, else a copy)."""
+        """The members as rows of one 2-D array: a view (the map is compacted first if needed)."""
         members = list(self._members.values())
         if not members:
             return np.zeros(0)
         if not self.CheckAlignment():
             raise ValueError("timestream map members are not aligned")
         base = _common_base(members)
+        if base is None:
+            self.Compactify()
+            base = _common_base(members)
         if base is not None:
             return base
-        return np.stack([m._data for m in members])
+        return np.stack([m._data for m in members])  # a member is shared: no single block
+
+    def astype(self, dtype: Any) -> G3TimestreamMap:
+        """A copy with every member's samples converted to ``dtype``."""
+        out = G3TimestreamMap()
+        done: dict[int, G3Timestream] = {}
+        for k, ts in self._members.items():
+            if id(ts) not in done:
+                done[id(ts)] = ts.astype(dtype)
+            out._members[k] = done[id(ts)]
+        return out
+
+    @classmethod
+    def concatenate(
+        cls,
+        ts_map_lst: Any,
+        ts_rounding_error: float = 0.6,
+        ts_interp_threshold: float = 0,
+        skip_missing: bool = False,
+    ) -> G3TimestreamMap:
+        """Join maps member by member with ``G3Timestream.concatenate``.
+
+        The maps must have the same keys, unless ``skip_missing`` is true:
+        then only the keys present in all of them are kept (in the first
+        map's order).
+        """
+        maps = list(ts_map_lst)
+        if not maps:
+            raise ValueError("nothing to concatenate")
+        keys = list(maps[0])
+        common = set(keys)
+        for m in maps[1:]:
+            if skip_missing:
+                common &= set(m)
+            elif set(m) != common:
+                raise ValueError("timestream maps do not have the same keys")
+        out = cls()
+        for k in keys:
+            if k in common:
+                out._members[k] = G3Timestream.concatenate(
+                    [m[k] for m in maps], ts_rounding_error, ts_interp_threshold
+                )
+        return out
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """The members as rows of one 2-D array; compacts the map first, so no copy."""
         if not self._members:
             raise ValueError("the timestream map is empty")
-        if _common_base(list(self._members.values())) is None:
-            self.Compactify()
         block = self.data
         if dtype is not None and np.dtype(dtype) != block.dtype:
             return block.astype(dtype)
