@@ -79,9 +79,6 @@ G3TimestreamUnits.__doc__ = (
 G3TimestreamUnits.values = {m.value: m for m in G3TimestreamUnits}
 G3TimestreamUnits.names = {m.name: m for m in G3TimestreamUnits}
 
-_UNITS_NONE = G3TimestreamUnits["None"]
-_UNITS_COUNTS = G3TimestreamUnits["Counts"]
-
 #: data-type code -> numpy dtype (FORMAT.md 10.3)
 _CODE_DTYPES: dict[int, np.dtype] = {
     0: np.dtype(np.float64),
@@ -169,7 +166,7 @@ def _flac_samples(data: np.ndarray, bit_depth: int) -> tuple[np.ndarray, np.ndar
             )
         samples = np.trunc(clean).astype(np.int32)
     else:
-        samples = data.astype(np.int32)  # int64: keeps the low 32 bits, as C does
+        samples = data.astype(np.int32, copy=False)  # int64: keeps the low 32 bits, as C does
     if bit_depth == 24:
         samples = (samples << np.int32(8)) >> np.int32(8)
         stored = {0: 1, 3: 2}.get(_DTYPE_CODES[dt], _DTYPE_CODES[dt])
