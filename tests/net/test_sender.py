@@ -460,3 +460,11 @@ def test_bind_address_restricts_listening(senders: list[G3NetworkSender]) -> Non
     sender(make_frame(T, 5))
     sender.Close()
     assert seqs(decode_all(client.result())) == [5]
+
+
+def test_port_in_use_is_a_clear_error(senders: list[G3NetworkSender]) -> None:
+    from g3stream.errors import G3ConnectionError
+
+    sender = listen(senders)
+    with pytest.raises(G3ConnectionError, match=str(sender.port)):
+        G3NetworkSender("*", sender.port)

@@ -75,8 +75,19 @@ def open_listener(port: int, bind_address: str | None = None, backlog: int = 64)
 
     With no ``bind_address`` the socket accepts IPv4 and IPv6 on every
     interface (dual-stack when the system allows it, IPv4 otherwise).
-    With a ``bind_address`` only that local address is used.
+    With a ``bind_address`` only that local address is used. A port that
+    cannot be bound (in use, privileged) raises :class:`G3ConnectionError`.
     """
+    try:
+        return _bind_listener(port, bind_address, backlog)
+    except G3ConnectionError:
+        raise
+    except OSError as exc:
+        where = endpoint(bind_address or "*", port)
+        raise G3ConnectionError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
+
+
+def _bind_listener(port: int, bind_address: str | None, backlog: int) -> socket.socket:
     if bind_address in (None, "", "*"):
         if socket.has_ipv6 and socket.has_dualstack_ipv6():
             try:
