@@ -281,7 +281,7 @@ def test_copy_constructor_keeps_metadata() -> None:
     ts.SetFLACCompression(3)
     ts.SetFLACBitDepth(24)
     c = G3Timestream(ts)
-    assert c == ts and np.asarray(c) is not np.asarray(ts)
+    assert c.identical(ts) and np.asarray(c) is not np.asarray(ts)
     assert c.units == G3TimestreamUnits.Counts and c.start == G3Time(5) and c.stop == G3Time(9)
     assert (c.compression_level, c.bit_depth) == (3, 24)
 
@@ -594,6 +594,12 @@ def test_arithmetic_follows_reference_rules() -> None:
     c *= 2
     np.testing.assert_array_equal(np.asarray(c), [8.0, 12.0])
     assert float(a.sum()) == 3.0 and float(a.max()) == 2.0 and int(a.argmin()) == 0
+    # comparisons are element-wise, as in the reference
+    np.testing.assert_array_equal(a == 2.0, [False, True])
+    np.testing.assert_array_equal(a > 1.0, [False, True])
+    np.testing.assert_array_equal(a != b, [True, True])
+    np.testing.assert_array_equal(np.asarray(a)[a >= 2.0], [2.0])
+    assert a.identical(G3Timestream(a)) and not a.identical(b) and not a.identical(1.0)
 
 
 def test_reference_reads_frames_written_here(tmp_path: Path) -> None:

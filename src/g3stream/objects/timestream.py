@@ -595,10 +595,11 @@ class G3Timestream(G3FrameObject):
         """Whether every sample is non-zero."""
         return self._data.all(*args, **kw)
 
-    def __eq__(self, other: object) -> bool:
-        """Same samples (NaN equal to NaN), dtype, units, start, stop and compression settings."""
+    def identical(self, other: Any) -> bool:
+        """Whether ``other`` is a timestream with the same samples (NaN equal to NaN),
+        sample type, units, start, stop and compression settings."""
         if not isinstance(other, G3Timestream):
-            return NotImplemented
+            return False
         return (
             self._units == other._units
             and self._start == other._start
@@ -606,8 +607,33 @@ class G3Timestream(G3FrameObject):
             and self._level == other._level
             and (self._level == 0 or self._bit_depth == other._bit_depth)
             and self._data.dtype == other._data.dtype
-            and np.array_equal(self._data, other._data, equal_nan=self._data.dtype.kind == "f")
+            and bool(
+                np.array_equal(self._data, other._data, equal_nan=self._data.dtype.kind == "f")
+            )
         )
+
+    # Comparisons are element-wise, as in the reference (a boolean array).
+    def _compare(self, other: Any, op: Any) -> Any:
+        o = other._data if isinstance(other, G3Timestream) else other
+        return op(self._data, o)
+
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: Any) -> Any:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Any:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Any:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Any:
+        return self._compare(other, np.greater_equal)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -113,7 +113,7 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
         if not isinstance(other, G3TimestreamMap):
             return NotImplemented
         return list(self._members) == list(other._members) and all(
-            self._members[k] == other._members[k] for k in self._members
+            self._members[k].identical(other._members[k]) for k in self._members
         )
 
     __hash__ = None  # type: ignore[assignment]
