@@ -236,7 +236,9 @@ class ClientConnection:
                 if batch is None:
                     break
                 try:
-                    sent = send_buffers(self.sock, [item.data for item in batch])
+                    sent = send_buffers(
+                        self.sock, [item.data for item in batch], sum(i.nbytes for i in batch)
+                    )
                 except OSError as exc:
                     self.fail(f"connection lost ({exc.strerror or exc})")
                     break

@@ -341,7 +341,8 @@ class G3NetworkSender:
 
     def _dispatch(self, frame_type: int, data: Buffer) -> None:
         """Queue one serialized frame for every client, remembering metadata."""
-        item = QueuedFrame(data, len(data), frame_type in _DATA_TYPES)
+        nbytes = data.nbytes if isinstance(data, memoryview) else len(data)
+        item = QueuedFrame(data, nbytes, frame_type in _DATA_TYPES)
         if self._connected_client is not None and self._connected_client.error is not None:
             raise G3ConnectionLostError(
                 f"connection to {endpoint(self.hostname, self.port)} lost: "

@@ -136,20 +136,36 @@ def connect(host: str, port: int, timeout: float | None = None) -> socket.socket
     return sock
 
 
-def send_buffers(sock: socket.socket, buffers: Sequence[Buffer]) -> int:
+def send_buffers(sock: socket.socket, buffers: Sequence[Buffer], nbytes: int | None = None) -> int:
     """Write every byte of ``buffers`` to a blocking socket; return the byte count.
 
     Uses scatter-gather ``sendmsg`` (no concatenation copy), completes partial
-    sends, and never raises SIGPIPE. Raises ``OSError`` when the peer is gone.
+    sends, and never raises SIGPIPE. ``nbytes``, the total size when the
+    caller knows it, enables a fast path for the usual case of one complete
+    send. Raises ``OSError`` when the peer is gone.
     """
-    pending = [memoryview(b).cast("B") for b in buffers if len(b)]
+    if nbytes is not None and len(buffers) <= MAX_IOVECS:
+        sent = sock.sendmsg(buffers, (), SEND_FLAGS)
+        if sent == nbytes:
+            return sent
+        return sent + _send_rest(sock, buffers, sent)
+    return _send_rest(sock, buffers, 0)
+
+
+def _send_rest(sock: socket.socket, buffers: Sequence[Buffer], skip: int) -> int:
+    """Send ``buffers`` minus their first ``skip`` bytes; return the bytes sent."""
+    pending = []
+    for buf in buffers:
+        view = memoryview(buf).cast("B")
+        if skip >= len(view):
+            skip -= len(view)
+            continue
+        pending.append(view[skip:] if skip else view)
+        skip = 0
     total = 0
     while pending:
         batch = pending[:MAX_IOVECS]
-        try:
-            sent = sock.sendmsg(batch, (), SEND_FLAGS)
-        except InterruptedError:  # pragma: no cover - PEP 475 retries for us
-            continue
+        sent = sock.sendmsg(batch, (), SEND_FLAGS)
         total += sent
         # Drop the buffers that went out completely; trim the one cut in half.
         index = 0
