@@ -242,7 +242,7 @@ class G3Frame:
         offset = self._offset or 0
         blobs: dict[str, tuple[memoryview, int]] = {}
         for i in range(0, len(e), 2):
-            key = raw[e[i]].decode("utf-8", "surrogateescape")
+            key = str(raw[e[i]], "utf-8", "surrogateescape")  # raw may be a memoryview
             if key not in blobs:  # the first of duplicate keys wins, as in the reference
                 blob = e[i + 1]
                 blobs[key] = (mv[blob], offset + blob.start)
