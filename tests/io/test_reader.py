@@ -345,14 +345,17 @@ def test_corrupt_large_frame_is_reported_and_skipped(tmp_path: Path, make_frame,
     assert [f["index"] for f in reader] == [5, 6, 7]
 
 
+@pytest.mark.parametrize("mapped", [False, True])
 @pytest.mark.parametrize("missing", [1, 5000, 100_000])
-def test_truncated_large_frame(tmp_path: Path, make_frame, stream_of, missing: int) -> None:
+def test_truncated_large_frame(
+    tmp_path: Path, make_frame, stream_of, missing: int, mapped: bool
+) -> None:
     frames = mixed_frames(make_frame)[:5]
     data = stream_of(frames)
     start = sum(len(encode_frame_bytes(f)) for f in frames[:4])
     path = tmp_path / "cut-large.g3"
     path.write_bytes(data[:-missing])
-    reader = G3Reader(path, buffersize=4096)
+    reader = G3Reader(path, buffersize=4096, mmap=mapped)
     assert len([reader(None) for _ in range(4)]) == 4
     with pytest.raises(TruncatedFrameError) as info:
         reader(None)
@@ -372,3 +375,44 @@ def test_seek_among_large_frames(tmp_path: Path, make_frame, stream_of) -> None:
     for i in (4, 1, 7, 0):
         reader.seek(marks[i])
         assert reader(None)[0]["index"] == i
+
+
+@pytest.mark.parametrize("path", VECTOR_FILES, ids=lambda p: p.name)
+def test_memory_mapped_reading_gives_the_same_frames(path: Path) -> None:
+    plain = list(G3Reader(path, buffersize=64))
+    mapped = list(G3Reader(path, buffersize=64, mmap=True))
+    assert [bytes(f.original_bytes) for f in mapped] == [bytes(f.original_bytes) for f in plain]
+    assert [sorted(f.keys()) for f in mapped] == [sorted(f.keys()) for f in plain]
+
+
+def test_memory_mapped_large_frames_outlive_the_reader(
+    tmp_path: Path, make_frame, stream_of
+) -> None:
+    frames = mixed_frames(make_frame)
+    data = stream_of(frames)
+    path = tmp_path / "mapped.g3"
+    path.write_bytes(data)
+    with G3Reader(path, buffersize=4096, mmap=True) as reader:
+        got = list(reader)
+    # the reader and its file are closed; the frames still see their bytes
+    assert isinstance(got[1].original_bytes, memoryview)
+    assert b"".join(bytes(f.original_bytes) for f in got) == data
+    np.testing.assert_array_equal(np.asarray(got[4]["samples"]), np.arange(200_000) + 4.0)
+    assert got[2]["label"] == "frame 2"
+    del got
+
+
+def test_memory_mapped_corrupt_large_frame(tmp_path: Path, make_frame, stream_of) -> None:
+    frames = mixed_frames(make_frame)
+    sizes = [len(encode_frame_bytes(f)) for f in frames]
+    data = bytearray(stream_of(frames))
+    start = sum(sizes[:1])
+    data[start + sizes[1] - 100] ^= 0x10
+    path = tmp_path / "bad-mapped.g3"
+    path.write_bytes(bytes(data))
+    reader = G3Reader(path, buffersize=4096, mmap=True)
+    assert reader(None)[0]["index"] == 0
+    with pytest.raises(CRCMismatchError) as info:
+        reader(None)
+    assert info.value.offset == start
+    assert [f["index"] for f in reader] == list(range(2, 8))

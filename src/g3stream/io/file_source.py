@@ -8,6 +8,7 @@ failures into typed errors naming the file and the stream offset.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 from typing import BinaryIO
 
@@ -31,14 +32,26 @@ class FileSource:
     The file is opened at construction, so a missing file fails at once
     with ``FileNotFoundError``.  ``position`` is the offset in the
     decompressed stream of the next byte ``read`` returns.
+
+    With ``use_mmap=True`` an uncompressed file is also memory-mapped, and
+    ``block`` hands out views of the mapping instead of copies.  Caveat of
+    every memory map: if another process truncates the file while such a
+    view is in use, the process receives SIGBUS.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], use_mmap: bool = False) -> None:
         self.path = os.fspath(path)
         self.name = self.path
         self.compression = compression_for_path(self.path)
         self._file: BinaryIO | None = open_decompressed(self.path, self.compression)
         self.position = 0
+        self._map: mmap.mmap | None = None
+        if use_mmap and self.compression is Compression.NONE:
+            try:
+                if os.fstat(self._file.fileno()).st_size > 0:
+                    self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError) as exc:  # not a regular file, or no mmap here
+                log.debug("%s: not memory-mapped (%s)", self.name, exc)
 
     @property
     def compressed(self) -> bool:
@@ -73,6 +86,27 @@ class FileSource:
             raise
         self.position += len(data)
         return data
+
+    @property
+    def mapped(self) -> bool:
+        """Whether ``block`` returns views of a memory map of the file."""
+        return self._map is not None
+
+    def block(self, offset: int, size: int) -> bytes | memoryview:
+        """``size`` bytes at ``offset`` (fewer at the end), leaving the position after them.
+
+        For a memory-mapped file this is a read-only view of the mapping:
+        no copy is made, and the pages stay mapped while the view lives.
+        Otherwise the bytes are read.
+        """
+        m = self._map
+        if m is not None and offset + size <= len(m):
+            f = self._file
+            assert f is not None
+            self.position = f.seek(offset + size)
+            return memoryview(m)[offset : offset + size]
+        self.seek(offset)
+        return self.read(size)
 
     def _error(
         self, cls: type[TruncatedFrameError] | type[CompressedDataError], what: str
@@ -111,7 +145,18 @@ class FileSource:
         return self.position
 
     def close(self) -> None:
-        """Close the file; safe to call more than once."""
+        """Close the file; safe to call more than once.
+
+        A memory map that frames still look into is released by the last
+        of them (it cannot be closed while views of it exist).
+        """
+        m = self._map
+        if m is not None:
+            self._map = None
+            try:
+                m.close()
+            except BufferError:
+                pass
         f = self._file
         if f is not None:
             self._file = None

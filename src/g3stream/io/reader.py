@@ -78,8 +78,12 @@ class G3Reader:
       read in one read of their remaining size).
 
     Keyword-only extras: ``reconnect`` (TCP: survive sender restarts),
-    ``max_frame_size`` and ``verify_crc`` (for the decoder); any other keyword
-    is passed to the TCP sources.
+    ``max_frame_size`` and ``verify_crc`` (for the decoder), ``mmap`` (large
+    frames of uncompressed files become views of a memory map of the file
+    instead of copies: fastest, but a file truncated by another process
+    while its frames are in use crashes the process with SIGBUS, and each
+    file stays open while frames of it live); any other keyword is passed
+    to the TCP sources.
 
     Errors: ``FileNotFoundError`` for a missing file; ``G3FormatError``
     subclasses for bad data, with ``.offset`` and ``.filename``; a stream
@@ -100,6 +104,7 @@ class G3Reader:
         reconnect: bool = False,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         verify_crc: bool = True,
+        mmap: bool = False,
         **options: Any,
     ) -> None:
         if isinstance(filename, str | os.PathLike):
@@ -116,6 +121,7 @@ class G3Reader:
         self.buffersize = int(buffersize)
         self.max_frame_size = int(max_frame_size)
         self.verify_crc = bool(verify_crc)
+        self.mmap = bool(mmap)
         self._n_read = 0
         self._ready: deque[G3Frame] = deque()
         self._source: ByteSource | None = None
@@ -163,7 +169,7 @@ class G3Reader:
         item = self._queue.popleft()
         if isinstance(item, str):
             log.debug("starting file %s", item)
-            src: ByteSource = FileSource(item)
+            src: ByteSource = FileSource(item, use_mmap=self.mmap)
         else:
             log.debug("starting stream %s", item.name)
             src = item
@@ -187,29 +193,36 @@ class G3Reader:
         Used for uncompressed files only (where going back is a cheap seek):
         the partial frame held by the decoder is dropped and the frame is
         read again from its first byte in a single read, and the frame is
-        built over that block directly.  When the block turns out not to be
-        exactly one frame (the decoder's estimate is a lower bound for frames
-        of several large entries, or the file ends early) it is fed to a
-        fresh decoder like any other data, which handles every case.
+        built over that block directly.  The decoder's estimate of the size is
+        a lower bound for frames of several large entries: a memory-mapped
+        block is then widened until it holds the frame; otherwise, or when the
+        file ends early, the block is fed to a fresh decoder like any other
+        data, which handles every case.
         """
         start = dec.offset
         total = dec.buffered + need
         assert isinstance(src, FileSource)
-        src.seek(start)
-        data = src.read(total)
+        data = src.block(start, total)
         # after a large frame, look at the next one with a small read first
         self._read_size = min(self.buffersize, _PROBE_SIZE)
-        if len(data) == total:
+        while len(data) == total:
             try:
                 scanned = scan_frame(data, 0, total, start, self.max_frame_size)
             except G3FormatError:
-                scanned = None  # the decoder reports it, in its own terms
-            if isinstance(scanned, ScannedFrame) and scanned.size == total:
+                break  # the decoder reports it, in its own terms
+            if isinstance(scanned, ScannedFrame):
+                if scanned.size != total:
+                    break
                 self._decoder = self._new_decoder(start + total)
                 try:
-                    return build_frame(data, scanned, start, self.verify_crc)
+                    # any read-only buffer will do for the frame's bytes
+                    return build_frame(data, scanned, start, self.verify_crc)  # type: ignore[arg-type]
                 except G3FormatError as exc:
                     raise located(exc, src.name) from exc
+            if not src.mapped:
+                break  # going on would read the frame again
+            total = scanned  # a view of a mapping costs nothing: widen it
+            data = src.block(start, total)
         self._decoder = dec = self._new_decoder(start)
         dec.feed(data)
         self._tried_whole = start  # read the rest of this frame the ordinary way
