@@ -41,7 +41,6 @@ _OPENERS = {"none": open, "gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
 
 # Keys of the expected JSON that describe the reference, not the decoded value.
 _NOT_COMPARED = {
-    "ptr_ref",
     "encoding",
     "note",
     "encode_exact",

@@ -6,9 +6,10 @@ entries in on-disk order; an object becomes ``{"class": ..., "value": ...}``
 with a class-specific payload (each class's ``_json_payload``), or ``None``
 for a null pointer.
 
-Building objects from JSON honours ``ptr_ref``: a value that refers to a
-pointer id serialized earlier in the same archive becomes the very same
-object, so that encoding it again reproduces the shared pointer.
+Shared objects are described as the archive holds them: an object met again
+within one archive carries ``ptr_ref`` (its pointer id), and building
+objects from JSON turns such a value back into the very same object, so
+that encoding it again reproduces the shared pointer.
 """
 
 from __future__ import annotations
@@ -38,16 +39,67 @@ class _PointerTable:
         self.objects: dict[int, Any] = {}
 
 
-def object_to_json(obj: Any) -> Any:
-    """A frame object (or ``None``, or a plain value a frame would wrap) as a JSON VALUE."""
+class _SeenTable:
+    """Pointer ids of the objects described so far in one archive (by ``id``)."""
+
+    __slots__ = ("next_id", "ids", "keep", "frozen")
+
+    def __init__(self, frozen: bool = False) -> None:
+        self.next_id = 1
+        self.ids: dict[int, int] = {}
+        self.keep: list[Any] = []  # keeps the ids above valid
+        self.frozen = frozen
+
+
+_SEEN: contextvars.ContextVar[_SeenTable | None] = contextvars.ContextVar(
+    "g3stream_json_seen", default=None
+)
+
+
+def object_to_json(obj: Any, new_archive: bool = False) -> Any:
+    """A frame object (or ``None``, or a plain value a frame would wrap) as a JSON VALUE.
+
+    Objects described while another one is being described belong to the
+    same archive unless ``new_archive`` is true (the values of a
+    ``G3MapFrameObject``); an object met again in the same archive carries
+    ``ptr_ref``, the pointer id under which it was first written.
+    """
     if obj is None:
         return None
+    table = _SEEN.get()
+    if table is None or new_archive:
+        token = _SEEN.set(_SeenTable())
+        try:
+            return _describe(obj)
+        finally:
+            _SEEN.reset(token)
+    return _describe(obj)
+
+
+def _describe(obj: Any) -> Any:
     from .frame import wrap_value
     from .objects.base import OpaqueFrameObject
 
     obj = wrap_value(obj)
     if isinstance(obj, OpaqueFrameObject):
         return {"class": obj.class_name, "value": None, "opaque": True}
+    table = _SEEN.get()
+    assert table is not None
+    if table.frozen:
+        return {"class": obj._g3_name, "value": obj._json_payload()}
+    pid = table.ids.get(id(obj))
+    if pid is not None:
+        # written once already: only its pointer id is in the archive; the
+        # value is repeated for convenience, without numbering anything inside
+        token = _SEEN.set(_SeenTable(frozen=True))
+        try:
+            payload = obj._json_payload()
+        finally:
+            _SEEN.reset(token)
+        return {"class": obj._g3_name, "value": payload, "ptr_ref": pid}
+    table.ids[id(obj)] = table.next_id
+    table.keep.append(obj)
+    table.next_id += 1
     return {"class": obj._g3_name, "value": obj._json_payload()}
 
 

@@ -708,7 +708,7 @@ class G3MapFrameObject(G3Map):
     def _value_json(cls, value: Any) -> Any:
         from ..jsonform import object_to_json
 
-        return object_to_json(value)
+        return object_to_json(value, new_archive=True)
 
     @classmethod
     def _value_from_json(cls, payload: Any) -> Any:
