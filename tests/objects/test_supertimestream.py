@@ -459,3 +459,21 @@ def test_huge_gap_is_refused() -> None:
     spec = dict(SIMPLE, times=times, ints=np.zeros((2, 5), np.int32), data_algo=0, times_algo=0)
     with pytest.raises(InvalidLengthError):
         decode_object(build(spec))
+
+
+FUZZ_BLOBS = [blob for _, blob, _ in ENTRIES]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    which=st.integers(0, len(FUZZ_BLOBS) - 1),
+    edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
+)
+def test_damaged_blobs_raise_typed_errors(which: int, edits: list[tuple[int, int]]) -> None:
+    blob = bytearray(FUZZ_BLOBS[which])
+    for pos, value in edits:
+        blob[pos % len(blob)] = value
+    try:
+        decode_object(bytes(blob))
+    except G3FormatError:
+        pass

@@ -650,3 +650,27 @@ def test_concatenate_interpolates_short_gaps() -> None:
     assert (out.start.time, out.stop.time) == (0, 700)
     with pytest.raises(G3TimestreamError):
         G3Timestream.concatenate([a, b], ts_interp_threshold=2)
+
+
+# -- fuzzing: damaged blobs give typed errors, never anything else -----------------------
+
+FUZZ_BLOBS = [FLAC_BLOB, PLAIN_BLOB] + [
+    blob for key, blob, entry in TS_ENTRIES if key.startswith(("legacy", "bigendian"))
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    which=st.integers(0, len(FUZZ_BLOBS) - 1),
+    edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
+)
+def test_damaged_blobs_raise_typed_errors(which: int, edits: list[tuple[int, int]]) -> None:
+    blob = bytearray(FUZZ_BLOBS[which])
+    for pos, value in edits:
+        blob[pos % len(blob)] = value
+    try:
+        obj = decode_object(bytes(blob))
+    except G3FormatError:
+        return
+    if isinstance(obj, G3Timestream):
+        assert np.asarray(obj).ndim == 1

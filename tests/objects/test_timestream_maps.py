@@ -394,3 +394,21 @@ def test_astype_data_and_concatenate() -> None:
     assert list(joined) == ["b", "a"] and joined.n_samples == 6
     assert (joined.start.time, joined.stop.time) == (10, 60)
     np.testing.assert_array_equal(np.asarray(joined["a"]), [1.0, 2.0, 3.0, 4.0, 9.0, 9.0])
+
+
+FUZZ_BLOBS = [blob for _, blob, _ in ENTRIES]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    which=st.integers(0, len(FUZZ_BLOBS) - 1),
+    edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
+)
+def test_damaged_blobs_raise_typed_errors(which: int, edits: list[tuple[int, int]]) -> None:
+    blob = bytearray(FUZZ_BLOBS[which])
+    for pos, value in edits:
+        blob[pos % len(blob)] = value
+    try:
+        decode_object(bytes(blob))
+    except G3FormatError:
+        pass

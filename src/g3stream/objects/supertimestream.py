@@ -151,8 +151,9 @@ class G3SuperTimestream(G3FrameObject):
                 lo, hi = int(offsets[i]), int(offsets[i + 1])
                 ints = _decode_channel(payload[lo:hi], n_samp, itype, payload_at + lo)
                 if dtype.kind == "f":
-                    scaled = ints.astype(dtype).astype(np.float64) * quanta[i]
-                    data[i] = scaled.astype(dtype)
+                    with np.errstate(over="ignore", invalid="ignore"):  # C semantics: inf
+                        scaled = ints.astype(dtype).astype(np.float64) * quanta[i]
+                        data[i] = scaled.astype(dtype)
                 else:
                     data[i] = ints
         out = _to_map(names, times, data, flac_level if type_num == 5 else 0, dtype)
