@@ -289,3 +289,42 @@ def test_big_endian_property(
         assert back == obj
         if not isinstance(obj, G3MapVectorInt):
             assert np.asarray(back).dtype.isnative
+
+
+def _deep_vector_frame_object(depth: int) -> bytes:
+    name = b"G3VectorFrameObject"
+    b = bytearray(b"\x01" + struct.pack("<IQ", 0x80000001, len(name)) + name)
+    b += struct.pack("<IIIQ", 0x80000001, 1, 1, 1)
+    for i in range(depth):
+        b += struct.pack("<IIQ", 1, 0x80000000 | (i + 2), 1)
+    b += struct.pack("<I", 0)
+    return bytes(b)
+
+
+def _deep_map_frame_object(depth: int) -> bytes:
+    inner = encode_object_bytes(G3MapFrameObject())
+    null = struct.pack("<Q", 5) + b"\x01\x00\x00\x00\x00"
+    for _ in range(depth):
+        outer = encode_object_bytes(G3MapFrameObject({"a": None}))
+        at = outer.rindex(null)
+        inner = outer[:at] + struct.pack("<Q", len(inner)) + inner
+    return inner
+
+
+def test_moderate_nesting_decodes() -> None:
+    """Nesting a few dozen levels deep is fine."""
+    v = decode_object(_deep_vector_frame_object(40))
+    for _ in range(41):  # the root and 40 levels inside it
+        (v,) = v
+    assert v is None
+    m = decode_object(_deep_map_frame_object(40))
+    for _ in range(40):
+        m = m["a"]
+    assert len(m) == 0
+
+
+@pytest.mark.parametrize("make", [_deep_vector_frame_object, _deep_map_frame_object])
+def test_hostile_nesting_is_a_format_error(make: Any) -> None:
+    """Thousands of nested objects give a typed error, not a RecursionError."""
+    with pytest.raises(InvalidLengthError):
+        decode_object(make(5000))

@@ -730,7 +730,12 @@ def read_nested_archives(r: ArchiveReader) -> dict[str, Any]:
         size = r.size()
         start = r.pos
         blob = r.raw(size)
-        value = decode_object(blob, r.base_offset + start)
+        try:
+            value = decode_object(blob, r.base_offset + start)
+        except RecursionError:
+            raise InvalidLengthError(
+                "nested archives nested too deeply", r.base_offset + start
+            ) from None
         d.setdefault(k, value)
     return d
 

@@ -960,7 +960,10 @@ class G3VectorFrameObject(ListVector):
     @classmethod
     def _g3_read(cls, r: ArchiveReader, version: int) -> G3VectorFrameObject:
         n = r.size(4)
-        return cls._wrap([r.pointer() for _ in range(n)])
+        try:
+            return cls._wrap([r.pointer() for _ in range(n)])
+        except RecursionError:
+            raise InvalidLengthError("frame objects nested too deeply", r.offset()) from None
 
     def _g3_write(self, w: ArchiveWriter) -> None:
         w.size(len(self._items))
