@@ -85,6 +85,7 @@ class Background:
             env=_env(),
         )
         self.lines: queue.Queue[str] = queue.Queue()
+        self.err_lines: queue.Queue[str] = queue.Queue()
         self.stdout_lines: list[str] = []
         self.stderr_lines: list[str] = []
         self.stdout_bytes = bytearray()
@@ -115,12 +116,17 @@ class Background:
     def _pump_err(self) -> None:
         assert self.proc.stderr is not None
         for raw in self.proc.stderr:
-            self.stderr_lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.stderr_lines.append(line)
+            self.err_lines.put(line)
 
-    def wait_for_line(self, pattern: str, timeout: float = TIMEOUT) -> re.Match[str]:
-        """Wait for a stdout line matching ``pattern`` (regex search)."""
+    def wait_for_line(
+        self, pattern: str, timeout: float = TIMEOUT, stderr: bool = False
+    ) -> re.Match[str]:
+        """Wait for a stdout (or stderr) line matching ``pattern`` (regex search)."""
         deadline = time.monotonic() + timeout
         rx = re.compile(pattern)
+        lines = self.err_lines if stderr else self.lines
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -129,11 +135,11 @@ class Background:
                     f"stdout={self.stdout_lines[-20:]} stderr={self.stderr_lines[-20:]}"
                 )
             try:
-                line = self.lines.get(timeout=min(left, 0.5))
+                line = lines.get(timeout=min(left, 0.5))
             except queue.Empty:
-                if self.proc.poll() is not None and self.lines.empty():
+                if self.proc.poll() is not None and lines.empty():
                     self._join_pumps()
-                    if self.lines.empty():
+                    if lines.empty():
                         raise AssertionError(
                             f"process exited ({self.proc.returncode}) before a line matching "
                             f"{pattern!r}; stdout={self.stdout_lines[-20:]} "

@@ -11,10 +11,13 @@ import gzip
 import json
 import lzma
 import re
+import subprocess
 from pathlib import Path
 
 from clihelpers import (
+    TIMEOUT,
     frame_offsets,
+    g3stream_command,
     run_cli,
     run_cli_bytes,
     unused_port,
@@ -332,3 +335,51 @@ def test_demo_stops_on_ctrl_c(background) -> None:
     assert demo.interrupt(timeout=20) == 0
     assert "demo finished" in demo.stdout
     assert "Traceback" not in demo.stderr
+
+
+# -- more paths ---------------------------------------------------------------
+
+
+def test_dump_listens_for_a_sender_and_stops_on_ctrl_c(tmp_path: Path, background) -> None:
+    path = tmp_path / "src.g3"
+    write_frames(path, _frames(8))
+    dump = background(["dump", "--json", "tcp://*:0"])
+    m = dump.wait_for_line(r"listening on port (\d+)", stderr=True)
+    sender = run_cli("serve", str(path), "--host", "127.0.0.1", "--port", m.group(1))
+    assert sender.returncode == 0, sender.stderr
+    assert dump.wait() == 0  # the sender closed at a frame boundary: the end of the stream
+    assert len(_json_lines(dump.stdout)) == 9
+
+    source = background(["serve", "--simulate", "--port", "0", "--detectors", "2"])
+    port = source.port()
+    live = background(["dump", f"tcp://127.0.0.1:{port}"])
+    live.wait_for_line(r"^Frame \(Timepoint\)")
+    assert live.interrupt() == 130  # interrupted before the end of its input
+    assert "Traceback" not in live.stderr
+    assert source.interrupt() == 0
+
+
+def test_record_duration_and_serve_from_stdin(tmp_path: Path, background) -> None:
+    source = background(["serve", "--simulate", "--port", "0", "--detectors", "2"])
+    port = source.port()
+    out = tmp_path / "short.g3"
+    r = run_cli("record", f"tcp://127.0.0.1:{port}", str(out), "--duration", "1")
+    assert r.returncode == 0, r.stderr
+    frames = _decode(out.read_bytes())
+    timepoints = sum(f.type == G3FrameType.Timepoint for f in frames)
+    assert 50 < timepoints < 400  # about one second at 152.6 Hz
+    assert source.interrupt() == 0
+
+    # `serve -` re-serves a stream read from standard input
+    recorder = background(["record", "tcp://*:0", str(tmp_path / "piped.g3")])
+    rport = recorder.port()
+    data = out.read_bytes()
+    feeder = subprocess.run(
+        [*g3stream_command(), "serve", "-", "--host", "127.0.0.1", "--port", str(rport)],
+        input=data,
+        capture_output=True,
+        timeout=TIMEOUT,
+    )
+    assert feeder.returncode == 0, feeder.stderr
+    assert recorder.wait() == 0
+    assert len(_decode((tmp_path / "piped.g3").read_bytes())) == len(frames)

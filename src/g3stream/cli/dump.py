@@ -71,6 +71,11 @@ def frame_json(frame: G3Frame) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def _announce_listening(port: int) -> None:
+    # stdout carries the frames: say it on stderr
+    print(f"g3stream dump: listening on port {port}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the frames; stops after ``-n`` frames or at the end of the last source."""
     wanted = set(args.types) if args.types else None
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     for name in args.sources:
         kwargs = {"timeout": args.timeout} if args.timeout >= 0 else {}
         live = is_url(name) or name == STDIN_NAME  # show frames as they arrive
-        for frame in iter_source(name, **kwargs):
+        for frame in iter_source(name, on_listen=_announce_listening, **kwargs):
             if wanted is not None and frame.type not in wanted:
                 continue
             if args.json:

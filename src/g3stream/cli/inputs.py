@@ -149,11 +149,20 @@ def reader_frames(reader: Any) -> Iterator[G3Frame]:
         yield from frames
 
 
-def iter_source(name: str, **reader_kwargs: Any) -> Iterator[G3Frame]:
-    """Frames of a file, ``-`` or ``tcp://`` URL, whichever ``name`` is."""
+def iter_source(
+    name: str, on_listen: Callable[[int], None] | None = None, **reader_kwargs: Any
+) -> Iterator[G3Frame]:
+    """Frames of a file, ``-`` or ``tcp://`` URL, whichever ``name`` is.
+
+    For a listening URL (``tcp://*:port``) ``on_listen`` is called with the
+    bound port before waiting for the sender.
+    """
     if is_url(name):
         reader = open_reader(name, **reader_kwargs)
         try:
+            port = listening_port(name, reader)
+            if port is not None and on_listen is not None:
+                on_listen(port)
             yield from reader_frames(reader)
         finally:
             close = getattr(reader, "close", None) or getattr(reader, "Close", None)
