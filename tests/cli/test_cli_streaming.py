@@ -231,7 +231,8 @@ def test_record_stops_cleanly_on_ctrl_c(tmp_path: Path, background) -> None:
     v = run_cli("verify", str(out))
     assert v.returncode == 0, v.stderr
     frames = _decode(lzma.decompress(out.read_bytes()))
-    assert [str(f.type) for f in frames[:3]] == ["Observation", "Wiring", "Calibration"]
+    # a valid file holding what arrived before Ctrl-C, starting with the metadata
+    assert frames and str(frames[0].type) == "Observation"
 
 
 def test_record_unreachable_source(tmp_path: Path) -> None:
