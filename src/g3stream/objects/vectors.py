@@ -217,6 +217,8 @@ class NumericVector(G3FrameObject):
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         view = self._view()
         if dtype is not None and np.dtype(dtype) != view.dtype:
+            if copy is False:
+                raise ValueError(f"{type(self).__name__} holds {view.dtype}, not {dtype}")
             return view.astype(dtype)
         if copy:
             return view.copy()
