@@ -7,7 +7,14 @@ import json
 import subprocess
 from pathlib import Path
 
-from clihelpers import TIMEOUT, g3stream_command, run_cli, run_cli_bytes, write_frames
+from clihelpers import (
+    TIMEOUT,
+    g3stream_command,
+    run_cli,
+    run_cli_bytes,
+    unused_port,
+    write_frames,
+)
 
 from g3stream import G3Frame, G3FrameType
 
@@ -103,6 +110,14 @@ def test_dump_errors_have_exit_codes(tmp_path: Path) -> None:
     badurl = run_cli("dump", "tcp://localhost")
     assert badurl.returncode == 2
     assert "port" in badurl.stderr
+
+    port = unused_port()
+    refused = run_cli("dump", f"tcp://127.0.0.1:{port}")
+    assert refused.returncode == 1
+    assert f"127.0.0.1:{port}" in refused.stderr and "refused" in refused.stderr
+    unknown = run_cli("dump", "tcp://no-such-host.invalid:4536")
+    assert unknown.returncode == 1
+    assert "no-such-host.invalid" in unknown.stderr
 
 
 def test_dump_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
