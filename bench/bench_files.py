@@ -10,8 +10,9 @@ Frames are built before any timing starts, afresh for every write run
 (spt3g caches a frame's serialized blobs once written).  Files go to a tmpfs
 (``/dev/shm`` when it exists) so the figures measure the libraries, not a
 disk.  Each figure is the best of ``--repeat`` runs.  "read" iterates over
-the frames (both libraries decode values lazily); "read+decode" also
-fetches each frame's values.
+the frames (both libraries decode values lazily); "read, mmap=True" is the
+same for g3stream's opt-in memory-mapped reading (against spt3g's plain
+read); "read+decode" also fetches each frame's values.
 
 Run:  python bench/bench_files.py [--repeat N] [--dir DIR] [--only large|small]
 """
@@ -113,6 +114,14 @@ def read_file(lib: Any, path: str) -> int:
     return n
 
 
+def read_mapped(lib: Any, path: str) -> int:
+    """g3stream only: large frames as views of a memory map (``G3Reader(mmap=True)``)."""
+    n = 0
+    for _ in lib.G3Reader(path, mmap=True):
+        n += 1
+    return n
+
+
 def read_and_decode(lib: Any, path: str) -> int:
     n = 0
     for f in lib.G3File(path):
@@ -187,13 +196,19 @@ def run_workload(
         times["read+decode", lib_name] = best_time(
             lambda lib=lib, p=paths[lib_name]: read_and_decode(lib, p), repeat
         )
+        if lib is g3stream:
+            times["read, mmap=True", lib_name] = best_time(
+                lambda lib=lib, p=paths[lib_name]: read_mapped(lib, p), repeat
+            )
+    if "spt3g" in libs:
+        times["read, mmap=True", "spt3g"] = times["read", "spt3g"]
     size = sizes["g3stream"]
     print(
         f"{name}: {n_frames:,} frames, {size / 1e6:,.1f} MB per file, best of {repeat}",
         flush=True,
     )
     figures = []
-    for op in ("write", "read", "read+decode"):
+    for op in ("write", "read", "read, mmap=True", "read+decode"):
         mine = times[op, "g3stream"]
         ref = times.get((op, "spt3g"))
         if per_frame:
