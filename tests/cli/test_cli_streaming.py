@@ -384,3 +384,22 @@ def test_record_duration_and_serve_from_stdin(tmp_path: Path, background) -> Non
     assert feeder.returncode == 0, feeder.stderr
     assert recorder.wait() == 0
     assert len(_decode((tmp_path / "piped.g3").read_bytes())) == len(frames)
+
+
+def test_serve_bind_address_and_client_limit(background) -> None:
+    server = background(
+        ["serve", "--simulate", "--port", "0", "--bind", "127.0.0.1", "--max-clients", "1"]
+    )
+    port = server.port()
+    first = background(["dump", f"tcp://127.0.0.1:{port}"])
+    first.wait_for_line(r"^Frame \(Timepoint\)")
+    second = run_cli("dump", "--json", f"tcp://127.0.0.1:{port}")
+    assert second.returncode == 0, second.stderr
+    assert _json_lines(second.stdout) == []  # turned away: the connection closes at once
+    assert first.proc.poll() is None  # the first client is unaffected
+    assert first.interrupt() == 130
+    assert server.interrupt() == 0
+    assert (
+        run_cli("serve", "--simulate", "--port", "0", "--host", "h", "--bind", "::1").returncode
+        == 2
+    )

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..frame import G3Frame, G3FrameType
-from .common import CommandError, decimation_arg, non_negative_int_arg, port_arg
+from .common import CommandError, UsageError, decimation_arg, non_negative_int_arg, port_arg
 
 log = logging.getLogger("g3stream.cli")
 
@@ -35,6 +35,19 @@ def add_sender_options(p: argparse.ArgumentParser, default_port: int | None = No
         default="*",
         help="'*' (default) listens for clients on every interface; any other host name "
         "makes the server connect to a reader listening at HOST:PORT instead",
+    )
+    p.add_argument(
+        "--bind",
+        metavar="ADDRESS",
+        default=None,
+        help="listen on this local address only (for example 127.0.0.1) instead of every interface",
+    )
+    p.add_argument(
+        "--max-clients",
+        type=non_negative_int_arg,
+        default=0,
+        metavar="N",
+        help="refuse clients beyond N at a time (0: no limit)",
     )
     p.add_argument(
         "--max-queue-size",
@@ -60,14 +73,24 @@ def make_sender(args: argparse.Namespace) -> Any:
         from ..net import G3NetworkSender, G3ThrottledNetworkSender  # type: ignore[attr-defined]
     except ImportError as exc:  # pragma: no cover - only while net/ is being written
         raise CommandError(f"the network sender is not available: {exc}") from None
+    options: dict[str, Any] = {}
+    if args.host == "*":
+        options["max_clients"] = args.max_clients
+        if args.bind:
+            options["bind_address"] = args.bind
+    elif args.bind or args.max_clients:
+        raise UsageError("--bind and --max-clients apply to listening servers (--host '*')")
     if args.decimate:
         return G3ThrottledNetworkSender(
             hostname=args.host,
             port=args.port,
             frame_decimation=dict(args.decimate),
             max_queue_size=args.max_queue_size,
+            **options,
         )
-    return G3NetworkSender(hostname=args.host, port=args.port, max_queue_size=args.max_queue_size)
+    return G3NetworkSender(
+        hostname=args.host, port=args.port, max_queue_size=args.max_queue_size, **options
+    )
 
 
 def sender_port(sender: Any, requested: int) -> int:
