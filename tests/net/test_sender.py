@@ -35,6 +35,7 @@ from g3stream.net import (
     G3HostUnresolvableError,
     G3NetworkSender,
 )
+from g3stream.net.client import MAX_BATCH_BYTES
 
 END = G3FrameType.EndProcessing
 W, C, H = G3FrameType.Wiring, G3FrameType.Calibration, G3FrameType.Housekeeping
@@ -136,6 +137,7 @@ def test_max_queue_size_drops_only_data_frames(senders: list[G3NetworkSender]) -
     slow = connect_client(sender.port, rcvbuf=4096)  # never reads until the end
     sent_data, sent_meta = [], []
     metadata_so_far = 0
+    data_size = len(make_frame(T, 0, 8192).encoded())
     for i in range(300):
         if i % 50 == 0:
             frame = make_frame(C, i)
@@ -147,8 +149,10 @@ def test_max_queue_size_drops_only_data_frames(senders: list[G3NetworkSender]) -
         assert sender(frame) == [frame]  # a tee: dropped or not, it passes on
         stats = sender.statistics()
         (client_stats,) = stats["clients"].values()
-        # Memory stays bounded: at most max_queue_size data frames plus metadata.
-        assert client_stats["queue_frames"] <= max_queue + metadata_so_far
+        # Memory stays bounded: max_queue_size data frames waiting, metadata,
+        # and at most one batch of frames already being written to the socket.
+        waiting_bound = (max_queue + metadata_so_far) * data_size
+        assert client_stats["queue_bytes"] <= waiting_bound + MAX_BATCH_BYTES
     dropped = sender.statistics()["clients"]
     (client_stats,) = dropped.values()
     assert client_stats["frames_dropped"] > 0

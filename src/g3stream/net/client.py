@@ -97,6 +97,7 @@ class ClientConnection:
         self.bytes_sent = 0
         self._frames_discarded = 0
         self._bytes_discarded = 0
+        self._in_flight = 0  # frames at the head of the queue being written now
         #: Why the connection ended early (``None`` while healthy or after a clean close).
         self.error: str | None = None
         #: True once the peer half-closed its side (we stop reading from it).
@@ -130,7 +131,13 @@ class ClientConnection:
         if not self._alive or self._closing:
             return Offer.GONE
         queue = self._queue
-        if item.droppable and self.max_queue_size and len(queue) >= self.max_queue_size:
+        # As in spt3g, the depth that max_queue_size limits counts frames waiting
+        # to be sent, not the ones already handed to the socket.
+        if (
+            item.droppable
+            and self.max_queue_size
+            and len(queue) - self._in_flight >= self.max_queue_size
+        ):
             self._frames_refused += 1
             return Offer.DROPPED
         limit = self.max_pending_bytes
@@ -235,6 +242,7 @@ class ClientConnection:
                 batch = self._next_batch()
                 if batch is None:
                     break
+                self._in_flight = len(batch)
                 try:
                     sent = send_buffers(
                         self.sock, [item.data for item in batch], sum(i.nbytes for i in batch)
@@ -244,6 +252,7 @@ class ClientConnection:
                     break
                 for _ in batch:
                     queue.popleft()
+                self._in_flight = 0
                 self.frames_sent += len(batch)
                 self.bytes_sent += sent
                 if self._producer_blocked:
