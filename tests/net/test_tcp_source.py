@@ -294,3 +294,17 @@ def test_frame_types_survive() -> None:
             sender.sendall(bytes(frame.encoded()) + bytes(make_frame(S, 2).encoded()))
         got = read_source(src)
     assert [int(f.type) for f in got] == [0x4162, int(S)]
+
+
+def test_huge_read_request_allocates_only_what_arrives() -> None:
+    with TcpSource("tcp://*:0", timeout=TIMEOUT) as src:
+        with socket.create_connection(("127.0.0.1", src.port), timeout=TIMEOUT) as sender:
+            sender.sendall(b"x" * 100)
+            tracemalloc.start()
+            try:
+                data = src.read(1 << 40)  # as if a length field claimed a terabyte
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+    assert data == b"x" * 100
+    assert peak <= (16 << 20) + (1 << 20)

@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 DEFAULT_INITIAL_BACKOFF = 0.1
 #: Longest pause between two retries (seconds).
 DEFAULT_MAX_BACKOFF = 10.0
+#: Most bytes asked of the kernel per read: recv() allocates what it is asked
+#: for up front, so a huge request (a bogus length field) never turns into a
+#: huge allocation; the caller simply reads again.
+MAX_RECV_BYTES = 16 << 20
 
 
 class _Deadline:
@@ -166,7 +170,7 @@ class TcpSource:
                 wait = deadline.remaining()
                 if wait is not None or sock.gettimeout() is not None:
                     sock.settimeout(wait)
-                data = sock.recv(max_bytes)
+                data = sock.recv(min(max_bytes, MAX_RECV_BYTES))
             except TimeoutError:
                 log.info("%s: no data for %s s, ending the stream", self.name, self.timeout)
                 self._end()
