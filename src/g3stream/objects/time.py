@@ -53,10 +53,25 @@ def parse_time(text: str) -> int:
     raise ValueError(f"cannot parse time {text!r}")
 
 
-def _split(ticks: int) -> tuple[_dt.datetime, int]:
-    """Whole-second UTC datetime and the remaining nanoseconds."""
+def _civil(days: int) -> tuple[int, int, int]:
+    """Proleptic Gregorian (year, month, day) of a day count since 1970-01-01, any year."""
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (1 if m <= 2 else 0), m, d
+
+
+def _split(ticks: int) -> tuple[int, int, int, int, int, int, int]:
+    """(year, month, day, hour, minute, second, nanosecond) in UTC for any tick count."""
     secs, rem = divmod(ticks, TICKS_PER_SECOND)
-    return _EPOCH + _dt.timedelta(seconds=secs), rem * 10
+    days, sod = divmod(secs, 86400)
+    y, mo, d = _civil(days)
+    return y, mo, d, sod // 3600, sod // 60 % 60, sod % 60, rem * 10
 
 
 @register
@@ -116,13 +131,13 @@ class G3Time(G3FrameObject):
 
     def GetFileFormatString(self) -> str:
         """Text form ``DD-Mon-YYYY:HH:MM:SS.nnnnnnnnn`` (UTC)."""
-        whole, ns = _split(self.time)
-        return f"{whole.day:02d}-{_MONTHS[whole.month - 1]}-{whole.year}:{whole:%H:%M:%S}.{ns:09d}"
+        y, mo, d, h, mi, sec, ns = _split(self.time)
+        return f"{d:02d}-{_MONTHS[mo - 1]}-{y}:{h:02d}:{mi:02d}:{sec:02d}.{ns:09d}"
 
     def isoformat(self) -> str:
         """ISO 8601 form ``YYYY-MM-DDTHH:MM:SS.nnnnnnnnn`` (UTC)."""
-        whole, ns = _split(self.time)
-        return f"{whole.year:04d}-{whole:%m-%dT%H:%M:%S}.{ns:09d}"
+        y, mo, d, h, mi, sec, ns = _split(self.time)
+        return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{sec:02d}.{ns:09d}"
 
     def __str__(self) -> str:
         return self.GetFileFormatString()
