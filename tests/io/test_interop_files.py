@@ -278,3 +278,26 @@ def test_timestream_map_frames_round_trip_through_spt3g(tmp_path: Path) -> None:
     (mine,) = list(G3File(back))
     for j in range(4):
         np.testing.assert_array_equal(np.asarray(mine["ts"][f"ch{j}"]), data[j])
+
+
+def test_reader_and_writers_as_pipeline_modules_like_spt3g(tmp_path: Path) -> None:
+    from g3stream import G3Pipeline
+
+    source = str(VECTORS / "frame_types.g3")
+    mine, ref = tmp_path / "mine.g3.gz", tmp_path / "ref.g3.gz"
+    pipe = G3Pipeline()
+    pipe.Add(G3Reader, filename=source)
+    pipe.Add(G3Writer, filename=str(mine))
+    pipe.Add(G3MultiFileWriter, filename=str(tmp_path / "m-%02u.g3"), size_limit=300)
+    pipe.Run()
+    rpipe = core.G3Pipeline()
+    rpipe.Add(core.G3Reader, filename=source)
+    rpipe.Add(core.G3Writer, filename=str(ref))
+    rpipe.Run()
+    del rpipe
+    assert [int(f.type) for f in G3File(mine)] == [int(f.type) for f in core.G3File(str(ref))]
+    # the EndProcessing frame of the file closed the writers and was not written
+    assert G3FrameType.EndProcessing not in [f.type for f in G3File(mine)]
+    parts = sorted(tmp_path.glob("m-*.g3"))
+    assert len(parts) > 1
+    assert sum(len(list(G3File(p))) for p in parts) >= 18

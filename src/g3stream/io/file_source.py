@@ -46,6 +46,11 @@ class FileSource:
         self._file: BinaryIO | None = open_decompressed(self.path, self.compression)
         self.position = 0
         self._map: mmap.mmap | None = None
+        if self.compression is Compression.NONE and hasattr(os, "posix_fadvise"):
+            try:  # the stream is read front to back: ask for generous read-ahead
+                os.posix_fadvise(self._file.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            except OSError:  # a pipe or a file system that does not take advice
+                pass
         if use_mmap and self.compression is Compression.NONE:
             try:
                 if os.fstat(self._file.fileno()).st_size > 0:

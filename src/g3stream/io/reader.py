@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..codec.container import DEFAULT_MAX_FRAME_SIZE, ScannedFrame, build_frame, scan_frame
@@ -404,10 +404,3 @@ class G3Reader:
         src = self._source
         where = src.name if src is not None else "(ended)"
         return f"<G3Reader {where}, {self._n_read} frames read>"
-
-
-def iter_frames(paths: PathArg | Iterable[PathArg], **kwargs: Any) -> Iterator[G3Frame]:
-    """Every frame of ``paths`` (as for ``G3Reader``), closing the sources at the end."""
-    arg: PathArg | list[PathArg] = paths if isinstance(paths, str | os.PathLike) else list(paths)
-    with G3Reader(arg, **kwargs) as reader:
-        yield from reader
