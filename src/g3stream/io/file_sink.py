@@ -26,10 +26,8 @@ Buffer = bytes | bytearray | memoryview
 
 __all__ = ["FileSink"]
 
-#: A frame is written with vectored writes when it has at least this many
-#: buffers (cheap to test, so small frames pay nothing) ...
-_VECTORED_MIN_BUFFERS = 16
-#: ... adding up to at least this many bytes.
+#: A frame holding array data (memoryviews) of at least this many bytes is
+#: written with vectored writes.
 _VECTORED_MIN_BYTES = 1 << 18
 #: Buffers per writev call (the usual IOV_MAX).
 _IOV_MAX = 1024
@@ -97,23 +95,24 @@ class FileSink:
     def write_buffers(self, buffers: Sequence[Buffer]) -> None:
         """Append the bytes of ``buffers``, in order, to the stream.
 
-        An uncompressed frame of many buffers adding up to a large size
-        (numpy arrays, typically) bypasses the file buffer: it goes to the
-        operating system in vectored writes straight from the buffers' own
-        memory, saving a copy of the bulk data.
+        For uncompressed files, a frame without array data is joined and
+        written in one call; a frame whose array data (memoryviews) adds up
+        to a large size bypasses the file buffer: it goes to the operating
+        system in vectored writes straight from the arrays' own memory,
+        saving a copy of the bulk data.
         """
         raw = self._raw
         if raw is None:
             raise ValueError(f"{self.path}: write to a closed file")
-        if (
-            self._compressor is None
-            and len(buffers) >= _VECTORED_MIN_BUFFERS
-            and _HAVE_WRITEV
-            and _total_size(buffers) >= _VECTORED_MIN_BYTES
-        ):
-            raw.flush()
-            _writev_all(raw.fileno(), buffers)
-            return
+        if self._compressor is None:
+            if memoryview not in map(type, buffers):
+                # no array data: one small join beats a write call per piece
+                raw.write(b"".join(buffers))
+                return
+            if _HAVE_WRITEV and _total_size(buffers) >= _VECTORED_MIN_BYTES:
+                raw.flush()
+                _writev_all(raw.fileno(), buffers)
+                return
         self._write_lines(buffers)
 
     def tell(self) -> int:
