@@ -301,3 +301,11 @@ def test_reader_and_writers_as_pipeline_modules_like_spt3g(tmp_path: Path) -> No
     parts = sorted(tmp_path.glob("m-*.g3"))
     assert len(parts) > 1
     assert sum(len(list(G3File(p))) for p in parts) >= 18
+
+
+def test_multifile_current_file_before_the_first_frame_matches_spt3g(tmp_path: Path) -> None:
+    pattern = str(tmp_path / "x-%u.g3")
+    assert (
+        G3MultiFileWriter(pattern, 100).current_file
+        == core.G3MultiFileWriter(pattern, 100).current_file
+    )

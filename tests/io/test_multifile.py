@@ -81,7 +81,7 @@ def test_callables_for_names_and_division(tmp_path: Path, make_frame) -> None:
         return tmp_path / f"part{seqno}.g3.gz"
 
     w = G3MultiFileWriter(namer, 10**9, divide_on=lambda fr: fr["index"] % 3 == 0)
-    assert w.current_file is None
+    assert w.current_file == ""
     for i in range(7):
         w(make_frame(i))
     w.Close()

@@ -53,7 +53,8 @@ class G3MultiFileWriter:
 
     ``G3MultiFileWriter(filename, size_limit, divide_on=None, buffersize=1048576)``
     as in spt3g; see the module documentation for the rules.  ``current_file``
-    is the name of the file being written (None before the first frame).
+    is the name of the file being written (``""`` before the first frame, as
+    in spt3g) and ``files`` lists every file started.
     """
 
     __g3module__ = True
@@ -95,7 +96,7 @@ class G3MultiFileWriter:
                         f"or a callable that returns True to start a new file ({exc})"
                     ) from None
         self.seqno = 0
-        self.current_file: str | None = None
+        self.current_file = ""
         #: Every file started so far, in order.
         self.files: list[str] = []
         self._sink: FileSink | None = None
