@@ -12,6 +12,7 @@ import json
 import lzma
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from clihelpers import (
@@ -404,3 +405,35 @@ def test_serve_bind_address_and_client_limit(background) -> None:
         run_cli("serve", "--simulate", "--port", "0", "--host", "h", "--bind", "::1").returncode
         == 2
     )
+
+
+def test_record_reconnects_to_a_restarted_server(tmp_path: Path, background) -> None:
+    path = tmp_path / "src.g3"
+    write_frames(path, _frames(20))
+    port = unused_port()
+    out = tmp_path / "rec.g3"
+    # the recorder starts first and keeps retrying until a server appears
+    recorder = background(
+        ["record", f"tcp://127.0.0.1:{port}", str(out), "--reconnect", "-n", "42"]
+    )
+    for _ in range(2):  # the server comes up, serves its file to the recorder, and exits
+        server = background(["serve", str(path), "--port", str(port), "--wait-for-client", "1"])
+        server.port()
+        assert server.wait() == 0, server.stderr
+    assert recorder.wait() == 0, recorder.stderr
+    frames = _decode(out.read_bytes())
+    assert [f["SampleIndex"] for f in frames if "SampleIndex" in f] == list(range(20)) * 2
+
+
+def test_module_entry_point_and_version() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "g3stream", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert r.returncode == 0
+    assert r.stdout.startswith("g3stream ")
+    assert run_cli("--version").stdout == r.stdout
+    assert run_cli().returncode == 2
+    assert run_cli("nonsense").returncode == 2
