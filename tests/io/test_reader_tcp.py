@@ -132,3 +132,14 @@ def test_reconnecting_reader_discards_a_cut_frame(
     assert got == [0, 2, 3]
     assert any("discarded 30 bytes" in r.getMessage() for r in caplog.records)
     assert reader(None) == []
+
+
+def test_close_from_another_thread_ends_a_wait() -> None:
+    reader = G3Reader("tcp://*:0")  # no timeout: waits for a sender forever
+    result: list[object] = []
+    waiter = threading.Thread(target=lambda: result.append(reader(None)), daemon=True)
+    waiter.start()
+    reader.close()
+    waiter.join(20)
+    assert not waiter.is_alive()
+    assert result == [[]]

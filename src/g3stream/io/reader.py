@@ -228,11 +228,8 @@ class G3Reader:
         self._tried_whole = start  # read the rest of this frame the ordinary way
         return None
 
-    def _finish_source(self) -> None:
-        """The current source returned end of stream: check the boundary and close it."""
-        src = self._source
-        assert src is not None
-        dec = self._decoder
+    def _finish_source(self, src: ByteSource, dec: FrameDecoder) -> None:
+        """The current source returned end of stream: close it and check the boundary."""
         src.close()
         if not dec.at_boundary:
             err = TruncatedFrameError(
@@ -280,12 +277,14 @@ class G3Reader:
                 continue
             except G3FormatError as exc:
                 raise located(exc, src.name) from exc
+            if self._source is not src:
+                return False  # closed by another thread while waiting for data
             if data:
                 dec.feed(data)
                 self._read_size = self.buffersize
                 continue
             try:
-                self._finish_source()
+                self._finish_source(src, dec)
             except G3FormatError:
                 self._source = None
                 self._close_queue()
@@ -383,7 +382,11 @@ class G3Reader:
                 item.close()
 
     def close(self) -> None:
-        """Close every source (open and pending); later reads return nothing."""
+        """Close every source (open and pending); later reads return nothing.
+
+        May be called from another thread to end a wait for network data:
+        the waiting call then returns no frame.
+        """
         src = self._source
         self._source = None
         self._done = True
