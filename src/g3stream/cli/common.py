@@ -109,14 +109,6 @@ def frame_size(frame: G3Frame) -> int:
     return len(frame.encoded())
 
 
-def format_rate(value: float, unit: str = "") -> str:
-    """A compact human figure: ``12.3 k``, ``4.56 M`` (decimal prefixes)."""
-    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}".rstrip()
-
-
 def format_bytes(value: float) -> str:
     """A byte count with binary prefixes: ``1.5 MiB``."""
     for factor, prefix in ((1 << 40, "Ti"), (1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")):

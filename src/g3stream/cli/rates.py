@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..frame import G3Frame, G3FrameType
-from .common import format_bytes, format_rate
+from .common import format_bytes
 
 #: Counters that number frames, by frame type: a jump means frames went missing.
 SEQUENCE_KEYS = {G3FrameType.Timepoint: "SampleIndex", G3FrameType.Scan: "ScanNumber"}
@@ -160,7 +160,7 @@ def snapshot_line(snap: RateSnapshot) -> str:
     """A one-line summary of a snapshot (the display on a non-terminal)."""
     parts = [
         f"{r.type_name}: {r.frames} frames {r.frames_per_s:.1f}/s "
-        f"{format_rate(r.bytes_per_s, 'B')}/s dropped {r.dropped}"
+        f"{format_bytes(r.bytes_per_s)}/s dropped {r.dropped}"
         for r in snap.rows
     ]
     body = " | ".join(parts) if parts else "no frames yet"
@@ -186,7 +186,7 @@ def snapshot_table(snap: RateSnapshot, title: str) -> Any:
             r.type_name,
             str(r.frames),
             f"{r.frames_per_s:.1f}",
-            format_rate(r.bytes_per_s, "B"),
+            f"{format_bytes(r.bytes_per_s)}/s",
             format_bytes(r.nbytes),
             str(r.dropped),
         )
@@ -194,7 +194,7 @@ def snapshot_table(snap: RateSnapshot, title: str) -> Any:
         "all",
         str(snap.frames),
         f"{sum(r.frames_per_s for r in snap.rows):.1f}",
-        format_rate(sum(r.bytes_per_s for r in snap.rows), "B"),
+        f"{format_bytes(sum(r.bytes_per_s for r in snap.rows))}/s",
         format_bytes(snap.nbytes),
         str(sum(r.dropped for r in snap.rows)),
         style="bold",
