@@ -1,9 +1,9 @@
 """FileSink: the write side of a G3 file, compressing by suffix.
 
 A sink accepts frames already encoded as lists of buffers (see
-``g3stream.codec.container.encode_frame``) and writes them without joining
-them: small buffers are gathered in the file buffer, large ones (numpy
-arrays) go to the operating system directly from their own memory.
+``g3stream.codec.container.encode_frame``).  Large array data is never
+joined: it goes to the operating system straight from the arrays' own
+memory; small frames are gathered in the file buffer.
 """
 
 from __future__ import annotations

@@ -74,8 +74,9 @@ class G3Reader:
     * ``n_frames_to_read``: stop after that many frames (0 = no limit).
     * ``timeout``: seconds a TCP source waits before it ends (negative = forever).
     * ``track_filename``: set ``frame._filename`` to the source each frame came from.
-    * ``buffersize``: bytes asked of a source per read (large frames are
-      read in one read of their remaining size).
+    * ``buffersize``: bytes asked of a source per read; a larger frame is
+      read in one read (of an uncompressed file: in one block from its first
+      byte, so its bytes are copied only once).
 
     Keyword-only extras: ``reconnect`` (TCP: survive sender restarts),
     ``max_frame_size`` and ``verify_crc`` (for the decoder), ``mmap`` (large
