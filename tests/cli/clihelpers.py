@@ -171,6 +171,12 @@ class Background:
             self.proc.send_signal(signal.SIGINT)
         return self.wait(timeout)
 
+    def terminate(self, timeout: float = TIMEOUT) -> int:
+        """Send SIGTERM (a service manager's stop) and wait for the process to exit."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
+
     def stop(self) -> None:
         """Kill the process if it is still running (test clean-up)."""
         if self.proc.poll() is None:

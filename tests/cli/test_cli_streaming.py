@@ -437,3 +437,15 @@ def test_module_entry_point_and_version() -> None:
     assert run_cli("--version").stdout == r.stdout
     assert run_cli().returncode == 2
     assert run_cli("nonsense").returncode == 2
+
+
+def test_sigterm_stops_servers_and_recorders_cleanly(tmp_path: Path, background) -> None:
+    source = background(["serve", "--simulate", "--port", "0", "--detectors", "2"])
+    port = source.port()
+    out = tmp_path / "until-term.g3.gz"
+    recorder = background(["record", f"tcp://127.0.0.1:{port}", str(out)])
+    recorder.wait_for_line(r"^recording ")
+    assert recorder.terminate() == 0, recorder.stderr
+    assert source.terminate() == 0, source.stderr
+    v = run_cli("verify", str(out))
+    assert v.returncode == 0, v.stderr  # the compressed file was closed properly
