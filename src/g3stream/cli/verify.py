@@ -81,9 +81,11 @@ class _Bar:
         self._progress.start()
 
     def update(self, position: int) -> None:
+        """Show ``position`` bytes of the file as done."""
         self._progress.update(self._task, completed=position)
 
     def close(self) -> None:
+        """Remove the bar."""
         self._progress.stop()
 
 
