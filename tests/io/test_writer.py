@@ -190,3 +190,17 @@ def test_frames_of_many_large_buffers_are_written_intact(tmp_path: Path, suffix:
         encode_frame_bytes(f) for f in [small, *(x for f in frames for x in (f, small))]
     )
     assert DECOMPRESS[path.suffix](path.read_bytes()) == expected
+
+
+@pytest.mark.parametrize("name", ["out.dat", "out", "out.gz", "out.g3.zst", "out.G3"])
+def test_only_g3_file_names_are_written(tmp_path: Path, name: str) -> None:
+    # as in spt3g: the suffix chooses the codec, so an unknown one is an error
+    with pytest.raises(ValueError, match=r"\.g3"):
+        G3Writer(tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+def test_any_name_is_read_as_a_plain_stream(tmp_path: Path, make_frame, stream_of) -> None:
+    path = tmp_path / "capture.bin"
+    path.write_bytes(stream_of([make_frame(0), make_frame(1)]))
+    assert [f["index"] for f in G3File(path)] == [0, 1]

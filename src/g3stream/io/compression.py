@@ -10,6 +10,10 @@ size 9; xz with preset 6 and a CRC64 check.  Reading accepts concatenated
 members/streams for every codec (the reference reads only the first gzip or
 bzip2 member; a superset is harmless).
 
+Reading accepts any file name (names without a codec suffix are read as
+plain streams, so pipes and devices work); writing requires one of the
+reference's names, ``.g3``, ``.g3.gz``, ``.g3.bz2`` or ``.g3.xz``.
+
 Bad compressed data raises :class:`CompressedDataError`; a compressed stream
 cut short raises :class:`~g3stream.errors.TruncatedFrameError`.  Both carry
 the file name and the offset in the decompressed stream.
@@ -34,6 +38,8 @@ __all__ = [
     "Compression",
     "CompressedDataError",
     "compression_for_path",
+    "check_output_name",
+    "OUTPUT_SUFFIXES",
     "is_corrupt_data_error",
     "open_decompressed",
     "CompressingWriter",
@@ -69,6 +75,26 @@ def compression_for_path(path: str | os.PathLike[str]) -> Compression:
         if name.endswith(suffix):
             return codec
     return Compression.NONE
+
+
+#: The file names the reference accepts: ``.g3`` with an optional codec suffix.
+OUTPUT_SUFFIXES = (".g3", ".g3.gz", ".g3.bz2", ".g3.xz")
+
+
+def check_output_name(path: str | os.PathLike[str]) -> Compression:
+    """The codec for a file to be written; ``ValueError`` unless its name is a G3 file name.
+
+    Like the reference, writing requires ``.g3``, ``.g3.gz``, ``.g3.bz2`` or
+    ``.g3.xz``: a name such as ``run.g3.zst`` must not silently produce an
+    uncompressed file, and every file written is one the reference reads.
+    """
+    name = os.fspath(path)
+    if not name.endswith(OUTPUT_SUFFIXES):
+        raise ValueError(
+            f"{name}: a G3 file name ends in {', '.join(OUTPUT_SUFFIXES)} "
+            "(the suffix chooses the compression)"
+        )
+    return compression_for_path(name)
 
 
 # -- reading ---------------------------------------------------------------

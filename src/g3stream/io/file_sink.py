@@ -16,7 +16,7 @@ from typing import IO
 from .compression import (
     CompressingWriter,
     Compression,
-    compression_for_path,
+    check_output_name,
     open_compressing_writer,
 )
 
@@ -58,7 +58,7 @@ def _writev_all(fd: int, buffers: Sequence[Buffer]) -> None:
 
 
 class FileSink:
-    """An open G3 output file (``.g3``, ``.g3.gz``, ``.g3.bz2``, ``.g3.xz``).
+    """An open G3 output file (``.g3``, ``.g3.gz``, ``.g3.bz2``, ``.g3.xz``; other names are refused).
 
     ``append=True`` adds to an existing uncompressed file; appending to a
     compressed file is refused (the reference cannot do it either: its
@@ -69,7 +69,7 @@ class FileSink:
         self, path: str | os.PathLike[str], append: bool = False, buffersize: int = 1048576
     ) -> None:
         self.path = os.fspath(path)
-        self.compression = compression_for_path(self.path)
+        self.compression = check_output_name(self.path)
         if append and self.compression is not Compression.NONE:
             raise ValueError(
                 f"{self.path}: cannot append to a {self.compression.value}-compressed file"
