@@ -11,8 +11,10 @@ import gzip
 import json
 import lzma
 import re
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from clihelpers import (
@@ -449,3 +451,45 @@ def test_sigterm_stops_servers_and_recorders_cleanly(tmp_path: Path, background)
     assert source.terminate() == 0, source.stderr
     v = run_cli("verify", str(out))
     assert v.returncode == 0, v.stderr  # the compressed file was closed properly
+
+
+def _one_shot_server(payload: bytes) -> tuple[int, threading.Thread]:
+    """A plain TCP server on loopback that sends ``payload`` to one client, then closes."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(TIMEOUT)
+
+    def serve() -> None:
+        with listener:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(payload)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return listener.getsockname()[1], t
+
+
+def test_bad_data_and_cut_streams_from_the_network(tmp_path: Path) -> None:
+    port, t = _one_shot_server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" * 4)
+    r = run_cli("dump", f"tcp://127.0.0.1:{port}")
+    t.join(TIMEOUT)
+    assert r.returncode == 1
+    assert "bad data" in r.stderr and "offset" in r.stderr
+
+    data = write_frames(tmp_path / "src.g3", _frames(3))
+    cut = data[: frame_offsets(data)[3] + 20]  # three whole frames and a piece of the fourth
+    port, t = _one_shot_server(cut)
+    r = run_cli("stats", f"tcp://127.0.0.1:{port}", "--interval", "0.2")
+    t.join(TIMEOUT)
+    assert r.returncode == 1
+    assert "bad data" in r.stderr
+    assert f"offset {frame_offsets(data)[3]}" in r.stderr
+
+    port, t = _one_shot_server(cut)
+    out = tmp_path / "partial.g3"
+    r = run_cli("record", f"tcp://127.0.0.1:{port}", str(out))
+    t.join(TIMEOUT)
+    assert r.returncode == 1
+    assert len(_decode(out.read_bytes())) == 3  # what came whole is on disk, in a valid file
