@@ -493,3 +493,37 @@ def test_bad_data_and_cut_streams_from_the_network(tmp_path: Path) -> None:
     t.join(TIMEOUT)
     assert r.returncode == 1
     assert len(_decode(out.read_bytes())) == 3  # what came whole is on disk, in a valid file
+
+
+def test_record_divides_files_on_a_frame_type(tmp_path: Path, background) -> None:
+    path = tmp_path / "two-observations.g3"
+    write_frames(path, _frames(5) + _frames(5))
+    server = background(["serve", str(path), "--port", "0", "--wait-for-client", "1"])
+    port = server.port()
+    pattern = tmp_path / "obs-%02u.g3"
+    r = run_cli(
+        "record",
+        f"tcp://127.0.0.1:{port}",
+        str(pattern),
+        "--size-limit",
+        "1G",
+        "--divide-on",
+        "Observation",
+    )
+    assert r.returncode == 0, r.stderr
+    parts = sorted(tmp_path.glob("obs-*.g3"))
+    assert [p.name for p in parts] == ["obs-00.g3", "obs-01.g3"]
+    for part in parts:
+        frames = _decode(part.read_bytes())
+        assert str(frames[0].type) == "Observation" and len(frames) == 6
+    assert server.wait() == 0
+
+    url = f"tcp://127.0.0.1:{unused_port()}"
+    for args in (
+        [url, str(tmp_path / "out.dat")],
+        [url, str(tmp_path / "x.g3"), "--divide-on", "Scan"],
+        [url, str(tmp_path / "x.g3"), "--divide-on", "toolong"],
+    ):
+        bad = run_cli("record", *args)
+        assert bad.returncode == 2, (args, bad.stderr)
+    assert not (tmp_path / "out.dat").exists()

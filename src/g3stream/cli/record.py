@@ -27,6 +27,7 @@ from .common import (
     UsageError,
     format_bytes,
     frame_size,
+    frame_type_arg,
     non_negative_int_arg,
     positive_float_arg,
     size_arg,
@@ -82,6 +83,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--divide-on",
         action="append",
         default=[],
+        type=frame_type_arg,
         metavar="TYPE",
         help="also start a new file before each frame of TYPE (with --size-limit); repeatable",
     )
@@ -112,7 +114,7 @@ def numbered_pattern(out: str) -> str:
     for ext in _EXTENSIONS:
         if out.endswith(ext):
             return f"{out[: -len(ext)]}-%04u{ext}"
-    return f"{out}-%04u.g3"
+    return f"{out}-%04u"
 
 
 class _StdoutWriter:
@@ -135,22 +137,27 @@ def make_writer(args: argparse.Namespace) -> Any:
         if args.size_limit:
             raise UsageError("--size-limit needs a file pattern, not -")
         return _StdoutWriter()
+    if not args.out.endswith(_EXTENSIONS):
+        raise UsageError(
+            f"{args.out}: the output name must end in .g3, .g3.gz, .g3.bz2 or .g3.xz "
+            "(the suffix chooses the compression), or be - for standard output"
+        )
     try:
         from ..io import G3MultiFileWriter, G3Writer  # type: ignore[attr-defined]
     except ImportError as exc:  # pragma: no cover - only while io/ is being written
         raise CommandError(f"the file writers are not available: {exc}") from None
-    if args.size_limit:
-        from .common import frame_type_arg
-
-        divide = [frame_type_arg(t) for t in args.divide_on]
-        return G3MultiFileWriter(
-            filename=numbered_pattern(args.out),
-            size_limit=args.size_limit,
-            divide_on=divide or None,
-        )
-    if args.divide_on:
-        raise UsageError("--divide-on needs --size-limit")
-    return G3Writer(args.out)
+    try:
+        if args.size_limit:
+            return G3MultiFileWriter(
+                filename=numbered_pattern(args.out),
+                size_limit=args.size_limit,
+                divide_on=list(args.divide_on) or None,
+            )
+        if args.divide_on:
+            raise UsageError("--divide-on needs --size-limit")
+        return G3Writer(args.out)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _announce_stderr(what: str) -> None:
