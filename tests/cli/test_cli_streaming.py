@@ -527,3 +527,20 @@ def test_record_divides_files_on_a_frame_type(tmp_path: Path, background) -> Non
         bad = run_cli("record", *args)
         assert bad.returncode == 2, (args, bad.stderr)
     assert not (tmp_path / "out.dat").exists()
+
+
+def test_stats_json_lines_and_listen_mode(tmp_path: Path, background) -> None:
+    path = tmp_path / "src.g3"
+    write_frames(path, _frames(30))
+    stats = background(["stats", "--json", "--interval", "0.2", "tcp://*:0"])
+    m = stats.wait_for_line(r"listening on port (\d+)", stderr=True)
+    sender = run_cli("serve", str(path), "--host", "127.0.0.1", "--port", m.group(1))
+    assert sender.returncode == 0, sender.stderr
+    assert stats.wait() == 0
+    snaps = [json.loads(line) for line in stats.stdout_lines]  # nothing but JSON on stdout
+    last = snaps[-1]
+    assert last["frames"] == 31
+    assert last["types"]["Observation"]["frames"] == 1
+    assert last["types"]["Scan"]["frames"] == 10
+    assert last["types"]["Timepoint"]["dropped"] == 9  # every third index went to a Scan
+    assert "stream ended" in last["status"]

@@ -14,6 +14,7 @@ spacing counts as a gap.
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import threading
@@ -207,15 +208,50 @@ def _caption(snap: RateSnapshot) -> str:
     return f"{snap.status} - {snap.elapsed:.1f} s - gaps {snap.gaps}{gap} - Ctrl-C to stop"
 
 
-class RateDisplay:
-    """Shows a RateBoard: a live table on a terminal, summary lines otherwise."""
+def snapshot_json(snap: RateSnapshot) -> str:
+    """A snapshot as one line of JSON (for scripts and monitoring systems)."""
+    return json.dumps(
+        {
+            "elapsed": round(snap.elapsed, 3),
+            "status": snap.status,
+            "frames": snap.frames,
+            "bytes": snap.nbytes,
+            "gaps": snap.gaps,
+            "longest_gap": snap.longest_gap,
+            "types": {
+                r.type_name: {
+                    "frames": r.frames,
+                    "bytes": r.nbytes,
+                    "frames_per_s": round(r.frames_per_s, 3),
+                    "bytes_per_s": round(r.bytes_per_s, 1),
+                    "dropped": r.dropped,
+                }
+                for r in snap.rows
+            },
+        },
+        separators=(",", ":"),
+    )
 
-    def __init__(self, board: RateBoard, title: str, stream: IO[str] | None = None) -> None:
+
+class RateDisplay:
+    """Shows a RateBoard: a live table on a terminal, summary lines otherwise.
+
+    With ``json_lines=True`` every refresh prints one JSON object instead.
+    """
+
+    def __init__(
+        self,
+        board: RateBoard,
+        title: str,
+        stream: IO[str] | None = None,
+        json_lines: bool = False,
+    ) -> None:
         self.board = board
         self.title = title
         self.stream = stream if stream is not None else sys.stdout
+        self.json_lines = json_lines
         self._live: Any = None
-        if self.stream.isatty():
+        if self.stream.isatty() and not json_lines:
             from rich.console import Console
             from rich.live import Live
 
@@ -238,7 +274,8 @@ class RateDisplay:
         if self._live is not None:
             self._live.update(snapshot_table(snap, self.title), refresh=True)
         else:
-            self.stream.write(snapshot_line(snap) + "\n")
+            line = snapshot_json(snap) if self.json_lines else snapshot_line(snap)
+            self.stream.write(line + "\n")
             self.stream.flush()
         return snap
 
