@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import os
 import random
 import struct
 import zlib
@@ -185,3 +186,30 @@ def test_compressed_file_sources_seek_in_the_decompressed_stream(tmp_path: Path)
     src.close()
     src.close()
     assert src.closed
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")
+@pytest.mark.parametrize("suffix", [".g3", ".g3.gz", ".g3.bz2", ".g3.xz"])
+def test_closing_a_source_closes_its_file(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"x{suffix}"
+    codec = compression_for_path(path)
+    if codec is Compression.NONE:
+        path.write_bytes(PAYLOAD)
+    else:
+        write_compressed(path, codec, [PAYLOAD])
+
+    def open_on_path() -> int:
+        n = 0
+        for fd in Path("/proc/self/fd").iterdir():
+            try:
+                n += os.readlink(fd) == str(path)
+            except OSError:  # closed meanwhile
+                pass
+        return n
+
+    sources = [FileSource(path) for _ in range(20)]
+    assert open_on_path() == 20
+    for src in sources:
+        src.read(100)
+        src.close()
+    assert open_on_path() == 0

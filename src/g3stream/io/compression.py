@@ -122,18 +122,14 @@ def open_decompressed(path: str | os.PathLike[str], codec: Compression | None = 
     """
     if codec is None:
         codec = compression_for_path(path)
-    raw = open(path, "rb", buffering=0)  # noqa: SIM115 - ownership passes to the caller
-    try:
-        if codec is Compression.NONE:
-            return raw
-        if codec is Compression.GZIP:
-            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-        if codec is Compression.BZIP2:
-            return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
-        return lzma.LZMAFile(raw, mode="rb")  # type: ignore[return-value]
-    except BaseException:
-        raw.close()
-        raise
+    # the stdlib readers own (and close) a file they open from a path
+    if codec is Compression.GZIP:
+        return gzip.GzipFile(path, mode="rb")  # type: ignore[return-value]
+    if codec is Compression.BZIP2:
+        return bz2.BZ2File(path, mode="rb")  # type: ignore[return-value]
+    if codec is Compression.XZ:
+        return lzma.LZMAFile(path, mode="rb")  # type: ignore[return-value]
+    return open(path, "rb", buffering=0)
 
 
 # -- writing ---------------------------------------------------------------
