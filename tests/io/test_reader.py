@@ -416,3 +416,23 @@ def test_memory_mapped_corrupt_large_frame(tmp_path: Path, make_frame, stream_of
         reader(None)
     assert info.value.offset == start
     assert [f["index"] for f in reader] == list(range(2, 8))
+
+
+def test_a_huge_length_field_is_not_allocated(tmp_path: Path) -> None:
+    import tracemalloc
+
+    # one entry named "x" whose blob claims 1.5 GB, in a file of 120 bytes
+    head = b"\x01" + (1).to_bytes(4, "little") + (1).to_bytes(4, "little") + b"S\0\0\0"
+    entry = (1).to_bytes(8, "little") + b"x" + (1_500_000_000).to_bytes(8, "little")
+    path = tmp_path / "liar.g3"
+    path.write_bytes(head + entry + b"\0" * 90)
+    for mapped in (False, True):
+        tracemalloc.start()
+        try:
+            with pytest.raises(TruncatedFrameError) as info:
+                list(G3Reader(path, mmap=mapped))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert info.value.offset == 0
+        assert peak < 32 << 20

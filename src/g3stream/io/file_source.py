@@ -92,6 +92,13 @@ class FileSource:
         self.position += len(data)
         return data
 
+    def available(self, offset: int) -> int | None:
+        """Bytes the file holds from ``offset`` on, or None when unknown (compressed files)."""
+        f = self._file
+        if f is None or self.compressed:
+            return None
+        return max(os.fstat(f.fileno()).st_size - offset, 0)
+
     @property
     def mapped(self) -> bool:
         """Whether ``block`` returns views of a memory map of the file."""

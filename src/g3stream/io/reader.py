@@ -40,6 +40,11 @@ PathArg = str | os.PathLike[str]
 #: next frame's header, so a large frame is read again only from a small part.
 _PROBE_SIZE = 65536
 
+#: The most asked of a source in one read (unless ``buffersize`` is larger):
+#: a frame that claims more arrives in several reads, so a corrupt or hostile
+#: length field never makes the reader allocate what it claims.
+_MAX_READ = 1 << 24
+
 #: The prefix that marks a network stream among file names.
 _TCP_PREFIX = "tcp://"
 
@@ -120,6 +125,7 @@ class G3Reader:
         self.timeout = float(timeout)
         self.track_filename = bool(track_filename)
         self.buffersize = int(buffersize)
+        self._max_read = max(self.buffersize, _MAX_READ)
         self.max_frame_size = int(max_frame_size)
         self.verify_crc = bool(verify_crc)
         self.mmap = bool(mmap)
@@ -203,6 +209,12 @@ class G3Reader:
         start = dec.offset
         total = dec.buffered + need
         assert isinstance(src, FileSource)
+        available = src.available(start)
+        if available is not None and available < total:
+            # the file cannot hold the frame (cut short, or a lying length
+            # field): read on in ordinary steps, never allocating the claim
+            self._tried_whole = start
+            return None
         data = src.block(start, total)
         # after a large frame, look at the next one with a small read first
         self._read_size = min(self.buffersize, _PROBE_SIZE)
@@ -264,7 +276,8 @@ class G3Reader:
                     return True
                 continue
             try:
-                data = src.read(max(need, self._read_size))
+                # a length field promising more is not trusted with one allocation
+                data = src.read(min(max(need, self._read_size), self._max_read))
             except StreamRestart:
                 dropped = dec.reset()
                 if dropped:
