@@ -356,7 +356,11 @@ class G3Reader:
 
     # -- position ----------------------------------------------------------
     def tell(self) -> int:
-        """Byte offset of the next frame in the current (decompressed) source; -1 at the end."""
+        """Byte offset of the next frame in the current source; -1 once every source has ended.
+
+        For compressed files this is an offset in the decompressed stream,
+        which ``seek`` accepts (spt3g cannot tell or seek in compressed files).
+        """
         if self._done or self._source is None:
             return -1
         if self._ready:

@@ -84,7 +84,12 @@ class G3Writer:
             self.Process(f)
 
     def tell(self) -> int:
-        """Stream offset at which the next frame will start (usable with ``G3Reader.seek``)."""
+        """Stream offset at which the next frame will start (usable with ``G3Reader.seek``).
+
+        Exact, also for compressed files (an offset in the decompressed
+        stream); spt3g's reports one byte more once something was written,
+        and compressed bytes for compressed files.
+        """
         if self._sink is None:
             raise ValueError(f"G3Writer for {self.filename} is closed")
         return self._sink.tell()
