@@ -544,3 +544,23 @@ def test_stats_json_lines_and_listen_mode(tmp_path: Path, background) -> None:
     assert last["types"]["Scan"]["frames"] == 10
     assert last["types"]["Timepoint"]["dropped"] == 9  # every third index went to a Scan
     assert "stream ended" in last["status"]
+
+
+def test_relay_forwards_the_original_bytes_to_every_client(tmp_path: Path, background) -> None:
+    path = tmp_path / "src.g3"
+    data = write_frames(path, _frames(50))
+    source = background(["serve", str(path), "--port", "0", "--wait-for-client", "1"])
+    src_port = source.port()
+    relay = background(
+        ["relay", f"tcp://127.0.0.1:{src_port}", "--port", "0", "--wait-for-client", "2"]
+    )
+    relay_port = relay.wait_for_line(r"serving on port (\d+)").group(1)
+    clients = [
+        background(["record", f"tcp://127.0.0.1:{relay_port}", "-"], stdout_binary=True)
+        for _ in range(2)
+    ]
+    for c in clients:
+        assert c.wait() == 0, c.stderr
+        assert bytes(c.stdout_bytes) == data  # byte for byte, never re-encoded
+    assert relay.wait() == 0
+    assert source.wait() == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 from typing import Any
 
 from .common import EXIT_OK, UsageError
@@ -22,6 +23,7 @@ from .streaming import (
     log_sender_statistics,
     make_sender,
     sender_port,
+    wait_for_clients,
 )
 
 HELP = "re-serve a stream to many clients (fan-out)"
@@ -64,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     announce(f"serving on port {sender_port(sender, args.port)}")
     count = 0
     try:
+        wait_for_clients(sender, args.wait_for_client, threading.Event())
         for frame in reader_frames(reader):
             sender(frame)
             count += 1

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..frame import G3Frame
 from ..sim import SPT3G_SAMPLE_RATE, SimulatedDAQ
-from .common import EXIT_OK, UsageError, non_negative_int_arg, positive_float_arg
+from .common import EXIT_OK, UsageError, positive_float_arg
 from .inputs import STDIN_NAME, is_url, iter_source
 from .streaming import (
     add_sender_options,
@@ -27,6 +27,7 @@ from .streaming import (
     make_sender,
     paced,
     sender_port,
+    wait_for_clients,
 )
 
 HELP = "serve .g3 files or a simulated DAQ to network clients"
@@ -82,13 +83,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="--simulate: produce data as fast as possible instead of in real time",
     )
-    p.add_argument(
-        "--wait-for-client",
-        type=non_negative_int_arg,
-        default=0,
-        metavar="N",
-        help="do not start sending before N clients are connected",
-    )
     add_sender_options(p)
     add_simulation_options(p)
     p.set_defaults(run=run)
@@ -102,19 +96,6 @@ def _file_frames(files: list[str], loop: bool) -> Iterator[G3Frame]:
             log.info("replaying from the start (pass %d)", n + 1)
         for name in files:
             yield from iter_source(name)
-
-
-def _wait_for_clients(sender: Any, n: int, stop: threading.Event) -> None:
-    if n <= 0:
-        return
-    stats_fn = getattr(sender, "statistics", None)
-    while not stop.is_set():
-        stats = stats_fn() if callable(stats_fn) else {}
-        clients = stats.get("clients", {}) if isinstance(stats, dict) else {}
-        count = clients if isinstance(clients, int) else len(clients)
-        if count >= n:
-            return
-        stop.wait(0.05)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         announce(f"sending to {args.host}:{port}")
     count = 0
     try:
-        _wait_for_clients(sender, args.wait_for_client, stop)
+        wait_for_clients(sender, args.wait_for_client, stop)
         for frame in frames:
             sender(frame)
             count += 1

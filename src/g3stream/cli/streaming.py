@@ -58,6 +58,13 @@ def add_sender_options(p: argparse.ArgumentParser, default_port: int | None = No
         "(0: never drop; metadata frames are never dropped)",
     )
     p.add_argument(
+        "--wait-for-client",
+        type=non_negative_int_arg,
+        default=0,
+        metavar="N",
+        help="do not start sending before N clients are connected",
+    )
+    p.add_argument(
         "--decimate",
         action="append",
         type=decimation_arg,
@@ -97,6 +104,17 @@ def sender_port(sender: Any, requested: int) -> int:
     """The port a sender is bound to (the system's choice when 0 was requested)."""
     port = getattr(sender, "port", None)
     return int(port) if port else requested
+
+
+def wait_for_clients(sender: Any, n: int, stop: threading.Event) -> None:
+    """Return once ``sender`` has ``n`` connected clients (or ``stop`` is set)."""
+    if n <= 0:
+        return
+    log.info("waiting for %d client(s)", n)
+    while not stop.is_set():
+        if sender.statistics().get("connected_clients", 0) >= n:
+            return
+        stop.wait(0.05)
 
 
 def announce(what: str) -> None:
