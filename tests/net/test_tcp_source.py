@@ -308,3 +308,22 @@ def test_huge_read_request_allocates_only_what_arrives() -> None:
                 tracemalloc.stop()
     assert data == b"x" * 100
     assert peak <= (16 << 20) + (1 << 20)
+
+
+def test_readinto_receives_into_a_caller_buffer() -> None:
+    frames = stream_bytes(3, payload=5000)
+    data = b"".join(frames)
+    with TcpSource("tcp://*:0", timeout=TIMEOUT) as src:
+        with socket.create_connection(("127.0.0.1", src.port), timeout=TIMEOUT) as sender:
+            sender.sendall(data)
+        buffer = bytearray(len(data) + 10)
+        view = memoryview(buffer)
+        got = 0
+        while True:
+            n = src.readinto(view[got:])
+            if not n:
+                break
+            got += n
+        assert bytes(buffer[:got]) == data
+        assert src.readinto(view) == 0  # ended for good
+        assert src.readinto(bytearray()) == 0

@@ -28,6 +28,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from g3stream.errors import G3ConnectionError
@@ -153,6 +154,27 @@ class TcpSource:
         delivered data, and a :class:`G3ConnectionError` subclass when the
         peer cannot be reached and ``reconnect`` is off.
         """
+        chunk = self._receive(lambda sock: sock.recv(min(max_bytes, MAX_RECV_BYTES)))
+        return chunk if isinstance(chunk, bytes) else b""
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Receive straight into ``buffer``; return the byte count, 0 at the end.
+
+        Same waiting, timeout, reconnect and ``StreamRestart`` behaviour as
+        :meth:`read`, without allocating a new bytes object per call (lets a
+        consumer receive a large frame directly into its final buffer).
+        """
+        if not len(buffer):
+            return 0
+        count = self._receive(lambda sock: sock.recv_into(buffer))
+        return count if isinstance(count, int) else 0
+
+    def _receive(self, op: Callable[[socket.socket], bytes | int]) -> bytes | int:
+        """Run one receive ``op`` on the connection, handling every wait and outage.
+
+        Returns what ``op`` returned when it delivered data, or ``b""`` at
+        the end of the source.
+        """
         if self._ended or self._closed:
             return b""
         deadline = _Deadline(self.timeout)
@@ -170,7 +192,7 @@ class TcpSource:
                 wait = deadline.remaining()
                 if wait is not None or sock.gettimeout() is not None:
                     sock.settimeout(wait)
-                data = sock.recv(min(max_bytes, MAX_RECV_BYTES))
+                got = op(sock)
             except TimeoutError:
                 log.info("%s: no data for %s s, ending the stream", self.name, self.timeout)
                 self._end()
@@ -180,9 +202,10 @@ class TcpSource:
                     return b""
                 reason = f"connection lost ({exc.strerror or exc})"
             else:
-                if data:
-                    self._delivered += len(data)
-                    return data
+                size = got if isinstance(got, int) else len(got)
+                if size:
+                    self._delivered += size
+                    return got
                 if self._closed:
                     return b""
                 reason = "connection closed by the sender"
