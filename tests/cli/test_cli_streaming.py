@@ -243,6 +243,7 @@ def test_record_unreachable_source(tmp_path: Path) -> None:
     r = run_cli("record", f"tcp://127.0.0.1:{port}", str(tmp_path / "x.g3"))
     assert r.returncode == 1
     assert str(port) in r.stderr
+    assert not (tmp_path / "x.g3").exists()  # no empty file left behind
     assert run_cli("record", "notaurl", str(tmp_path / "x.g3")).returncode == 2
     assert run_cli("record", "tcp://127.0.0.1:1", "-", "--size-limit", "1M").returncode == 2
 

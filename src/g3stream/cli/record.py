@@ -131,17 +131,24 @@ class _StdoutWriter:
         self._out.flush()
 
 
-def make_writer(args: argparse.Namespace) -> Any:
-    """The file writer the options ask for."""
+def check_output(args: argparse.Namespace) -> None:
+    """Reject output options that cannot work, before anything is connected or created."""
     if args.out == "-":
         if args.size_limit:
             raise UsageError("--size-limit needs a file pattern, not -")
-        return _StdoutWriter()
-    if not args.out.endswith(_EXTENSIONS):
+    elif not args.out.endswith(_EXTENSIONS):
         raise UsageError(
             f"{args.out}: the output name must end in .g3, .g3.gz, .g3.bz2 or .g3.xz "
             "(the suffix chooses the compression), or be - for standard output"
         )
+    if args.divide_on and not args.size_limit:
+        raise UsageError("--divide-on needs --size-limit")
+
+
+def make_writer(args: argparse.Namespace) -> Any:
+    """The file writer the options ask for (checked by :func:`check_output`)."""
+    if args.out == "-":
+        return _StdoutWriter()
     try:
         from ..io import G3MultiFileWriter, G3Writer  # type: ignore[attr-defined]
     except ImportError as exc:  # pragma: no cover - only while io/ is being written
@@ -153,8 +160,6 @@ def make_writer(args: argparse.Namespace) -> Any:
                 size_limit=args.size_limit,
                 divide_on=list(args.divide_on) or None,
             )
-        if args.divide_on:
-            raise UsageError("--divide-on needs --size-limit")
         return G3Writer(args.out)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -169,13 +174,18 @@ def run(args: argparse.Namespace) -> int:
     if not is_url(args.url):
         raise UsageError(f"{args.url}: expected a tcp://host:port URL (to copy files use cp)")
     check_url(args.url)
-    writer = make_writer(args)
+    check_output(args)
     kwargs: dict[str, Any] = {}
     if args.reconnect:
         kwargs["reconnect"] = True
     if args.timeout >= 0:
         kwargs["timeout"] = args.timeout
     reader = open_reader(args.url, **kwargs)
+    try:
+        writer = make_writer(args)  # after connecting: an unreachable source creates no file
+    except BaseException:
+        close_module(reader)
+        raise
     # with "-" standard output carries the data: announcements go to stderr
     say = announce if args.out != "-" else _announce_stderr
     listen_port = listening_port(args.url, reader)
