@@ -119,3 +119,12 @@ def test_frames_after_close_are_refused(tmp_path: Path, make_frame) -> None:
         w(make_frame(0))
     with pytest.raises(ValueError):
         w(make_frame(1))
+
+
+def test_a_callable_repeating_a_name_cannot_overwrite_a_file(tmp_path: Path, make_frame) -> None:
+    w = G3MultiFileWriter(lambda frame, seqno: str(tmp_path / "same.g3"), 10)
+    w(make_frame(0))
+    with pytest.raises(ValueError, match="second time"):
+        w(make_frame(1))
+    w.Close()  # the file in progress is intact
+    assert [i for _, i in contents(tmp_path / "same.g3")] == [0]

@@ -13,7 +13,8 @@ Semantics follow spt3g's module of the same name:
   file is written once, in that header.
 * File names come from a printf-style pattern with one integer field
   (``"run-%03u.g3.gz"``) or from a callable ``f(frame, seqno)`` given the
-  first frame of the new file.
+  first frame of the new file.  Unlike spt3g, a name that would overwrite
+  a file this writer already wrote is an error, not lost data.
 * ``EndProcessing`` closes the current file and is not written.
 """
 
@@ -99,6 +100,7 @@ class G3MultiFileWriter:
         self.current_file = ""
         #: Every file started so far, in order.
         self.files: list[str] = []
+        self._started: set[str] = set()
         self._sink: FileSink | None = None
         self._metadata: dict[G3FrameType, G3Frame] = {}
         self._ended = False
@@ -124,7 +126,11 @@ class G3MultiFileWriter:
         name = self._namer(frame, seqno)
         if not isinstance(name, str | os.PathLike):
             raise TypeError(f"the file-name callable returned {name!r}, not a path")
-        return os.fspath(name)
+        name = os.fspath(name)
+        if name in self._started:
+            # spt3g would overwrite the earlier file and lose its frames
+            raise ValueError(f"the file-name callable returned {name!r} a second time")
+        return name
 
     def _start_file(self, frame: G3Frame) -> None:
         name = self._next_name(frame)
@@ -136,6 +142,7 @@ class G3MultiFileWriter:
         self._sink = sink
         self.current_file = name
         self.files.append(name)
+        self._started.add(name)
         for meta in self._metadata.values():
             sink.write_buffers(encode_frame(meta))
 
