@@ -204,3 +204,24 @@ def test_any_name_is_read_as_a_plain_stream(tmp_path: Path, make_frame, stream_o
     path = tmp_path / "capture.bin"
     path.write_bytes(stream_of([make_frame(0), make_frame(1)]))
     assert [f["index"] for f in G3File(path)] == [0, 1]
+
+
+def test_frames_read_through_a_memory_map_are_written_like_any_other(
+    tmp_path: Path, make_frame
+) -> None:
+    source = tmp_path / "source.g3"
+    with G3Writer(source) as w:
+        for i in range(4):
+            w(make_frame(i, size=100_000 * (i % 2)))
+    mapped = list(G3Reader(source, buffersize=4096, mmap=True))
+    plain = list(G3Reader(source))
+    source.unlink()  # an unlinked file stays mapped while frames use it
+    a, b = tmp_path / "a.g3", tmp_path / "b.g3"
+    with G3Writer(a) as w:
+        for f in mapped:
+            w(f)
+    with G3Writer(b) as w:
+        for f in plain:
+            w(f)
+    assert a.read_bytes() == b.read_bytes()
+    assert [f["index"] for f in G3File(a)] == [0, 1, 2, 3]
