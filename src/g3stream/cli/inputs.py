@@ -8,13 +8,10 @@ URLs are read with :class:`g3stream.io.G3Reader`.
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import Any
 
 from ..codec.decoder import FrameDecoder
 from ..frame import G3Frame
@@ -45,17 +42,6 @@ def open_raw(name: str) -> Any:
         raise CommandError(f"{name}: permission denied") from None
 
 
-def decompressor_for(name: str, raw: IO[bytes]) -> Any:
-    """Wrap ``raw`` in the decompressor its file name calls for (.gz, .bz2, .xz)."""
-    if name.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if name.endswith(".bz2"):
-        return bz2.BZ2File(raw, mode="rb")
-    if name.endswith(".xz"):
-        return lzma.LZMAFile(raw, mode="rb")
-    return raw
-
-
 def stream_frames(
     name: str,
     progress: Callable[[int], None] | None = None,
@@ -63,39 +49,51 @@ def stream_frames(
 ) -> Iterator[G3Frame]:
     """Yield every frame of the file ``name`` (``-`` for stdin), in order.
 
-    ``progress`` is called with the position in the file on disk (compressed
-    bytes for compressed files) after each chunk.  Bad data raises a
-    :class:`~g3stream.errors.G3FormatError` whose ``offset`` is the byte
-    offset in the (decompressed) stream; a file that ends inside a frame
-    raises :class:`~g3stream.errors.TruncatedFrameError`.
+    ``progress`` is called with the offset reached in the (decompressed)
+    stream.  Bad data raises a :class:`~g3stream.errors.G3FormatError`
+    whose ``offset`` is the byte offset in the (decompressed) stream; a
+    file that ends inside a frame raises
+    :class:`~g3stream.errors.TruncatedFrameError`.  Files are read by
+    :class:`g3stream.io.G3Reader` (large frames in one block, no extra
+    copies); standard input is decoded here as it arrives.
     """
-    raw = open_raw(name)
-    stream = decompressor_for(name, raw)
-    decoder = FrameDecoder(verify_crc=verify_crc)
+    if name == STDIN_NAME:
+        yield from _stdin_frames(progress, verify_crc)
+        return
+    open_raw(name).close()  # a clear message for a missing or unreadable file
+    from ..io import G3Reader  # type: ignore[attr-defined]
+
+    reader = G3Reader(name, verify_crc=verify_crc)
     try:
         while True:
-            try:
-                chunk = stream.read(CHUNK_SIZE) if stream is not raw else raw.read1(CHUNK_SIZE)
-            except (OSError, EOFError, lzma.LZMAError) as exc:
-                raise CommandError(
-                    f"{name}: cannot decompress after byte offset {decoder.offset}: {exc}"
-                ) from None
-            if not chunk:
-                break
-            decoder.feed(chunk)
+            frames = reader(None)
+            if not frames:
+                return
             if progress is not None:
-                progress(raw.tell() if raw.seekable() else decoder.offset + decoder.buffered)
-            while True:
-                frame = decoder.next_frame()
-                if frame is None:
-                    break
-                yield frame
-        decoder.close()
+                position = reader.tell()
+                if position >= 0:
+                    progress(position)
+            yield from frames
     finally:
-        if stream is not raw:
-            stream.close()
-        if raw is not sys.stdin.buffer:
-            raw.close()
+        reader.close()
+
+
+def _stdin_frames(progress: Callable[[int], None] | None, verify_crc: bool) -> Iterator[G3Frame]:
+    stream: Any = sys.stdin.buffer
+    decoder = FrameDecoder(verify_crc=verify_crc)
+    while True:
+        chunk = stream.read1(CHUNK_SIZE)
+        if not chunk:
+            break
+        decoder.feed(chunk)
+        if progress is not None:
+            progress(decoder.offset + decoder.buffered)
+        while True:
+            frame = decoder.next_frame()
+            if frame is None:
+                break
+            yield frame
+    decoder.close()
 
 
 def file_size(name: str) -> int | None:

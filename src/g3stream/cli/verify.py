@@ -57,7 +57,7 @@ def _decode_all(frame: G3Frame) -> None:
 class _Bar:
     """A rich progress bar on stderr for one file."""
 
-    def __init__(self, name: str, total: int) -> None:
+    def __init__(self, name: str, total: int | None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -92,9 +92,11 @@ class _Bar:
 def verify_file(name: str, decode: bool, show_progress: bool | None) -> tuple[int, int]:
     """Check one file; return (frames, bytes).  Raises CommandError on bad data."""
     size = file_size(name)
+    compressed = name.endswith((".gz", ".bz2", ".xz"))
     if show_progress is None:
         show_progress = size is not None and size >= PROGRESS_THRESHOLD and sys.stderr.isatty()
-    bar = _Bar(name, size or 0) if show_progress and size else None
+    # the position is in the decompressed stream: its total is known for plain files only
+    bar = _Bar(name, None if compressed else size) if show_progress else None
     frames = 0
     end = 0
     try:
@@ -106,8 +108,9 @@ def verify_file(name: str, decode: bool, show_progress: bool | None) -> tuple[in
     except G3FormatError as exc:
         where = exc.offset if exc.offset is not None else end
         stream = " of the decompressed stream" if name.endswith((".gz", ".bz2", ".xz")) else ""
+        reason = exc.message.removeprefix(f"{name}: ")
         raise CommandError(
-            f"{name}: corrupt frame at byte offset {where}{stream} (frame {frames}): {exc.message}"
+            f"{name}: corrupt frame at byte offset {where}{stream} (frame {frames}): {reason}"
         ) from None
     finally:
         if bar is not None:
