@@ -436,3 +436,23 @@ def test_a_huge_length_field_is_not_allocated(tmp_path: Path) -> None:
             tracemalloc.stop()
         assert info.value.offset == 0
         assert peak < 32 << 20
+
+
+def test_a_lying_second_entry_is_not_allocated_either(tmp_path: Path) -> None:
+    import tracemalloc
+
+    blob = b"\x01" + bytes(300_000)
+    head = b"\x01" + (1).to_bytes(4, "little") + (2).to_bytes(4, "little") + b"S\0\0\0"
+    first = (1).to_bytes(8, "little") + b"a" + len(blob).to_bytes(8, "little") + blob
+    second = (1).to_bytes(8, "little") + b"b" + (1_500_000_000).to_bytes(8, "little")
+    path = tmp_path / "liar2.g3"
+    path.write_bytes(head + first + second + b"\0" * 50)
+    for mapped in (False, True):
+        tracemalloc.start()
+        try:
+            with pytest.raises(TruncatedFrameError):
+                list(G3Reader(path, buffersize=4096, mmap=mapped))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 32 << 20

@@ -232,8 +232,8 @@ class G3Reader:
                     return build_frame(data, scanned, start, self.verify_crc)  # type: ignore[arg-type]
                 except G3FormatError as exc:
                     raise located(exc, src.name) from exc
-            if not src.mapped:
-                break  # going on would read the frame again
+            if not src.mapped or (available is not None and available < scanned):
+                break  # going on would read the frame again, or past the file
             total = scanned  # a view of a mapping costs nothing: widen it
             data = src.block(start, total)
         self._decoder = dec = self._new_decoder(start)
