@@ -565,3 +565,36 @@ def test_relay_forwards_the_original_bytes_to_every_client(tmp_path: Path, backg
         assert bytes(c.stdout_bytes) == data  # byte for byte, never re-encoded
     assert relay.wait() == 0
     assert source.wait() == 0
+
+
+def test_simulated_stream_is_the_same_on_every_run(background) -> None:
+    captures = []
+    for _ in range(2):
+        server = background(
+            [
+                "serve",
+                "--simulate",
+                "--fast",
+                "--duration",
+                "1",
+                "--seed",
+                "3",
+                "--start-time",
+                "2026-03-01T12:00:00",
+                "--port",
+                "0",
+                "--wait-for-client",
+                "1",
+            ]
+        )
+        port = server.port()
+        rec = run_cli_bytes("record", f"tcp://127.0.0.1:{port}", "-")
+        assert rec.returncode == 0, rec.stderr
+        assert server.wait() == 0
+        captures.append(rec.stdout)
+    assert captures[0] == captures[1]
+    frames = _decode(captures[0])
+    assert frames[0]["ObservationStart"].isoformat().startswith("2026-03-01T12:00:00")
+    assert sum(f.type == G3FrameType.Timepoint for f in frames) == 153
+    bad = run_cli("serve", "--simulate", "--port", "0", "--start-time", "yesterday")
+    assert bad.returncode == 2

@@ -19,7 +19,7 @@ from ..sim import SPT3G_SAMPLE_RATE, SimulatedDAQ
 from .common import EXIT_OK, CommandError, format_bytes, positive_float_arg
 from .monitor import StreamMonitor, show_until_done
 from .rates import RateBoard, RateDisplay
-from .serve import add_simulation_options
+from .serve import add_simulation_options, start_time_arg
 from .streaming import close_module
 
 HELP = "watch a simulated telescope stream live (server and monitor on this machine)"
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         sample_rate=args.rate,
         samples_per_scan=args.samples_per_scan,
         seed=args.seed,
-        start_time="now",
+        start_time=start_time_arg(args.start_time),
         realtime=True,
     )
     server = DemoServer(sim)

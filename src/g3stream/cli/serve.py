@@ -47,6 +47,13 @@ def add_simulation_options(p: argparse.ArgumentParser) -> None:
         help="Timepoint frames per Scan frame (default 152, about 1 s)",
     )
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument(
+        "--start-time",
+        default="now",
+        metavar="TIME",
+        help="time stamp of the first sample, ISO 8601 (default: now); with --seed and "
+        "--fast the stream is then the same on every run",
+    )
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -98,6 +105,18 @@ def _file_frames(files: list[str], loop: bool) -> Iterator[G3Frame]:
             yield from iter_source(name)
 
 
+def start_time_arg(text: str) -> Any:
+    """The simulated DAQ's start time from the command line (a usage error if unreadable)."""
+    if text == "now":
+        return text
+    from ..objects.time import G3Time
+
+    try:
+        return G3Time(text)
+    except ValueError as exc:
+        raise UsageError(f"--start-time: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until the source ends or Ctrl-C."""
     if args.simulate and args.files:
@@ -119,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             samples_per_scan=args.samples_per_scan,
             n_samples=None if args.duration is None else max(1, round(args.duration * rate)),
             seed=args.seed,
-            start_time="now",
+            start_time=start_time_arg(args.start_time),
             realtime=not args.fast,
         )
         frames = iter(sim)
