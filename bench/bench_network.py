@@ -124,7 +124,12 @@ def role_sender(args: argparse.Namespace) -> None:
     else:
         raise SystemExit(f"unknown scenario {args.scenario}")
     if args.scenario == "fanout":
-        sender = lib.G3NetworkSender(hostname="*", port=args.port)
+        # spt3g's queues are unbounded; give g3stream's per-client byte cap room
+        # for the whole stream so that no reader is cut off for lagging.
+        options = {}
+        if args.impl == "g3stream":
+            options = {"max_pending_bytes": 2 << 30, "close_timeout": PROCESS_LIMIT}
+        sender = lib.G3NetworkSender(hostname="*", port=args.port, **options)
         print("ready", flush=True)
         sys.stdin.readline()  # every reader is connected
     else:

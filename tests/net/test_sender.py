@@ -472,3 +472,21 @@ def test_port_in_use_is_a_clear_error(senders: list[G3NetworkSender]) -> None:
     sender = listen(senders)
     with pytest.raises(G3ConnectionError, match=str(sender.port)):
         G3NetworkSender("*", sender.port)
+
+
+def test_frame_partly_sent_directly_then_completed_by_writer(
+    senders: list[G3NetworkSender],
+) -> None:
+    sender = listen(senders)
+    sock = connect_client(sender.port, rcvbuf=4096)
+    wait_until(lambda: sender.statistics()["connected_clients"] == 1)
+    big = make_frame(T, 1, 1 << 20)  # 8 MB: more than the socket buffers take at once
+    small = make_frame(T, 2, 10)
+    sender(big)  # after a pause: handed to the socket by the pipeline thread
+    (stats,) = sender.statistics()["clients"].values()
+    assert 0 < stats["bytes_sent"] < len(big.encoded()) or stats["queue_frames"] == 1
+    sender(small)
+    client = Background(recv_all, sock)
+    sender(G3Frame(END))
+    assert client.result() == bytes(big.encoded()) + bytes(small.encoded())
+    assert sender.statistics()["frames_sent"] == 2
