@@ -183,34 +183,34 @@ def encode_frame(frame: G3Frame) -> list[Buffer]:
     order = frame.entry_order()
     frame._ensure()
     out: list[Buffer] = [_HEAD_FULL_LE.pack(1, 1, len(order), frame.type)]
-    crc = 0xFFFFFFFF
+    covered: list[Buffer] = []  # the bytes the CRC covers, in order
+    total = 0
     blobs = frame._blobs
     objs = frame._objs
     pack_u64 = _pack_u64
     for key in order:
         name = key.encode("utf-8", "surrogateescape")
+        covered.append(name)
         hit = blobs.get(key)
         if hit is not None:
-            blob: Buffer = hit[0]
+            parts: list[Buffer] = [hit[0]]
         else:
             obj = objs[key]
             fast = getattr(obj, "_g3_blob", None)
-            if fast is not None:
-                blob = fast()
-            else:
-                parts = encode_object(obj)
-                size = 0
-                for b in parts:
-                    crc = _crc32c(b, crc) if size else _crc32c(b, _crc32c(name, crc))
-                    size += b.nbytes if isinstance(b, memoryview) else len(b)
-                if not parts:
-                    crc = _crc32c(name, crc)
-                out.append(pack_u64(len(name)) + name + pack_u64(size))
-                out.extend(parts)
-                continue
-        crc = _crc32c(blob, _crc32c(name, crc))
-        out.append(pack_u64(len(name)) + name + pack_u64(len(blob)))
-        out.append(blob)
+            parts = [fast()] if fast is not None else encode_object(obj)
+        size = 0
+        for b in parts:
+            size += b.nbytes if isinstance(b, memoryview) else len(b)
+        total += size
+        out.append(pack_u64(len(name)) + name + pack_u64(size))
+        out.extend(parts)
+        covered.extend(parts)
+    if total <= _JOIN_LIMIT:
+        crc = _crc32c(b"".join(covered), 0xFFFFFFFF)
+    else:
+        crc = 0xFFFFFFFF
+        for b in covered:
+            crc = _crc32c(b, crc)
     out.append(_pack_u32(crc ^ 0xFFFFFFFF))
     return out
 
