@@ -598,3 +598,27 @@ def test_simulated_stream_is_the_same_on_every_run(background) -> None:
     assert sum(f.type == G3FrameType.Timepoint for f in frames) == 153
     bad = run_cli("serve", "--simulate", "--port", "0", "--start-time", "yesterday")
     assert bad.returncode == 2
+
+
+def test_stats_counts_gaps_in_the_time_stamps(tmp_path: Path, background) -> None:
+    from g3stream import G3Time
+
+    frames = []
+    t = 1_700_000_000 * 100_000_000
+    for i in range(40):
+        f = G3Frame(G3FrameType.Timepoint)
+        f["SampleIndex"] = i if i < 30 else i + 5  # five samples lost after the 30th
+        t += 655_360 * (6 if i == 30 else 1)  # and the clock jumps with them
+        f["EventHeader"] = G3Time(t)
+        frames.append(f)
+    path = tmp_path / "gappy.g3"
+    write_frames(path, frames)
+    source = background(["serve", str(path), "--port", "0", "--wait-for-client", "1"])
+    port = source.port()
+    r = run_cli("stats", "--json", "--interval", "0.2", f"tcp://127.0.0.1:{port}")
+    assert r.returncode == 0, r.stderr
+    last = json.loads(r.stdout.splitlines()[-1])
+    assert last["gaps"] == 1
+    assert abs(last["longest_gap"] - 6 * 0.0065536) < 1e-6
+    assert last["types"]["Timepoint"]["dropped"] == 5
+    assert source.wait() == 0
