@@ -156,6 +156,7 @@ class G3NetworkSender:
         self.max_clients = int(max_clients)
         self._lock = threading.Lock()
         self._clients: list[ClientConnection] = []
+        self._client_snapshot: tuple[ClientConnection, ...] = ()  # updated under the lock
         self._finished: list[ClientConnection] = []
         self._metadata: dict[int, QueuedFrame] = {}
         self._closed = False
@@ -212,7 +213,8 @@ class G3NetworkSender:
         EndProcessing is never sent: it flushes and closes the sender, then
         passes downstream after every earlier frame.
         """
-        if int(frame.type) == _END:
+        frame_type = frame.type
+        if frame_type == _END:
             out = self._drain_serializers(wait_all=True)
             self.Close()
             out.append(frame)
@@ -222,7 +224,7 @@ class G3NetworkSender:
         send = self._should_send(frame)
         if self._executor is None:
             if send:
-                self._dispatch(int(frame.type), serialize(frame))
+                self._dispatch(frame_type, serialize(frame))
             return [frame]
         future = self._executor.submit(serialize, frame) if send else None
         self._in_flight.append((frame, future))
@@ -343,17 +345,18 @@ class G3NetworkSender:
         """Queue one serialized frame for every client, remembering metadata."""
         nbytes = data.nbytes if isinstance(data, memoryview) else len(data)
         item = QueuedFrame(data, nbytes, frame_type in _DATA_TYPES)
-        if self._connected_client is not None and self._connected_client.error is not None:
+        connected = self._connected_client
+        if connected is not None and connected.error is not None:
             raise G3ConnectionLostError(
-                f"connection to {endpoint(self.hostname, self.port)} lost: "
-                f"{self._connected_client.error}"
+                f"connection to {endpoint(self.hostname, self.port)} lost: {connected.error}"
             )
+        probe = self._pending_connection
         with self._lock:
-            if self._pending_connection is not None and self._pending_connection():
+            if probe is not None and probe():
                 self._accept_pending()
             if not item.droppable:
-                self._metadata[frame_type] = item
-            clients = list(self._clients)
+                self._metadata[int(frame_type)] = item
+            clients = self._client_snapshot
         for client in clients:
             outcome = client.offer(item)
             if outcome == Offer.OVERFLOW:
@@ -376,6 +379,7 @@ class G3NetworkSender:
         if replay:
             client.preload(list(self._metadata.values()))
         self._clients.append(client)
+        self._client_snapshot = tuple(self._clients)
         self._clients_accepted += 1
         client.start()
         return client
@@ -412,6 +416,7 @@ class G3NetworkSender:
             stats = client.statistics()
             if client in self._clients:
                 self._clients.remove(client)
+                self._client_snapshot = tuple(self._clients)
             for key in ("frames_sent", "bytes_sent", "frames_dropped"):
                 self._totals[key] += stats[key]
             if client.error is not None:
@@ -481,6 +486,7 @@ class G3NetworkSender:
             with self._lock:
                 remaining = self._clients + self._finished
                 self._clients, self._finished = [], []
+                self._client_snapshot = ()
             for client in remaining:
                 client.abort("sender closed")
                 client.join(1.0)
