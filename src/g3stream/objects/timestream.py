@@ -855,6 +855,7 @@ def _vector_time(ticks: np.ndarray) -> Any:
 def _rate(n: int, span: int) -> float:
     """The reference's ``(n - 1) / (stop - start)`` with its size_t and 0/0 behaviour."""
     num = float((n - 1) % 2**64)
+    span = (span + 2**63) % 2**64 - 2**63  # stop - start is a wrapping int64 there
     if span == 0:
         return math.nan if num == 0 else math.inf
     return num / span
