@@ -136,7 +136,11 @@ def connect_client(port: int, rcvbuf: int | None = None, host: str = "127.0.0.1"
     if rcvbuf is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.settimeout(TIMEOUT)
-    sock.connect((host, port))
+    try:
+        sock.connect((host, port))
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 

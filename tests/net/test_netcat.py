@@ -37,7 +37,7 @@ def run_nc(
     *args: str, stdin: object = subprocess.DEVNULL, stdout: object = None
 ) -> subprocess.Popen[bytes]:
     assert NC is not None
-    return subprocess.Popen([NC, *args], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+    return subprocess.Popen([NC, *args], stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL)
 
 
 def wait(proc: subprocess.Popen[bytes]) -> None:

@@ -12,6 +12,9 @@ Two modes, chosen by ``hostname`` exactly as in spt3g:
   :attr:`G3NetworkSender.port`) and accepts clients at any time from a
   background thread. A new client first receives the latest frame of every
   metadata type (in the order the types first appeared), then live frames.
+  A client whose queue reaches ``max_queue_size`` frames loses new Timepoint
+  and Scan frames (counted); one more than ``max_pending_bytes`` behind is
+  disconnected (logged and counted). Other clients never notice.
 
 The sender is a tee: called with a frame it returns the frames to pass
 downstream, always all of them and in order, whatever the network does.
@@ -115,7 +118,9 @@ class G3NetworkSender:
         Scan frames are dropped for that client (0 = no frame limit).
     n_serializers:
         Number of background threads serializing frames (0 = serialize in
-        the calling thread). Frames still leave in order.
+        the calling thread). A frame is passed downstream once serialized, so
+        no later module can touch it meanwhile; frames keep their order, on
+        the network and downstream.
     max_pending_bytes:
         Per-client bound on bytes queued but not yet sent. Connect mode waits
         below it; listen mode disconnects a client that exceeds it.
@@ -168,8 +173,6 @@ class G3NetworkSender:
         self._clients_lost = 0
         self._listener: socket.socket | None = None
         self._pending_connection: Callable[[], bool] | None = None
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_w.setblocking(False)
         self._executor: ThreadPoolExecutor | None = None
         self._in_flight: deque[tuple[Any, Future[Buffer] | None]] = deque()
         self._connected_client: ClientConnection | None = None
@@ -185,6 +188,9 @@ class G3NetworkSender:
             self.port = int(port)
             self._connected_client = self._add_client(sock, replay=False)
             log.info("G3NetworkSender connected to %s", endpoint(hostname, self.port))
+        # Wakes the service thread (new client, finished client, shutdown).
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_w.setblocking(False)
         if self.n_serializers:
             self._executor = ThreadPoolExecutor(
                 self.n_serializers, thread_name_prefix="g3-serializer"
