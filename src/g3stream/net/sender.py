@@ -99,11 +99,6 @@ def serialize(frame: Any) -> Buffer:
     return data  # type: ignore[no-any-return]
 
 
-def is_metadata_type(frame_type: int) -> bool:
-    """True for frame types replayed to late clients: all but Timepoint, Scan, EndProcessing."""
-    return int(frame_type) not in _DATA_TYPES and int(frame_type) != _END
-
-
 class G3NetworkSender:
     """Send frames over TCP to one receiver (connect mode) or many (listen mode).
 
