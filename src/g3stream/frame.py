@@ -439,7 +439,8 @@ class G3Frame:
         for k in sorted(self._keys):
             try:
                 obj = self._object(k)
-                summary = obj.Summary() if isinstance(obj, G3FrameObject) else str(obj)
+                listing = getattr(obj, "_listing_summary", None) or getattr(obj, "Summary", None)
+                summary = listing() if listing is not None else str(obj)
                 name = (
                     type(obj).__name__ if not isinstance(obj, OpaqueFrameObject) else obj.class_name
                 )

@@ -412,3 +412,30 @@ def test_damaged_blobs_raise_typed_errors(which: int, edits: list[tuple[int, int
         decode_object(bytes(blob))
     except G3FormatError:
         pass
+
+
+def test_frame_listing_line_matches_reference() -> None:
+    """A frame listing shows a timestream map the way the reference's listing does."""
+    core = pytest.importorskip("spt3g.core")
+    import g3stream
+
+    cases = [
+        [(500, 4, 10), (400, 1, 10)],
+        [(1, 4, 10)],
+        [(500, 0, 5)],
+        [],
+    ]
+    for members in cases:
+        lines = []
+        for mod in (core, g3stream):
+            m = mod.G3TimestreamMap()
+            for i, (n, units, seconds) in enumerate(members):
+                ts = mod.G3Timestream(np.zeros(n))
+                ts.start = mod.G3Time(0)
+                ts.stop = mod.G3Time(seconds * 10**8)
+                ts.units = mod.G3TimestreamUnits.values[units]
+                m[f"d{i}"] = ts
+            f = mod.G3Frame()
+            f["m"] = m
+            lines.append(str(f).splitlines()[1].split("=>")[1])
+        assert lines[0] == lines[1]

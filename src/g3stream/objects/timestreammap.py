@@ -322,6 +322,13 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
     def __str__(self) -> str:
         return self.Summary()
 
+    def _listing_summary(self) -> str:
+        """The line a frame listing shows: the first member's shape, and the member count."""
+        if not self._members:
+            return "Timestreams from 0 detectors"
+        first = next(iter(self._members.values()))
+        return f"Timestreams of {first.Summary()} from {len(self._members)} detectors"
+
     def __repr__(self) -> str:
         return f"<G3TimestreamMap {self.Description()}>"
 
