@@ -490,3 +490,47 @@ def test_frame_partly_sent_directly_then_completed_by_writer(
     sender(G3Frame(END))
     assert client.result() == bytes(big.encoded()) + bytes(small.encoded())
     assert sender.statistics()["frames_sent"] == 2
+
+
+CLIENT_SCRIPT = """
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+total = 0
+announced = False
+while True:
+    data = s.recv(1 << 16)
+    if not data:
+        break
+    total += len(data)
+    if not announced:
+        print('receiving', flush=True)   # mid-stream: the test may kill us now
+        announced = True
+print(total, flush=True)
+"""
+
+
+def test_client_processes_killed_mid_stream(senders: list[G3NetworkSender]) -> None:
+    from g3net_testutil import finish, spawn_python
+
+    sender = listen(senders)
+    victim = spawn_python(CLIENT_SCRIPT, str(sender.port))
+    survivor = spawn_python(CLIENT_SCRIPT, str(sender.port))
+    try:
+        wait_until(lambda: sender.statistics()["connected_clients"] == 2)
+        frames = [make_frame(T, i, 4096) for i in range(200)]
+        for frame in frames[:10]:
+            sender(frame)
+        assert victim.stdout is not None
+        assert victim.stdout.readline().strip() == b"receiving"
+        victim.kill()  # SIGKILL, mid-stream
+        victim.wait(timeout=TIMEOUT)
+        for frame in frames[10:]:
+            assert sender(frame) == [frame]  # the pipeline does not notice
+        sender(G3Frame(END))
+        out, err = finish(survivor)
+    finally:
+        victim.kill()
+        survivor.kill()
+    assert int(out.split()[-1]) == sum(len(f.encoded()) for f in frames)
+    stats = sender.statistics()
+    assert stats["clients_lost"] == 1 and stats["connected_clients"] == 0
