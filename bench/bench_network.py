@@ -325,11 +325,12 @@ def raw_pair(n: int, size: int) -> dict[str, Any] | None:
     return result
 
 
-def fanout(impl: str, n: int) -> float | None:
+def fanout(impl: str, n: int, reader_impl: str | None = None) -> float | None:
+    """Aggregate MB/s of FANOUT_CLIENTS readers (of ``reader_impl``) on one listening sender."""
     port = free_port()
     size = frame_bytes(impl, "fanout")
-    common = ["--impl", impl, "--scenario", "fanout", "--port", str(port), "--frames", str(n)]
-    sender = spawn("--role", "sender", *common)
+    common = ["--scenario", "fanout", "--port", str(port), "--frames", str(n)]
+    sender = spawn("--role", "sender", "--impl", impl, *common)
     assert sender.stdout is not None and sender.stdin is not None
     if sender.stdout.readline().strip() != "ready":
         collect(sender, 10)
@@ -338,6 +339,8 @@ def fanout(impl: str, n: int) -> float | None:
         spawn(
             "--role",
             "reader",
+            "--impl",
+            reader_impl or impl,
             *common,
             "--url",
             f"tcp://127.0.0.1:{port}",
@@ -507,12 +510,22 @@ def main() -> None:
     if "fanout" in only:
         n = max(4, FANOUT_FRAMES // scale)
         res2 = best_of(args.repeat, impls, lambda impl: fanout(impl, n))
+        if "spt3g" in impls:
+            # The same with spt3g readers on both sides: the senders alone compared.
+            res3 = best_of(args.repeat, impls, lambda impl: fanout(impl, n, "spt3g"))
         table.add(
             f"fan-out to {FANOUT_CLIENTS} clients (aggregate)",
             res2["g3stream"],
             res2.get("spt3g"),
             "MB/s",
         )
+        if "spt3g" in impls:
+            table.add(
+                "  same, spt3g readers (senders compared)",
+                res3["g3stream"],
+                res3.get("spt3g"),
+                "MB/s",
+            )
     if "memory" in only:
         total = MEMORY_BYTES // scale
         mem = {impl: memory(impl, total) for impl in impls}
