@@ -30,6 +30,8 @@ from ..frame import G3Frame
 from .file_source import FileSource
 from .source import ByteSource, StreamRestart
 
+#: Frames decoded per refill of the ready queue.
+_BATCH = 16
 log = logging.getLogger(__name__)
 
 __all__ = ["G3Reader", "ReaderSeekError"]
@@ -260,7 +262,9 @@ class G3Reader:
                 return False
             dec = self._decoder
             try:
-                frames = dec.frames()
+                # a few frames at a time: frames that die young are cheap for the
+                # garbage collector, a whole buffer's worth alive at once is not
+                frames = dec.frames(_BATCH)
             except G3FormatError as exc:
                 raise located(exc, src.name) from exc
             if frames:
