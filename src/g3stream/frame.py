@@ -78,10 +78,6 @@ class G3FrameType(int):
         """Whether this is one of spt3g's named frame types."""
         return int(self) in _STANDARD_NAMES
 
-    @property
-    def real(self) -> int:  # type: ignore[override]
-        return int(self)
-
     def __str__(self) -> str:
         n = _STANDARD_NAMES.get(int(self))
         if n is None:
