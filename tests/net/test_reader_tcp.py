@@ -232,3 +232,19 @@ def test_reconnecting_connect_reader_across_listening_sender_restart() -> None:
         if second is not None:
             second.kill()
     assert seqs(got) == [0, 1, 2, 3, 4, 100, 101, 102, 103, 104]
+
+
+def test_waiting_reader_leaves_other_threads_running() -> None:
+    import time
+
+    reader = G3Reader("tcp://*:0", timeout=TIMEOUT)
+    waiting = Background(read_all, reader)  # blocks in accept, then in recv
+    count = 0
+    end = time.monotonic() + 0.2
+    while time.monotonic() < end:
+        count += 1
+    assert count > 10_000 and not waiting.done.is_set()
+    sender = G3NetworkSender("127.0.0.1", reader.port)
+    sender(make_frame(T, 1))
+    sender(G3Frame(END))
+    assert seqs(waiting.result()) == [1]
