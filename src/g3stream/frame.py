@@ -213,7 +213,7 @@ class G3Frame:
 
     # -- construction from bytes -------------------------------------------
     @classmethod
-    def _from_scan(cls, type_code: int, raw: bytes, entries: list[slice], offset: int) -> G3Frame:
+    def _from_scan(cls, type_code: int, raw: _Buffer, entries: list[slice], offset: int) -> G3Frame:
         """A frame over ``raw``, one frame's bytes; ``entries`` holds, per entry,
         the slice of its name and of its blob (indexed on first use)."""
         f = cls.__new__(cls)

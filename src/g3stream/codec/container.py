@@ -129,7 +129,7 @@ def scan_frame(
     return ScannedFrame(p + 4 - pos, type_code, entries, crc, little)
 
 
-def check_crc(frame_bytes: bytes, scanned: ScannedFrame, offset: int) -> None:
+def check_crc(frame_bytes: Buffer, scanned: ScannedFrame, offset: int) -> None:
     """Raise ``CRCMismatchError`` unless the stored CRC matches the names and blobs."""
     if scanned.size <= _JOIN_LIMIT:
         # one call over the gathered pieces beats one call per piece
@@ -147,7 +147,7 @@ def check_crc(frame_bytes: bytes, scanned: ScannedFrame, offset: int) -> None:
 
 
 def build_frame(
-    frame_bytes: bytes, scanned: ScannedFrame, offset: int, verify: bool = True
+    frame_bytes: Buffer, scanned: ScannedFrame, offset: int, verify: bool = True
 ) -> G3Frame:
     """A lazily decoded G3Frame over ``frame_bytes`` (exactly one frame).
 

@@ -3,23 +3,39 @@
 Feed it bytes as they arrive (from a file, a socket, a test); take complete
 frames out.  It never performs I/O.
 
+Two ways in: ``feed(data)`` for bytes already received, or, for readers
+that can fill memory directly (``readinto``, ``recv_into``), ``get_buffer``
+then ``buffer_updated`` (the shape of asyncio's BufferedProtocol).  With the
+latter a large frame is received straight into a buffer of its own, which the
+frame then keeps: its bytes are copied once, by the read itself.
+
 Complexity promise: each byte fed is copied at most twice (into the receive
 buffer, then into its frame's own bytes), and a partial frame is re-scanned
 only once enough bytes have arrived to possibly complete the part that was
 missing, so decoding is linear in the bytes fed.  Memory is bounded by the
-largest frame accepted (``max_frame_size``) plus one ``feed`` call's data.
+largest frame accepted (``max_frame_size``) plus one ``feed`` call's data; a
+large frame's own buffer grows at most to twice the bytes that actually
+arrived plus ``LARGE_FRAME_STEP``, so a lying length field costs nothing.
 """
 
 from __future__ import annotations
 
+from collections import deque
+
+import numpy as np
+
 from ..errors import G3FormatError, TruncatedFrameError
 from ..frame import G3Frame
-from .container import DEFAULT_MAX_FRAME_SIZE, build_frame, scan_frame
+from .container import DEFAULT_MAX_FRAME_SIZE, ScannedFrame, build_frame, scan_frame
 
 Buffer = bytes | bytearray | memoryview
 
 # below this size a double copy is cheaper than a memoryview
 _SMALL_FRAME = 4096
+#: A frame still missing at least this many bytes is received into its own buffer.
+LARGE_FRAME = 1 << 20
+#: A large frame's buffer grows by at most this much beyond twice what arrived.
+LARGE_FRAME_STEP = 16 << 20
 
 
 class FrameDecoder:
@@ -39,6 +55,11 @@ class FrameDecoder:
         "verify_crc",
         "_failed",
         "_fatal",
+        "_big",
+        "_fill",
+        "_ready",
+        "_export",
+        "_scratch",
     )
 
     def __init__(
@@ -52,6 +73,11 @@ class FrameDecoder:
         self.verify_crc = verify_crc
         self._failed: G3FormatError | None = None  # to raise on the next call
         self._fatal: G3FormatError | None = None  # framing lost: raise forever
+        self._big: memoryview | None = None  # a large frame's own buffer, while it arrives
+        self._fill = 0  # bytes of _big received
+        self._ready: deque[G3Frame] = deque()  # large frames completed, not yet taken
+        self._export: memoryview | None = None  # the view get_buffer handed out
+        self._scratch = bytearray()
 
     @property
     def offset(self) -> int:
@@ -61,26 +87,128 @@ class FrameDecoder:
     @property
     def buffered(self) -> int:
         """Bytes received that are not yet part of a returned frame."""
+        if self._big is not None:
+            return self._fill
         return len(self._buf) - self._pos
 
     @property
     def at_boundary(self) -> bool:
         """True when no partial frame is held (a clean place for the stream to end)."""
-        return len(self._buf) == self._pos
+        return self._big is None and len(self._buf) == self._pos
 
     @property
     def bytes_needed(self) -> int:
         """A lower bound on the bytes still to arrive before the next frame can be complete."""
-        return max(self._need - (len(self._buf) - self._pos), 0)
+        return max(self._need - self.buffered, 0)
 
     def feed(self, data: Buffer) -> None:
         """Add received bytes."""
+        if self._big is not None:
+            self._feed_large(memoryview(data).cast("B"))
+            return
         if data:
             if self._pos:
                 # drop consumed bytes once per feed, not once per frame
                 del self._buf[: self._pos]
                 self._pos = 0
             self._buf += data
+
+    def get_buffer(self, size: int) -> memoryview:
+        """A writable view for up to ``size`` incoming bytes (fewer for a large frame).
+
+        Fill it (``readinto``, ``recv_into``), then call ``buffer_updated``
+        with the byte count before anything else.  While a large frame is
+        arriving the view is the rest of that frame's own buffer.
+        """
+        if self._export is not None:
+            raise RuntimeError("get_buffer called again before buffer_updated")
+        if self._big is None and self._fatal is None and self.bytes_needed >= LARGE_FRAME:
+            self._start_large()
+        if self._big is not None:
+            view = self._big[self._fill :]
+        else:
+            if len(self._scratch) < size:
+                self._scratch = bytearray(size)
+            view = memoryview(self._scratch)[:size]
+        self._export = view
+        return view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """Declare that ``nbytes`` bytes were written at the start of the last ``get_buffer`` view."""
+        view = self._export
+        if view is None:
+            raise RuntimeError("buffer_updated without get_buffer")
+        if not 0 <= nbytes <= len(view):
+            raise ValueError(f"{nbytes} bytes cannot have been written into {len(view)}")
+        self._export = None
+        if self._big is not None:
+            view.release()
+            self._fill += nbytes
+            if self._fill == len(self._big):
+                self._large_filled()
+        else:
+            with view[:nbytes] as data:
+                self.feed(data)
+            view.release()
+
+    def _start_large(self) -> None:
+        """Move the partial frame into a buffer of its own, sized for what is known of it."""
+        held = len(self._buf) - self._pos
+        big = _uninitialised(self._capacity(held))
+        big[:held] = memoryview(self._buf)[self._pos :]
+        self._buf.clear()
+        self._pos = 0
+        self._big = big
+        self._fill = held
+
+    def _capacity(self, held: int) -> int:
+        # never trust a length field with more than the growth rule allows
+        return min(self._need, max(2 * held, held + LARGE_FRAME_STEP))
+
+    def _feed_large(self, data: memoryview) -> None:
+        while len(data):
+            big = self._big
+            if big is None:
+                self.feed(data)
+                return
+            k = min(len(data), len(big) - self._fill)
+            big[self._fill : self._fill + k] = data[:k]
+            self._fill += k
+            data = data[k:]
+            if self._fill == len(big):
+                self._large_filled()
+
+    def _large_filled(self) -> None:
+        """The large frame's buffer is full: finish the frame, or grow the buffer."""
+        big = self._big
+        assert big is not None
+        fill = self._fill
+        try:
+            scanned = scan_frame(big, 0, fill, self._offset, self.max_frame_size)
+        except G3FormatError as exc:
+            self._fatal = exc
+            raise
+        if not isinstance(scanned, ScannedFrame):
+            self._need = scanned  # more entries follow: grow by the rule
+            grown = _uninitialised(self._capacity(fill))
+            grown[:fill] = big[:fill]
+            self._big = grown
+            return
+        size = scanned.size
+        tail = bytes(big[size:fill])
+        big = big[:size]
+        self._big = None
+        self._fill = 0
+        self._need = 1
+        offset = self._offset
+        self._offset += size
+        if tail:
+            self.feed(tail)
+        try:
+            # the frame keeps the buffer; a read-only view keeps decoded arrays read-only
+            self._ready.append(build_frame(big.toreadonly(), scanned, offset, self.verify_crc))
+        except G3FormatError as exc:
+            self._failed = exc  # a bad CRC: framing is intact, raised by the next call
 
     def next_frame(self) -> G3Frame | None:
         """The next complete frame, or ``None`` when more bytes are needed.
@@ -102,6 +230,11 @@ class FrameDecoder:
 
     def _take(self, limit: int) -> list[G3Frame]:
         out: list[G3Frame] = []
+        ready = self._ready
+        while ready and (limit <= 0 or len(out) < limit):
+            out.append(ready.popleft())
+        if out and (len(out) == limit or self._fatal or self._failed):
+            return out  # an error waiting behind them is raised by the next call
         if self._fatal is not None:
             raise self._fatal
         if self._failed is not None:
@@ -155,9 +288,11 @@ class FrameDecoder:
 
     def reset(self) -> int:
         """Discard a partial frame (for example after a reconnect); returns the bytes dropped."""
-        dropped = len(self._buf) - self._pos
+        dropped = self.buffered
         self._buf.clear()
         self._pos = 0
+        self._big = None
+        self._fill = 0
         self._need = 1
         self._failed = None
         self._fatal = None
@@ -170,3 +305,8 @@ class FrameDecoder:
             raise TruncatedFrameError(
                 f"stream ended inside a frame ({self.buffered} bytes of it received)", self._offset
             )
+
+
+def _uninitialised(size: int) -> memoryview:
+    """A writable byte buffer whose memory is not cleared first (it is about to be filled)."""
+    return memoryview(np.empty(size, dtype=np.uint8)).cast("B")  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import mmap
 import os
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import TruncatedFrameError
 from .compression import (
@@ -74,11 +74,23 @@ class FileSource:
         Raises ``CompressedDataError`` for corrupt compressed data and
         ``TruncatedFrameError`` for a compressed stream that was cut short.
         """
+        data: bytes = self._io(lambda f: f.read(max_bytes))
+        self.position += len(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Read straight into ``buffer``; the byte count, 0 at the end (errors as ``read``)."""
+        n: int = self._io(lambda f: f.readinto(buffer)) or 0
+        self.position += n
+        return n
+
+    def _io(self, op: Any) -> Any:
+        """Run one read ``op`` on the open file, turning codec failures into typed errors."""
         f = self._file
         if f is None:
             raise ValueError(f"{self.name}: read from a closed file source")
         try:
-            data = f.read(max_bytes)
+            return op(f)
         except EOFError as exc:
             raise self._error(
                 TruncatedFrameError, f"compressed stream ended early ({exc})"
@@ -89,8 +101,6 @@ class FileSource:
                     CompressedDataError, f"corrupt {self.compression.value} data ({exc})"
                 ) from exc
             raise
-        self.position += len(data)
-        return data
 
     def available(self, offset: int) -> int | None:
         """Bytes the file holds from ``offset`` on, or None when unknown (compressed files)."""

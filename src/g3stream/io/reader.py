@@ -243,6 +243,26 @@ class G3Reader:
         self._tried_whole = start  # read the rest of this frame the ordinary way
         return None
 
+    @staticmethod
+    def _receive(src: ByteSource, dec: FrameDecoder, size: int) -> int:
+        """Move up to ``size`` bytes from ``src`` into ``dec``; 0 at the end of the source.
+
+        Sources that can fill memory directly receive into the decoder's own
+        buffer (a large frame then costs one copy, the read itself).
+        """
+        readinto = getattr(src, "readinto", None)
+        if readinto is None:
+            data = src.read(size)
+            dec.feed(data)
+            return len(data)
+        view = dec.get_buffer(size)
+        n = 0
+        try:
+            n = readinto(view)
+        finally:
+            dec.buffer_updated(n)
+        return n
+
     def _finish_source(self, src: ByteSource, dec: FrameDecoder) -> None:
         """The current source returned end of stream: close it and check the boundary."""
         src.close()
@@ -272,7 +292,12 @@ class G3Reader:
                 self._frames_in_source += len(frames)
                 return True
             need = dec.bytes_needed
-            if need > self.buffersize and self._whole_frames and dec.offset != self._tried_whole:
+            if (
+                need > self.buffersize
+                and self._whole_frames
+                and getattr(src, "mapped", False)
+                and dec.offset != self._tried_whole
+            ):
                 frame = self._read_whole_frame(src, dec, need)
                 if frame is not None:
                     self._ready.append(frame)
@@ -281,7 +306,7 @@ class G3Reader:
                 continue
             try:
                 # a length field promising more is not trusted with one allocation
-                data = src.read(min(max(need, self._read_size), self._max_read))
+                got = self._receive(src, dec, min(max(need, self._read_size), self._max_read))
             except StreamRestart:
                 dropped = dec.reset()
                 if dropped:
@@ -297,8 +322,7 @@ class G3Reader:
                 raise located(exc, src.name) from exc
             if self._source is not src:
                 return False  # closed by another thread while waiting for data
-            if data:
-                dec.feed(data)
+            if got:
                 self._read_size = self.buffersize
                 continue
             try:
