@@ -20,6 +20,7 @@ arrived plus ``LARGE_FRAME_STEP``, so a lying length field costs nothing.
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 
 import numpy as np
@@ -60,6 +61,7 @@ class FrameDecoder:
         "_ready",
         "_export",
         "_scratch",
+        "_pool",
     )
 
     def __init__(
@@ -78,6 +80,7 @@ class FrameDecoder:
         self._ready: deque[G3Frame] = deque()  # large frames completed, not yet taken
         self._export: memoryview | None = None  # the view get_buffer handed out
         self._scratch = bytearray()
+        self._pool = _BufferPool()
 
     @property
     def offset(self) -> int:
@@ -154,7 +157,7 @@ class FrameDecoder:
     def _start_large(self) -> None:
         """Move the partial frame into a buffer of its own, sized for what is known of it."""
         held = len(self._buf) - self._pos
-        big = _uninitialised(self._capacity(held))
+        big = self._pool.take(self._capacity(held))
         big[:held] = memoryview(self._buf)[self._pos :]
         self._buf.clear()
         self._pos = 0
@@ -190,7 +193,7 @@ class FrameDecoder:
             raise
         if not isinstance(scanned, ScannedFrame):
             self._need = scanned  # more entries follow: grow by the rule
-            grown = _uninitialised(self._capacity(fill))
+            grown = self._pool.take(self._capacity(fill))
             grown[:fill] = big[:fill]
             self._big = grown
             return
@@ -307,6 +310,31 @@ class FrameDecoder:
             )
 
 
-def _uninitialised(size: int) -> memoryview:
-    """A writable byte buffer whose memory is not cleared first (it is about to be filled)."""
-    return memoryview(np.empty(size, dtype=np.uint8)).cast("B")  # type: ignore[arg-type]
+class _BufferPool:
+    """Large-frame buffers, re-used once every frame built on one is gone.
+
+    A fresh buffer costs a page fault per page when first written; a buffer
+    whose frame was dropped is still mapped and warm.  Only buffers nothing
+    else refers to are handed out again, so no frame's bytes can change.
+    """
+
+    __slots__ = ("_free",)
+    _KEEP = 3
+
+    def __init__(self) -> None:
+        self._free: list[np.ndarray] = []
+
+    def take(self, size: int) -> memoryview:
+        """A writable buffer of ``size`` bytes (contents undefined)."""
+        pool = self._free
+        for i in range(len(pool)):
+            arr = pool[i]
+            # referenced by the list, this local and the call's argument only: unused
+            if sys.getrefcount(arr) <= 3 and arr.nbytes >= size:
+                pool.append(pool.pop(i))
+                return memoryview(arr).cast("B")[:size]  # type: ignore[arg-type]
+        arr = np.empty(size, dtype=np.uint8)
+        pool.append(arr)
+        if len(pool) > self._KEEP:
+            del pool[0]
+        return memoryview(arr).cast("B")  # type: ignore[arg-type]
