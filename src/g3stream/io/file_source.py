@@ -147,23 +147,11 @@ class FileSource:
         Compressed files seek by decompressing from the start (backwards) or
         from the current position (forwards), so this is slow for them.
         """
-        f = self._file
-        if f is None:
+        if self._file is None:
             raise ValueError(f"{self.name}: seek on a closed file source")
         if offset < 0:
             raise ValueError(f"{self.name}: cannot seek to negative offset {offset}")
-        try:
-            self.position = f.seek(offset)
-        except EOFError as exc:
-            raise self._error(
-                TruncatedFrameError, f"compressed stream ended early ({exc})"
-            ) from exc
-        except Exception as exc:
-            if is_corrupt_data_error(exc):
-                raise self._error(
-                    CompressedDataError, f"corrupt {self.compression.value} data ({exc})"
-                ) from exc
-            raise
+        self.position = self._io(lambda f: f.seek(offset))
         return self.position
 
     def close(self) -> None:
