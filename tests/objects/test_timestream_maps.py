@@ -439,3 +439,27 @@ def test_frame_listing_line_matches_reference() -> None:
             f["m"] = m
             lines.append(str(f).splitlines()[1].split("=>")[1])
         assert lines[0] == lines[1]
+
+
+def test_concatenate_timestreams_matches_reference() -> None:
+    """spt3g's concatenate_timestreams, for timestreams and for maps."""
+    core = pytest.importorskip("spt3g.core")
+    import g3stream
+
+    results = []
+    for mod in (core, g3stream):
+        pieces, maps = [], []
+        for i in range(3):
+            ts = mod.G3Timestream(np.arange(10.0) + 10 * i)
+            ts.start = mod.G3Time(i * 10 * 10**8)
+            ts.stop = mod.G3Time((i * 10 + 9) * 10**8)
+            pieces.append(ts)
+            m = mod.G3TimestreamMap()
+            m["a"] = ts
+            maps.append(m)
+        joined = mod.concatenate_timestreams(pieces)
+        joined_map = mod.concatenate_timestreams(maps)
+        results.append(
+            (np.asarray(joined).tolist(), joined.stop.time, np.asarray(joined_map["a"]).tolist())
+        )
+    assert results[0] == results[1]

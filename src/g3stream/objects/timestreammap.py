@@ -22,7 +22,7 @@ from .timestream import G3Timestream, G3TimestreamUnits, _coerce_samples, _units
 if TYPE_CHECKING:
     from ..codec.archive import ArchiveReader, ArchiveWriter
 
-__all__ = ["G3TimestreamMap"]
+__all__ = ["G3TimestreamMap", "concatenate_timestreams"]
 
 
 @register
@@ -412,3 +412,14 @@ def _common_base(members: list[G3Timestream]) -> np.ndarray | None:
         strides=(row_bytes, first.dtype.itemsize),
         writeable=bool(first.flags.writeable),
     )
+
+
+def concatenate_timestreams(
+    ts_lst: Any, ts_rounding_error: float = 0.6, ts_interp_threshold: float = 0
+) -> Any:
+    """Join a list of contiguous ``G3Timestream``s, or of ``G3TimestreamMap``s, end to end.
+
+    spt3g's function of the same name: the objects must all be of one type;
+    see ``G3Timestream.concatenate`` for the tolerances.
+    """
+    return type(ts_lst[0]).concatenate(ts_lst, ts_rounding_error, ts_interp_threshold)
