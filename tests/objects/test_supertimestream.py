@@ -12,17 +12,16 @@ from __future__ import annotations
 import bz2
 import json
 import struct
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from vectorfiles import VECTORS, vector_entries
 
 from g3stream import G3Frame, G3FrameType
 from g3stream.codec.container import encode_frame_bytes
-from g3stream.codec.decoder import FrameDecoder
 from g3stream.codec.registry import decode_object, encode_object_bytes
 from g3stream.errors import G3FormatError, InvalidLengthError, UnknownTypeCodeError
 from g3stream.objects.base import OpaqueFrameObject
@@ -31,7 +30,6 @@ from g3stream.objects.supertimestream import G3SuperTimestream
 from g3stream.objects.timestream import G3Timestream
 from g3stream.objects.timestreammap import G3TimestreamMap
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TYPE_NUMS = {
     np.dtype("int32"): 5,
@@ -41,20 +39,7 @@ TYPE_NUMS = {
 }
 
 
-def entries() -> list[tuple[str, bytes, dict[str, Any]]]:
-    meta = json.loads((VECTORS / "supertimestream.json").read_text(encoding="utf-8"))
-    dec = FrameDecoder()
-    dec.feed((VECTORS / meta["file"]).read_bytes())
-    out = []
-    for fmeta, frame in zip(meta["frames"], dec.frames(), strict=True):
-        for e in fmeta["entries"]:
-            blob = frame.blob(e["key"])
-            assert not isinstance(blob, list)
-            out.append((e["key"], bytes(blob), e))
-    return out
-
-
-ENTRIES = entries()
+ENTRIES = vector_entries("supertimestream")
 
 
 @pytest.mark.parametrize("key,blob,entry", ENTRIES, ids=[e[0] for e in ENTRIES])

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from vectorfiles import vector_entries
 
 from g3stream import G3Frame, G3FrameType
 from g3stream.codec.container import encode_frame_bytes
@@ -28,24 +29,10 @@ from g3stream.objects.vectors import (
     G3VectorTime,
 )
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def entries() -> list[tuple[str, bytes, dict[str, Any]]]:
-    meta = json.loads((VECTORS / "timesample.json").read_text(encoding="utf-8"))
-    dec = FrameDecoder()
-    dec.feed((VECTORS / meta["file"]).read_bytes())
-    out = []
-    for fmeta, frame in zip(meta["frames"], dec.frames(), strict=True):
-        for e in fmeta["entries"]:
-            blob = frame.blob(e["key"])
-            assert not isinstance(blob, list)
-            out.append((e["key"], bytes(blob), e))
-    return out
-
-
-ENTRIES = entries()
+ENTRIES = vector_entries("timesample")
 
 
 @pytest.mark.parametrize("key,blob,entry", ENTRIES, ids=[e[0] for e in ENTRIES])

@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from vectorfiles import vector_entries
 
 from g3stream.codec.archive import ArchiveReader, ArchiveWriter
-from g3stream.codec.decoder import FrameDecoder
 from g3stream.codec.registry import decode_object, encode_object_bytes
 from g3stream.errors import (
     G3FormatError,
@@ -41,7 +41,6 @@ from g3stream.objects.timestream import (
 )
 from g3stream.objects.units import G3Units
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 UNIT_NAMES = [
     "None",
@@ -61,21 +60,6 @@ UNIT_NAMES = [
 
 
 # -- helpers ------------------------------------------------------------------------
-
-
-def vector_entries(name: str) -> list[tuple[str, bytes, dict[str, Any]]]:
-    """(key, blob, expected ENTRY) for every entry of a vector file."""
-    meta = json.loads((VECTORS / f"{name}.json").read_text(encoding="utf-8"))
-    dec = FrameDecoder()
-    dec.feed((VECTORS / meta["file"]).read_bytes())
-    frames = dec.frames()
-    out = []
-    for fmeta, frame in zip(meta["frames"], frames, strict=True):
-        for entry in fmeta["entries"]:
-            blob = frame.blob(entry["key"])
-            assert not isinstance(blob, list)
-            out.append((entry["key"], bytes(blob), entry))
-    return out
 
 
 def timestream_entries() -> list[tuple[str, bytes, dict[str, Any]]]:

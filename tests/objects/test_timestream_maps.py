@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from vectorfiles import vector_entries
 
 from g3stream import G3Frame, G3FrameType
 from g3stream.codec.archive import ArchiveWriter
@@ -27,29 +28,14 @@ from g3stream.objects.timestreammap import G3TimestreamMap
 from g3stream.objects.timestreamquat import G3TimestreamQuat
 from g3stream.objects.vectors import G3VectorFrameObject, G3VectorQuat
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CLASSES = ("G3TimestreamMap", "G3TimestreamQuat")
-
-
-def vector_entries(name: str) -> list[tuple[str, bytes, dict[str, Any]]]:
-    """(key, blob, expected ENTRY) for every entry of a vector file."""
-    meta = json.loads((VECTORS / f"{name}.json").read_text(encoding="utf-8"))
-    dec = FrameDecoder()
-    dec.feed((VECTORS / meta["file"]).read_bytes())
-    out = []
-    for fmeta, frame in zip(meta["frames"], dec.frames(), strict=True):
-        for entry in fmeta["entries"]:
-            blob = frame.blob(entry["key"])
-            assert not isinstance(blob, list)
-            out.append((f"{name}/{entry['key']}", bytes(blob), entry))
-    return out
 
 
 ENTRIES = [
     e
     for name in ("timestream_maps", "legacy", "bigendian")
-    for e in vector_entries(name)
+    for e in vector_entries(name, qualified=True)
     if e[2]["value"] and e[2]["value"]["class"] in CLASSES
 ]
 ENCODABLE = [e for e in ENTRIES if e[2].get("encode_exact") or e[2].get("encode_exact_except_flac")]
@@ -117,11 +103,15 @@ def test_shared_member_decodes_to_one_object() -> None:
 
 def test_named_reference_to_a_direct_member() -> None:
     (entry,) = [
-        e for k, _, e in vector_entries("timestream_maps") if k.endswith("vfo_map_and_member")
+        e
+        for k, _, e in vector_entries("timestream_maps", qualified=True)
+        if k.endswith("vfo_map_and_member")
     ]
-    blob = [b for k, b, _ in vector_entries("timestream_maps") if k.endswith("vfo_map_and_member")][
-        0
-    ]
+    blob = [
+        b
+        for k, b, _ in vector_entries("timestream_maps", qualified=True)
+        if k.endswith("vfo_map_and_member")
+    ][0]
     vfo = decode_object(blob)
     assert isinstance(vfo, G3VectorFrameObject)
     tsm, member = list(vfo)
