@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-VECTORS = Path(__file__).parent / "vectors"
+from vectorfiles import VECTORS
 
 
 @pytest.fixture(scope="session")
