@@ -346,7 +346,7 @@ def test_signal_handler_restored_and_not_installed_off_main_thread():
 
 CTRL_C_SCRIPT = textwrap.dedent(
     """
-    import os, signal, sys, time
+    import signal, sys
     sys.path.insert(0, sys.argv[2])
     from g3stream import G3Frame, G3FrameType, G3Pipeline
     interrupts = int(sys.argv[1])
@@ -355,8 +355,8 @@ CTRL_C_SCRIPT = textwrap.dedent(
         count["n"] += 1
         if count["n"] == 3:
             for _ in range(interrupts):
-                os.kill(os.getpid(), signal.SIGINT)
-                time.sleep(0.2)
+                # delivered to this thread: the handler runs before the next statement
+                signal.raise_signal(signal.SIGINT)
         if count["n"] > 50:
             return []
         return G3Frame(G3FrameType.Scan)
