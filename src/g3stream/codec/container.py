@@ -64,6 +64,9 @@ class ScannedFrame(NamedTuple):
     little: bool
 
 
+_tuple_new = tuple.__new__
+
+
 def scan_frame(
     buf: Buffer, pos: int, end: int, offset: int, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
 ) -> ScannedFrame | int:
@@ -101,6 +104,7 @@ def scan_frame(
     p = pos + _HEADER_SIZE
     limit = pos + max_frame_size
     entries: list[slice] = []
+    add = entries.append
     for _ in range(n):
         if p + 8 > end:
             return p + 8 - pos
@@ -111,22 +115,23 @@ def scan_frame(
                     f"key length {q - p - 8} exceeds the frame size limit", offset + p - pos
                 )
             return q + 8 - pos
-        r = q + 8  # start of the blob
-        e = r + u64(buf, q)[0]  # end of the blob
+        e = q + 8 + u64(buf, q)[0]  # end of the blob
         if e > end:
             if e + 4 > limit:
                 raise InvalidLengthError(
-                    f"blob length {e - r} exceeds the frame size limit", offset + q - pos
+                    f"blob length {e - q - 8} exceeds the frame size limit", offset + q - pos
                 )
             return e + 4 - pos
-        entries += (slice(p + 8 - pos, q - pos), slice(r - pos, e - pos))
+        add(slice(p + 8 - pos, q - pos))
+        add(slice(q + 8 - pos, e - pos))
         p = e
     if p + 4 - pos > max_frame_size:
         raise InvalidLengthError("frame exceeds the frame size limit", offset)
     if p + 4 > end:
         return p + 4 - pos
     (crc,) = (_U32_LE if little else _U32_BE).unpack_from(buf, p)
-    return ScannedFrame(p + 4 - pos, type_code, entries, crc, little)
+    # tuple.__new__ skips the Python-level constructor of the named tuple
+    return _tuple_new(ScannedFrame, (p + 4 - pos, type_code, entries, crc, little))
 
 
 def check_crc(frame_bytes: Buffer, scanned: ScannedFrame, offset: int) -> None:
