@@ -134,6 +134,38 @@ def scan_frame(
     return _tuple_new(ScannedFrame, (p + 4 - pos, type_code, entries, crc, little))
 
 
+class FrameLayout:
+    """The exact shape of a small little-endian frame: header, key and blob lengths.
+
+    Frames of one stream often repeat a shape (a Timepoint frame with the
+    same keys and the same fixed-size values).  ``match`` recognises a frame
+    of this shape with one ``struct`` call, instead of walking its entries.
+    """
+
+    __slots__ = ("size", "type_code", "entries", "_unpack", "_expected", "_crc_at")
+
+    def __init__(self, buf: Buffer, pos: int, scanned: ScannedFrame) -> None:
+        fmt = ["<BIiI"]
+        entries = scanned.entries
+        for i in range(0, len(entries), 2):
+            name, blob = entries[i], entries[i + 1]
+            fmt.append(f"Q{name.stop - name.start}xQ{blob.stop - blob.start}x")
+        layout = struct.Struct("".join(fmt))
+        self.size = scanned.size
+        self.type_code = scanned.type_code
+        self.entries = entries
+        self._unpack = layout.unpack_from
+        self._expected = layout.unpack_from(buf, pos)
+        self._crc_at = scanned.size - 4
+
+    def match(self, buf: Buffer, pos: int, end: int) -> ScannedFrame | None:
+        """The frame at ``buf[pos]`` if it is complete and has exactly this shape."""
+        if end - pos < self.size or self._unpack(buf, pos) != self._expected:
+            return None
+        crc = _U32_LE.unpack_from(buf, pos + self._crc_at)[0]
+        return _tuple_new(ScannedFrame, (self.size, self.type_code, self.entries, crc, True))
+
+
 def check_crc(frame_bytes: Buffer, scanned: ScannedFrame, offset: int) -> None:
     """Raise ``CRCMismatchError`` unless the stored CRC matches the names and blobs."""
     if scanned.size <= _JOIN_LIMIT:

@@ -27,7 +27,13 @@ import numpy as np
 
 from ..errors import G3FormatError, TruncatedFrameError
 from ..frame import G3Frame
-from .container import DEFAULT_MAX_FRAME_SIZE, ScannedFrame, build_frame, scan_frame
+from .container import (
+    DEFAULT_MAX_FRAME_SIZE,
+    FrameLayout,
+    ScannedFrame,
+    build_frame,
+    scan_frame,
+)
 
 Buffer = bytes | bytearray | memoryview
 
@@ -62,6 +68,9 @@ class FrameDecoder:
         "_export",
         "_scratch",
         "_pool",
+        "_layout",
+        "_layout_misses",
+        "_layout_rest",
     )
 
     def __init__(
@@ -81,6 +90,9 @@ class FrameDecoder:
         self._export: memoryview | None = None  # the view get_buffer handed out
         self._scratch = bytearray()
         self._pool = _BufferPool()
+        self._layout: FrameLayout | None = None  # shape of the last small frame
+        self._layout_misses = 0  # frames in a row whose shape was new
+        self._layout_rest = 0  # frames to go before learning shapes again
 
     @property
     def offset(self) -> int:
@@ -252,7 +264,7 @@ class FrameDecoder:
         try:
             while n - pos >= self._need and n > pos:
                 try:
-                    scanned = scan_frame(buf, pos, n, offset, max_size)
+                    scanned = self._scan(buf, pos, n, offset, max_size)
                 except G3FormatError as exc:
                     self._fatal = exc
                     raise
@@ -280,6 +292,37 @@ class FrameDecoder:
             self._failed = exc  # a bad CRC: raised by the next call
         self._commit(pos, n, offset)
         return out
+
+    def _scan(
+        self, buf: Buffer, pos: int, end: int, offset: int, max_size: int
+    ) -> ScannedFrame | int:
+        """``scan_frame``, short-cut when the frame repeats the last small frame's shape."""
+        layout = self._layout
+        if layout is not None:
+            scanned = layout.match(buf, pos, end)
+            if scanned is not None:
+                self._layout_misses = 0
+                return scanned
+        found = scan_frame(buf, pos, end, offset, max_size)
+        if not isinstance(found, int):
+            self._learn_layout(buf, pos, found)
+        return found
+
+    def _learn_layout(self, buf: Buffer, pos: int, scanned: ScannedFrame) -> None:
+        """Remember a small frame's shape, unless shapes keep changing (then rest a while)."""
+        if self._layout_rest:
+            self._layout_rest -= 1
+            return
+        if scanned.size >= _SMALL_FRAME or not scanned.little or len(scanned.entries) > 64:
+            return
+        if self._layout is not None:
+            self._layout_misses += 1
+            if self._layout_misses > 8:
+                self._layout = None
+                self._layout_misses = 0
+                self._layout_rest = 256
+                return
+        self._layout = FrameLayout(buf, pos, scanned)
 
     def _commit(self, pos: int, n: int, offset: int) -> None:
         if pos == n:
