@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import G3FormatError, TruncatedFrameError, UnknownClassError
@@ -50,6 +51,26 @@ def peek_class_name(blob: Buffer) -> str | None:
     return str(mv[13 : 13 + n], "utf-8", "surrogateescape")
 
 
+# Blobs of single-value classes have a constant prefix and a fixed size:
+# size -> (prefix, build the object from the blob and the value's offset).
+_FIXED_BLOBS: dict[int, tuple[bytes, Callable[[Buffer, int], Any]]] = {}
+_FIXED_BLOB_MAX = 0
+
+
+def register_fixed_blob(prefix: bytes, value_size: int, make: Callable[[Buffer, int], Any]) -> None:
+    """Declare that a blob of ``prefix`` plus ``value_size`` bytes decodes as ``make(blob, len(prefix))``.
+
+    Used by single-value classes, whose little-endian blobs are always that
+    prefix followed by the value; any other blob takes the general path.
+    """
+    global _FIXED_BLOB_MAX
+    size = len(prefix) + value_size
+    if size in _FIXED_BLOBS:
+        raise ValueError(f"two fixed blob layouts of {size} bytes")
+    _FIXED_BLOBS[size] = (prefix, make)
+    _FIXED_BLOB_MAX = max(_FIXED_BLOB_MAX, size)
+
+
 def decode_object(blob: Buffer, base_offset: int = 0) -> Any:
     """Decode a complete archive holding one frame-object pointer.
 
@@ -57,6 +78,12 @@ def decode_object(blob: Buffer, base_offset: int = 0) -> Any:
     ``OpaqueFrameObject`` that keeps the bytes; other problems raise
     ``G3FormatError`` subclasses with absolute offsets.
     """
+    if len(blob) <= _FIXED_BLOB_MAX:
+        fixed = _FIXED_BLOBS.get(len(blob))
+        if fixed is not None:
+            prefix, make = fixed
+            if blob[: len(prefix)] == prefix:
+                return make(blob, len(prefix))
     reader = ArchiveReader(blob, 0, None, base_offset)
     try:
         return reader.pointer()

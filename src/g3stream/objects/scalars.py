@@ -6,7 +6,7 @@ import math
 import struct
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..codec.registry import register
+from ..codec.registry import register, register_fixed_blob
 from .base import G3FrameObject, scalar_blob_prefix
 
 if TYPE_CHECKING:
@@ -172,6 +172,19 @@ _BOOL_BLOBS = {
     False: scalar_blob_prefix(G3Bool) + b"\x00",
     True: scalar_blob_prefix(G3Bool) + b"\x01",
 }
+_unpack_i64 = struct.Struct("<q").unpack_from
+_unpack_f64 = struct.Struct("<d").unpack_from
+
+
+def _fixed(cls: type[_Scalar], value: Any) -> Any:
+    obj = cls.__new__(cls)
+    obj.value = value
+    return obj
+
+
+register_fixed_blob(_INT_PREFIX, 8, lambda b, at: _fixed(G3Int, _unpack_i64(b, at)[0]))
+register_fixed_blob(_DOUBLE_PREFIX, 8, lambda b, at: _fixed(G3Double, _unpack_f64(b, at)[0]))
+register_fixed_blob(scalar_blob_prefix(G3Bool), 1, lambda b, at: _fixed(G3Bool, b[at] != 0))
 
 
 def json_number(v: float) -> float | str:

@@ -8,7 +8,7 @@ import struct
 import time as _time
 from typing import TYPE_CHECKING, Any
 
-from ..codec.registry import register
+from ..codec.registry import register, register_fixed_blob
 from .base import G3FrameObject, scalar_blob_prefix
 
 if TYPE_CHECKING:
@@ -205,6 +205,16 @@ class G3Time(G3FrameObject):
 
 _pack_i64 = struct.Struct("<q").pack
 _TIME_PREFIX = scalar_blob_prefix(G3Time)
+_unpack_i64 = struct.Struct("<q").unpack_from
+
+
+def _time_from_blob(blob: Any, at: int) -> G3Time:
+    obj = G3Time.__new__(G3Time)
+    obj.time = _unpack_i64(blob, at)[0]
+    return obj
+
+
+register_fixed_blob(_TIME_PREFIX, 8, _time_from_blob)
 
 
 def read_time_by_value(r: ArchiveReader) -> G3Time:
