@@ -13,6 +13,7 @@ from g3stream.net.errors import (
     G3ConnectionTimeoutError,
     G3HostUnresolvableError,
 )
+from g3stream.net.receiver import G3NetworkReceiver
 from g3stream.net.sender import G3NetworkSender
 from g3stream.net.tcp_source import TcpSource
 from g3stream.net.throttled import G3ThrottledNetworkSender
@@ -20,6 +21,7 @@ from g3stream.net.url import TcpAddress, is_tcp_url, parse_tcp_url
 
 __all__ = [
     "G3NetworkSender",
+    "G3NetworkReceiver",
     "G3ThrottledNetworkSender",
     "TcpSource",
     "TcpAddress",
