@@ -323,7 +323,11 @@ class G3Reader:
             if self._source is not src:
                 return False  # closed by another thread while waiting for data
             if got:
-                self._read_size = self.buffersize
+                # after the body of a large frame, probe the next frame with a small
+                # read: once its size is known, a large one is read into its own buffer
+                self._read_size = (
+                    min(self.buffersize, _PROBE_SIZE) if got > self.buffersize else self.buffersize
+                )
                 continue
             try:
                 self._finish_source(src, dec)

@@ -1,0 +1,70 @@
+"""Large reads of plain files, split between two threads, give exactly the file's bytes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from g3stream.io import file_source
+from g3stream.io.file_source import FileSource
+
+
+@pytest.fixture
+def split_small_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Split every read of 64 bytes or more, so small files exercise the path."""
+    monkeypatch.setattr(file_source, "PARALLEL_READ", 64)
+
+
+@pytest.mark.parametrize("size", [0, 1, 63, 64, 65, 1000, 4097])
+@pytest.mark.parametrize("chunk", [64, 100, 999, 10_000])
+def test_split_reads_match_the_file(
+    tmp_path: Path, size: int, chunk: int, split_small_reads: None
+) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "data.g3"
+    path.write_bytes(data)
+    src = FileSource(path)
+    got = bytearray()
+    buf = bytearray(chunk)
+    while True:
+        n = src.readinto(buf)
+        if n == 0:
+            break
+        got += buf[:n]
+        assert src.position == len(got)
+    # an ordinary read carries on where the split reads stopped
+    assert src.read(10) == b""
+    src.close()
+    assert bytes(got) == data
+
+
+def test_split_read_then_plain_read_continue_in_order(
+    tmp_path: Path, split_small_reads: None
+) -> None:
+    data = os.urandom(5000)
+    path = tmp_path / "data.g3"
+    path.write_bytes(data)
+    src = FileSource(path)
+    buf = bytearray(1000)
+    assert src.readinto(buf) == 1000
+    assert src.read(100) == data[1000:1100]
+    assert src.readinto(buf) == 1000
+    assert bytes(buf) == data[1100:2100]
+    src.close()
+
+
+def test_compressed_files_read_whole(tmp_path: Path, split_small_reads: None) -> None:
+    import gzip
+
+    data = os.urandom(3000)
+    path = tmp_path / "data.g3.gz"
+    path.write_bytes(gzip.compress(data))
+    src = FileSource(path)
+    buf = bytearray(5000)
+    got = bytearray()
+    while n := src.readinto(buf):
+        got += buf[:n]
+    src.close()
+    assert bytes(got) == data
