@@ -12,14 +12,13 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, NamedTuple
 
-from crc32c import crc32c as _crc32c
-
 from ..errors import (
     CRCMismatchError,
     InvalidEndianError,
     InvalidLengthError,
     UnsupportedVersionError,
 )
+from .crc import g3_crc, g3_crc_of
 from .registry import encode_object
 
 if TYPE_CHECKING:
@@ -170,13 +169,10 @@ def check_crc(frame_bytes: Buffer, scanned: ScannedFrame, offset: int) -> None:
     """Raise ``CRCMismatchError`` unless the stored CRC matches the names and blobs."""
     if scanned.size <= _JOIN_LIMIT:
         # one call over the gathered pieces beats one call per piece
-        crc = _crc32c(b"".join(map(frame_bytes.__getitem__, scanned.entries)), 0xFFFFFFFF)
+        crc = g3_crc_of(b"".join(map(frame_bytes.__getitem__, scanned.entries)))
     else:
         mv = memoryview(frame_bytes)
-        crc = 0xFFFFFFFF
-        for piece in scanned.entries:
-            crc = _crc32c(mv[piece], crc)
-    crc ^= 0xFFFFFFFF
+        crc = g3_crc(mv[piece] for piece in scanned.entries)
     if crc != scanned.crc:
         raise CRCMismatchError(
             f"frame CRC mismatch: stored 0x{scanned.crc:08x}, computed 0x{crc:08x}", offset
@@ -242,13 +238,8 @@ def encode_frame(frame: G3Frame) -> list[Buffer]:
         out.append(pack_u64(len(name)) + name + pack_u64(size))
         out.extend(parts)
         covered.extend(parts)
-    if total <= _JOIN_LIMIT:
-        crc = _crc32c(b"".join(covered), 0xFFFFFFFF)
-    else:
-        crc = 0xFFFFFFFF
-        for b in covered:
-            crc = _crc32c(b, crc)
-    out.append(_pack_u32(crc ^ 0xFFFFFFFF))
+    crc = g3_crc_of(b"".join(covered)) if total <= _JOIN_LIMIT else g3_crc(covered)
+    out.append(_pack_u32(crc))
     return out
 
 

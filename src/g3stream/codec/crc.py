@@ -21,3 +21,8 @@ def g3_crc(chunks: Iterable[bytes | bytearray | memoryview], crc: int = 0) -> in
     for chunk in chunks:
         value = _crc32c(chunk, value)
     return value ^ _MASK
+
+
+def g3_crc_of(data: bytes | bytearray | memoryview) -> int:
+    """Return the G3 CRC of one buffer (the cheapest call for small frames)."""
+    return _crc32c(data, _MASK) ^ _MASK
