@@ -353,6 +353,10 @@ class FrameDecoder:
             )
 
 
+# Interpreters without reference counts never see a buffer as unused.
+_refcount = getattr(sys, "getrefcount", lambda obj: 1 << 30)
+
+
 class _BufferPool:
     """Large-frame buffers, re-used once every frame built on one is gone.
 
@@ -373,7 +377,7 @@ class _BufferPool:
         for i in range(len(pool)):
             arr = pool[i]
             # referenced by the list, this local and the call's argument only: unused
-            if sys.getrefcount(arr) <= 3 and arr.nbytes >= size:
+            if _refcount(arr) <= 3 and arr.nbytes >= size:
                 pool.append(pool.pop(i))
                 return memoryview(arr).cast("B")[:size]  # type: ignore[arg-type]
         arr = np.empty(size, dtype=np.uint8)
