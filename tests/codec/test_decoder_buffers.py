@@ -66,14 +66,18 @@ def test_large_frame_keeps_its_buffer_read_only() -> None:
     frame["v"] = G3VectorDouble(np.arange(300_000.0))
     data = encode_frame_bytes(frame)
     dec = FrameDecoder()
+    frames: list[G3Frame] = []
     pos = 0
     while pos < len(data):
+        frames += dec.frames()  # learns the frame's size, as a reader's loop does
         view = dec.get_buffer(65536)
         k = min(len(view), len(data) - pos)
         view[:k] = data[pos : pos + k]
         dec.buffer_updated(k)
         pos += k
-    (out,) = dec.frames()
+    (out,) = frames + dec.frames()
+    # received into a buffer of its own, which the frame keeps
+    assert isinstance(out.original_bytes, memoryview)
     arr = np.asarray(out["v"])
     assert not arr.flags.writeable
     assert np.array_equal(arr, np.arange(300_000.0))
@@ -123,3 +127,41 @@ def test_bad_crc_in_a_large_frame_loses_nothing_else(small_large_threshold: None
             break
     assert len(frames) == 2
     assert errors == [len(good)]
+
+
+def test_large_frames_read_one_after_another_reuse_their_buffers() -> None:
+    import tracemalloc
+    import weakref
+
+    frame = G3Frame("S")
+    frame["v"] = G3VectorDouble(np.arange(400_000.0))  # 3.2 MB
+    data = encode_frame_bytes(frame)
+    dec = FrameDecoder()
+    first = None
+    tracemalloc.start()
+    try:
+        for _ in range(20):
+            pos = 0
+            done: list[G3Frame] = []
+            while pos < len(data):
+                done += dec.frames()
+                view = dec.get_buffer(65536)
+                k = min(len(view), len(data) - pos)
+                view[:k] = data[pos : pos + k]
+                dec.buffer_updated(k)
+                pos += k
+            (got,) = done + dec.frames()
+            del done
+            assert got["v"][-1] == 399_999.0
+            raw = got.original_bytes
+            assert isinstance(raw, memoryview)
+            if first is None:
+                first = weakref.ref(raw.obj)
+            del got, raw
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # twenty frames went through a handful of buffers, not twenty: the first
+    # one is still in use, and memory never held many frames
+    assert first is not None and first() is not None
+    assert peak < 4 * len(data)
