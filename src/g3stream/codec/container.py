@@ -207,6 +207,18 @@ def decode_frame(
     return build_frame(bytes(data), scanned, offset)
 
 
+_KEY_HEADS: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _key_head(key: str) -> tuple[bytes, bytes]:
+    """A key's bytes, and its length field followed by them (memoised: keys repeat)."""
+    name = key.encode("utf-8", "surrogateescape")
+    if len(_KEY_HEADS) >= 4096:
+        _KEY_HEADS.clear()
+    head = _KEY_HEADS[key] = (name, _pack_u64(len(name)) + name)
+    return head
+
+
 def encode_frame(frame: G3Frame) -> list[Buffer]:
     """The frame's bytes as the reference writes them: a list of buffers.
 
@@ -221,23 +233,31 @@ def encode_frame(frame: G3Frame) -> list[Buffer]:
     blobs = frame._blobs
     objs = frame._objs
     pack_u64 = _pack_u64
+    heads = _KEY_HEADS
     for key in order:
-        name = key.encode("utf-8", "surrogateescape")
-        covered.append(name)
+        name, head = heads.get(key) or _key_head(key)
         hit = blobs.get(key)
         if hit is not None:
-            parts: list[Buffer] = [hit[0]]
+            blob: Buffer = hit[0]
         else:
             obj = objs[key]
             fast = getattr(obj, "_g3_blob", None)
-            parts = [fast()] if fast is not None else encode_object(obj)
-        size = 0
-        for b in parts:
-            size += b.nbytes if isinstance(b, memoryview) else len(b)
+            if fast is None:  # a composite object: several buffers
+                parts = encode_object(obj)
+                size = 0
+                for b in parts:
+                    size += b.nbytes if isinstance(b, memoryview) else len(b)
+                total += size
+                out.append(head + pack_u64(size))
+                out.extend(parts)
+                covered.append(name)
+                covered.extend(parts)
+                continue
+            blob = fast()
+        size = blob.nbytes if isinstance(blob, memoryview) else len(blob)
         total += size
-        out.append(pack_u64(len(name)) + name + pack_u64(size))
-        out.extend(parts)
-        covered.extend(parts)
+        out += (head + pack_u64(size), blob)
+        covered += (name, blob)
     crc = g3_crc_of(b"".join(covered)) if total <= _JOIN_LIMIT else g3_crc(covered)
     out.append(_pack_u32(crc))
     return out
