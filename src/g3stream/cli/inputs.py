@@ -8,6 +8,7 @@ URLs are read with :class:`g3stream.io.G3Reader`.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -168,3 +169,29 @@ def iter_source(
                 close()
     else:
         yield from stream_frames(name)
+
+
+def add_reader_options(p: argparse.ArgumentParser) -> None:
+    """Options of the network reader, shared by ``record``, ``relay`` and ``stats``."""
+    p.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="survive sender restarts: retry with backoff on refused or lost connections",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=-1.0,
+        metavar="SECONDS",
+        help="end the stream when no data arrives for this long (default: wait forever)",
+    )
+
+
+def reader_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The G3Reader keyword arguments that ``add_reader_options`` collected."""
+    kwargs: dict[str, Any] = {}
+    if args.reconnect:
+        kwargs["reconnect"] = True
+    if args.timeout >= 0:
+        kwargs["timeout"] = args.timeout
+    return kwargs

@@ -32,7 +32,15 @@ from .common import (
     positive_float_arg,
     size_arg,
 )
-from .inputs import check_url, is_url, listening_port, open_reader, reader_frames
+from .inputs import (
+    add_reader_options,
+    check_url,
+    is_url,
+    listening_port,
+    open_reader,
+    reader_frames,
+    reader_options,
+)
 from .streaming import announce, close_module, end_processing
 
 HELP = "record a live stream to (rotating, optionally compressed) .g3 files"
@@ -40,22 +48,6 @@ HELP = "record a live stream to (rotating, optionally compressed) .g3 files"
 log = logging.getLogger("g3stream.cli")
 
 _EXTENSIONS = (".g3.gz", ".g3.bz2", ".g3.xz", ".g3")
-
-
-def add_reader_options(p: argparse.ArgumentParser) -> None:
-    """Options of the network reader, shared by ``record``, ``relay`` and ``stats``."""
-    p.add_argument(
-        "--reconnect",
-        action="store_true",
-        help="survive sender restarts: retry with backoff on refused or lost connections",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=-1.0,
-        metavar="SECONDS",
-        help="end the stream when no data arrives for this long (default: wait forever)",
-    )
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -175,11 +167,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.url}: expected a tcp://host:port URL (to copy files use cp)")
     check_url(args.url)
     check_output(args)
-    kwargs: dict[str, Any] = {}
-    if args.reconnect:
-        kwargs["reconnect"] = True
-    if args.timeout >= 0:
-        kwargs["timeout"] = args.timeout
+    kwargs = reader_options(args)
     reader = open_reader(args.url, **kwargs)
     try:
         writer = make_writer(args)  # after connecting: an unreachable source creates no file

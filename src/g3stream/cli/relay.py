@@ -13,8 +13,15 @@ import threading
 from typing import Any
 
 from .common import EXIT_OK, UsageError
-from .inputs import check_url, is_url, listening_port, open_reader, reader_frames
-from .record import add_reader_options
+from .inputs import (
+    add_reader_options,
+    check_url,
+    is_url,
+    listening_port,
+    open_reader,
+    reader_frames,
+    reader_options,
+)
 from .streaming import (
     add_sender_options,
     announce,
@@ -53,11 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if not is_url(args.url):
         raise UsageError(f"{args.url}: expected a tcp://host:port URL (to serve files use serve)")
     check_url(args.url)
-    kwargs: dict[str, Any] = {}
-    if args.reconnect:
-        kwargs["reconnect"] = True
-    if args.timeout >= 0:
-        kwargs["timeout"] = args.timeout
+    kwargs = reader_options(args)
     reader = open_reader(args.url, **kwargs)
     listen_port = listening_port(args.url, reader)
     if listen_port:

@@ -13,10 +13,9 @@ import sys
 from typing import Any
 
 from .common import EXIT_OK, UsageError, positive_float_arg
-from .inputs import check_url, is_url, listening_port
+from .inputs import add_reader_options, check_url, is_url, listening_port, reader_options
 from .monitor import StreamMonitor, show_until_done
 from .rates import RateBoard, RateDisplay
-from .record import add_reader_options
 
 HELP = "live frames/s and bytes/s per frame type, drops and gaps of a stream"
 
@@ -58,11 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if not is_url(args.url):
         raise UsageError(f"{args.url}: expected a tcp://host:port URL")
     check_url(args.url)
-    kwargs: dict[str, Any] = {}
-    if args.reconnect:
-        kwargs["reconnect"] = True
-    if args.timeout >= 0:
-        kwargs["timeout"] = args.timeout
+    kwargs = reader_options(args)
     board = RateBoard()
     monitor = StreamMonitor(args.url, board, **kwargs).start()
     listen_port = listening_port(args.url, monitor.reader)
