@@ -175,8 +175,41 @@ def _flac_samples(data: np.ndarray, bit_depth: int) -> tuple[np.ndarray, np.ndar
     return samples, mask, stored
 
 
+class TimeSpan:
+    """``start``, ``stop`` and ``sample_rate`` of samples spread evenly from start to stop.
+
+    For classes that keep ``_start`` and ``_stop`` as ticks and have a length.
+    """
+
+    _start: int
+    _stop: int
+
+    @property
+    def start(self) -> G3Time:
+        """Time of the first sample."""
+        return G3Time(self._start)
+
+    @start.setter
+    def start(self, value: Any) -> None:
+        self._start = G3Time(value).time
+
+    @property
+    def stop(self) -> G3Time:
+        """Time of the last sample."""
+        return G3Time(self._stop)
+
+    @stop.setter
+    def stop(self, value: Any) -> None:
+        self._stop = G3Time(value).time
+
+    @property
+    def sample_rate(self) -> float:
+        """Samples per tick, ``(n - 1) / (stop - start)``; divide by ``G3Units.Hz`` for Hz."""
+        return _rate(len(self), self._stop - self._start)  # type: ignore[arg-type]
+
+
 @register
-class G3Timestream(G3FrameObject):
+class G3Timestream(TimeSpan, G3FrameObject):
     """A detector timestream: samples plus ``units``, ``start`` and ``stop`` times.
 
     ``G3Timestream(data, units=None)``: ``data`` is any 1-D array-like of
@@ -260,29 +293,6 @@ class G3Timestream(G3FrameObject):
     @units.setter
     def units(self, value: Any) -> None:
         self._units = _units_value(value)
-
-    @property
-    def start(self) -> G3Time:
-        """Time of the first sample."""
-        return G3Time(self._start)
-
-    @start.setter
-    def start(self, value: Any) -> None:
-        self._start = G3Time(value).time
-
-    @property
-    def stop(self) -> G3Time:
-        """Time of the last sample."""
-        return G3Time(self._stop)
-
-    @stop.setter
-    def stop(self, value: Any) -> None:
-        self._stop = G3Time(value).time
-
-    @property
-    def sample_rate(self) -> float:
-        """Samples per tick, ``(n - 1) / (stop - start)``; divide by ``G3Units.Hz`` for Hz."""
-        return _rate(self._data.shape[0], self._stop - self._start)
 
     @property
     def n_samples(self) -> int:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..codec.registry import register
 from .time import G3Time, read_time_by_value, write_time_by_value
-from .timestream import _format_rate, _rate
+from .timestream import TimeSpan, _format_rate
 from .vectors import G3VectorQuat
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ __all__ = ["G3TimestreamQuat"]
 
 
 @register
-class G3TimestreamQuat(G3VectorQuat):
+class G3TimestreamQuat(TimeSpan, G3VectorQuat):
     """Quaternions sampled evenly from ``start`` to ``stop`` (e.g. detector pointing).
 
     ``G3TimestreamQuat(quats, start=0, stop=0)``: ``quats`` is an iterable of
@@ -63,32 +63,9 @@ class G3TimestreamQuat(G3VectorQuat):
         return (type(self), (self._view().copy(), self._start, self._stop))
 
     @property
-    def start(self) -> G3Time:
-        """Time of the first sample."""
-        return G3Time(self._start)
-
-    @start.setter
-    def start(self, value: Any) -> None:
-        self._start = G3Time(value).time
-
-    @property
-    def stop(self) -> G3Time:
-        """Time of the last sample."""
-        return G3Time(self._stop)
-
-    @stop.setter
-    def stop(self, value: Any) -> None:
-        self._stop = G3Time(value).time
-
-    @property
     def n_samples(self) -> int:
         """Number of quaternions."""
         return len(self)
-
-    @property
-    def sample_rate(self) -> float:
-        """Samples per tick, ``(n - 1) / (stop - start)``."""
-        return _rate(len(self), self._stop - self._start)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, G3TimestreamQuat):
