@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+from workloads import channel_data, large_frames, small_frames
 
 import g3stream
 
@@ -41,10 +41,7 @@ except ImportError:  # the figures for g3stream alone are still useful
 
 
 LARGE_FRAMES = 200
-CHANNELS = 100
-SAMPLES = 10_000
 SMALL_FRAMES = 100_000
-TICKS = 1_700_000_000 * 100_000_000
 
 
 def scratch_dir(requested: str | None) -> str:
@@ -59,41 +56,6 @@ def scratch_dir(requested: str | None) -> str:
 
 
 # -- frame construction (not timed) ---------------------------------------
-
-
-def channel_data() -> np.ndarray:
-    """One (channels, samples) float64 block shared by every large frame."""
-    return np.random.default_rng(2024).standard_normal((CHANNELS, SAMPLES))
-
-
-def large_frames(lib: Any, data: np.ndarray) -> list[Any]:
-    """Scan frames each holding a G3TimestreamMap of ``data``'s rows."""
-    frames = []
-    names = [f"det{j:03d}" for j in range(CHANNELS)]
-    for i in range(LARGE_FRAMES):
-        tsm = lib.G3TimestreamMap()
-        for j, name in enumerate(names):
-            ts = lib.G3Timestream(data[j])
-            ts.start = lib.G3Time(TICKS + i * 10**9)
-            ts.stop = lib.G3Time(TICKS + (i + 1) * 10**9)
-            tsm[name] = ts
-        f = lib.G3Frame(lib.G3FrameType.Scan)
-        f["RawTimestreams"] = tsm
-        frames.append(f)
-    return frames
-
-
-def small_frames(lib: Any) -> list[Any]:
-    """Timepoint frames with a G3Time and three integers."""
-    frames = []
-    for i in range(SMALL_FRAMES):
-        f = lib.G3Frame(lib.G3FrameType.Timepoint)
-        f["EventHeader"] = lib.G3Time(TICKS + i * 655_360)
-        f["Index"] = i
-        f["Board"] = i % 64
-        f["Flags"] = 7
-        frames.append(f)
-    return frames
 
 
 # -- timed operations ------------------------------------------------------
@@ -240,9 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.only in (None, "large"):
             data = channel_data()
-            run_workload("large", lambda lib: large_frames(lib, data), work_dir, args.repeat, False)
+            run_workload(
+                "large",
+                lambda lib: large_frames(lib, LARGE_FRAMES, data),
+                work_dir,
+                args.repeat,
+                False,
+            )
         if args.only in (None, "small"):
-            run_workload("small", small_frames, work_dir, args.repeat, True)
+            run_workload(
+                "small", lambda lib: small_frames(lib, SMALL_FRAMES), work_dir, args.repeat, True
+            )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     return 0

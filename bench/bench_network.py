@@ -39,9 +39,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from workloads import channel_data, large_frames, small_frames
+
 LARGE_FRAMES = 200
-CHANNELS = 100
-SAMPLES = 10_000
 SMALL_FRAMES = 50_000
 FANOUT_CLIENTS = 8
 FANOUT_FRAMES = 40
@@ -51,7 +51,6 @@ MEMORY_READ_RATE = 250e6  # bytes per second the slow reader accepts
 MEMORY_PENDING_BOUND = 64 << 20  # g3stream's max_pending_bytes in that scenario
 LATENCY_HZ = 152.6
 LATENCY_FRAMES = 1526
-TICKS = 1_700_000_000 * 100_000_000
 PROCESS_LIMIT = 600.0
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
 
@@ -68,39 +67,6 @@ def library(impl: str) -> Any:
     from g3stream import core as g3core
 
     return g3core
-
-
-def build_large(lib: Any, n: int) -> list[Any]:
-    """Scan frames holding a G3TimestreamMap of CHANNELS x SAMPLES float64 each."""
-    import numpy as np
-
-    block = np.random.default_rng(4536).standard_normal((CHANNELS, SAMPLES))
-    names = [f"det{j:03d}" for j in range(CHANNELS)]
-    frames = []
-    for i in range(n):
-        tsm = lib.G3TimestreamMap()
-        for j, name in enumerate(names):
-            ts = lib.G3Timestream(block[j])
-            ts.start = lib.G3Time(TICKS + i * 10**9)
-            ts.stop = lib.G3Time(TICKS + (i + 1) * 10**9)
-            tsm[name] = ts
-        frame = lib.G3Frame(lib.G3FrameType.Scan)
-        frame["RawTimestreams"] = tsm
-        frames.append(frame)
-    return frames
-
-
-def build_small(lib: Any, n: int) -> list[Any]:
-    """Timepoint frames with a G3Time and three integers."""
-    frames = []
-    for i in range(n):
-        frame = lib.G3Frame(lib.G3FrameType.Timepoint)
-        frame["EventHeader"] = lib.G3Time(TICKS + i * 655_360)
-        frame["Index"] = i
-        frame["Board"] = i % 64
-        frame["Flags"] = 7
-        frames.append(frame)
-    return frames
 
 
 def connect_sender(lib: Any, host: str, port: int, **options: Any) -> Any:
@@ -123,9 +89,9 @@ def role_sender(args: argparse.Namespace) -> None:
     lib = library(args.impl)
     end = lib.G3Frame(lib.G3FrameType.EndProcessing)
     if args.scenario in ("large", "fanout"):
-        frames = build_large(lib, args.frames)
+        frames = large_frames(lib, args.frames, channel_data(4536))
     elif args.scenario in ("small", "latency"):
-        frames = build_small(lib, args.frames)
+        frames = small_frames(lib, args.frames)
     else:
         raise SystemExit(f"unknown scenario {args.scenario}")
     if args.scenario == "fanout":
@@ -294,7 +260,11 @@ def frame_bytes(impl: str, scenario: str) -> int:
     """Serialized size of one frame of a scenario (both libraries write the same bytes)."""
     from g3stream import core as g3core
 
-    frames = build_large(g3core, 1) if scenario in ("large", "fanout") else build_small(g3core, 1)
+    frames = (
+        large_frames(g3core, 1, channel_data(4536))
+        if scenario in ("large", "fanout")
+        else small_frames(g3core, 1)
+    )
     return len(frames[0].encoded())
 
 
