@@ -78,17 +78,24 @@ def test_version1_object_argument_has_empty_repr():
     assert info.modules[0]["n_frames_to_read"] == 0
 
 
+#: Software-identity fields given the same values in g3stream's and spt3g's objects.
+SAMPLE_FIELDS = {
+    "vcs_url": "https://example.invalid/x",
+    "vcs_branch": "main",
+    "vcs_revision": "abc",
+    "vcs_localdiffs": True,
+    "vcs_versionname": "v9",
+    "vcs_githash": "0123",
+    "vcs_fullversion": "9.9",
+    "hostname": "h",
+    "user": "u",
+}
+
+
 def _sample_info() -> G3PipelineInfo:
     info = G3PipelineInfo()
-    info.vcs_url = "https://example.invalid/x"
-    info.vcs_branch = "main"
-    info.vcs_revision = "abc"
-    info.vcs_localdiffs = True
-    info.vcs_versionname = "v9"
-    info.vcs_githash = "0123"
-    info.vcs_fullversion = "9.9"
-    info.hostname = "h"
-    info.user = "u"
+    for field, value in SAMPLE_FIELDS.items():
+        setattr(info, field, value)
     shared = G3Int(7)
     for i, name in enumerate(("mod.a", "mod.b")):
         mc = G3ModuleConfig(name, f"inst{i}")
@@ -151,15 +158,8 @@ def test_absurd_module_count_is_refused_before_allocation():
 
 def _reference_frame_bytes(core):
     info = core.G3PipelineInfo()
-    info.vcs_url = "https://example.invalid/x"
-    info.vcs_branch = "main"
-    info.vcs_revision = "abc"
-    info.vcs_localdiffs = True
-    info.vcs_versionname = "v9"
-    info.vcs_githash = "0123"
-    info.vcs_fullversion = "9.9"
-    info.hostname = "h"
-    info.user = "u"
+    for field, value in SAMPLE_FIELDS.items():
+        setattr(info, field, value)
     mc = core.G3ModuleConfig()
     mc.modname = "mod.a"
     mc.instancename = "inst"
