@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import (
     CRCMismatchError,
+    G3FormatError,
     InvalidEndianError,
     InvalidLengthError,
     UnsupportedVersionError,
@@ -189,6 +190,29 @@ def build_frame(
     if verify:
         check_crc(frame_bytes, scanned, offset)
     return _frame_from_scan(scanned.type_code, frame_bytes, scanned.entries, offset)
+
+
+def frame_spanning(
+    block: Buffer, offset: int, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, verify: bool = True
+) -> G3Frame | int | None:
+    """The frame that ``block`` holds exactly, built over ``block`` without a copy.
+
+    For readers that can hand out a whole frame's bytes at once (a memory
+    map).  Returns the frame; or, when ``block`` is only the start of a
+    frame, the total size that frame needs; or ``None`` when ``block`` is
+    not exactly one frame (bad data, or more than one frame), which a
+    ``FrameDecoder`` fed the same bytes reports in its own terms.  A CRC
+    mismatch raises ``CRCMismatchError``.
+    """
+    try:
+        scanned = scan_frame(block, 0, len(block), offset, max_frame_size)
+    except G3FormatError:
+        return None
+    if isinstance(scanned, int):
+        return scanned
+    if scanned.size != len(block):
+        return None
+    return build_frame(block, scanned, offset, verify)
 
 
 def decode_frame(

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..codec.container import DEFAULT_MAX_FRAME_SIZE, ScannedFrame, build_frame, scan_frame
+from ..codec.container import DEFAULT_MAX_FRAME_SIZE, frame_spanning
 from ..codec.decoder import FrameDecoder
 from ..errors import G3FormatError, TruncatedFrameError
 from ..frame import G3Frame
@@ -222,21 +222,18 @@ class G3Reader:
         self._read_size = min(self.buffersize, _PROBE_SIZE)
         while len(data) == total:
             try:
-                scanned = scan_frame(data, 0, total, start, self.max_frame_size)
-            except G3FormatError:
-                break  # the decoder reports it, in its own terms
-            if isinstance(scanned, ScannedFrame):
-                if scanned.size != total:
-                    break
+                found = frame_spanning(data, start, self.max_frame_size, self.verify_crc)
+            except G3FormatError as exc:  # a bad CRC: that frame is lost, the stream goes on
                 self._decoder = self._new_decoder(start + total)
-                try:
-                    # any read-only buffer will do for the frame's bytes
-                    return build_frame(data, scanned, start, self.verify_crc)  # type: ignore[arg-type]
-                except G3FormatError as exc:
-                    raise located(exc, src.name) from exc
-            if not src.mapped or (available is not None and available < scanned):
+                raise located(exc, src.name) from exc
+            if found is None:
+                break  # the decoder reports it, in its own terms
+            if not isinstance(found, int):
+                self._decoder = self._new_decoder(start + total)
+                return found
+            if not src.mapped or (available is not None and available < found):
                 break  # going on would read the frame again, or past the file
-            total = scanned  # a view of a mapping costs nothing: widen it
+            total = found  # a view of a mapping costs nothing: widen it
             data = src.block(start, total)
         self._decoder = dec = self._new_decoder(start)
         dec.feed(data)
