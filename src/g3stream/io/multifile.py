@@ -28,7 +28,7 @@ from typing import Any
 from ..codec.container import encode_frame
 from ..frame import DATA_FRAME_TYPES, G3Frame, G3FrameType
 from .file_sink import FileSink
-from .writer import frame_type_set
+from .writer import ClosedOnExit, frame_type_set
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def _check_pattern(pattern: str) -> None:
         raise ValueError(f"file name pattern {pattern!r} gives the same name for every file")
 
 
-class G3MultiFileWriter:
+class G3MultiFileWriter(ClosedOnExit):
     """Writes frames into numbered files of about ``size_limit`` bytes each.
 
     ``G3MultiFileWriter(filename, size_limit, divide_on=None, buffersize=1048576)``
@@ -184,15 +184,3 @@ class G3MultiFileWriter:
             sink.close()
 
     close = Close
-
-    def __enter__(self) -> G3MultiFileWriter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.Close()
-
-    def __del__(self) -> None:
-        try:
-            self.Close()
-        except Exception:  # interpreter shutdown: nothing to report to
-            pass

@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
+from typing import TypeVar
 
 from ..codec.container import encode_frame
 from ..frame import G3Frame, G3FrameType
 from .file_sink import FileSink
+
+_W = TypeVar("_W", bound="ClosedOnExit")
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,27 @@ def frame_type_set(types: Iterable[G3FrameType | int | str] | None) -> frozenset
     return frozenset(t if isinstance(t, G3FrameType) else G3FrameType(t) for t in types)
 
 
-class G3Writer:
+class ClosedOnExit:
+    """Writers that finish their file on ``with`` exit and when dropped, as spt3g's do."""
+
+    def Close(self) -> None:
+        """Finish and close; idempotent."""
+        raise NotImplementedError
+
+    def __enter__(self: _W) -> _W:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.Close()
+
+    def __del__(self) -> None:
+        try:
+            self.Close()
+        except Exception:  # interpreter shutdown or a failing disk: nothing to report to
+            pass
+
+
+class G3Writer(ClosedOnExit):
     """Writes frames to ``filename``; compression follows the suffix (.gz, .bz2, .xz).
 
     ``G3Writer(filename, streams=[], append=False, buffersize=1048576)`` as
@@ -110,19 +133,6 @@ class G3Writer:
             log.debug("closed %s after %d frames", self.filename, self.frames_written)
 
     close = Close
-
-    def __enter__(self) -> G3Writer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.Close()
-
-    def __del__(self) -> None:
-        # like spt3g, dropping the writer finishes the file
-        try:
-            self.Close()
-        except Exception:  # interpreter shutdown or a failing disk: nothing to report to
-            pass
 
     def __repr__(self) -> str:
         state = "closed" if self._sink is None else "open"
