@@ -27,11 +27,11 @@ from typing import Any
 import pytest
 
 from g3stream import G3Frame, G3FrameType
-from g3stream.codec.archive import ArchiveWriter
+from g3stream.cereal import lookup_class
+from g3stream.cereal.archive import ArchiveWriter
+from g3stream.cereal.keyorder import insertion_order_to_disk_order
 from g3stream.codec.container import encode_frame_bytes
 from g3stream.codec.decoder import FrameDecoder
-from g3stream.codec.keyorder import insertion_order_to_disk_order
-from g3stream.codec.registry import lookup_class
 from g3stream.jsonform import frame_to_json, object_from_json
 
 VECTORS = Path(__file__).parent / "vectors"

@@ -1,4 +1,16 @@
-"""Exception hierarchy: one tree for bad data, one for connection problems."""
+"""Every public error class of g3stream, in one place.
+
+Two trees, each rooted where spt3g's users would look for it:
+
+* bad data: :class:`G3FormatError` and its subclasses, each carrying the
+  absolute byte ``offset`` where the problem was found;
+* connection problems: :class:`G3ConnectionError` and its subclasses, each
+  naming the peer involved.
+
+Errors of the pipeline and of the frame objects derive from ``RuntimeError``,
+the type spt3g raises for the same conditions.  The modules that raise these
+errors re-export them under their old import paths.
+"""
 
 from __future__ import annotations
 
@@ -45,10 +57,92 @@ class UnknownTypeCodeError(G3FormatError):
     """A type code (enum value, pointer id, name id) that is not defined."""
 
 
+class CompressedDataError(G3FormatError):
+    """A compressed G3 file whose compressed data is corrupt."""
+
+
+class FLACDecodeError(G3FormatError):
+    """A FLAC payload is not a valid FLAC stream."""
+
+
+class FLACUnavailableError(RuntimeError):
+    """No usable libFLAC shared library could be found or loaded."""
+
+
+# -- connections -------------------------------------------------------------
 class G3ConnectionError(ConnectionError):
     """A network peer could not be reached or went away."""
 
 
+class G3ConnectionRefusedError(G3ConnectionError):
+    """Nothing accepted a connection at the given host and port."""
+
+
+class G3HostUnresolvableError(G3ConnectionError):
+    """A host name could not be resolved to any address."""
+
+
+class G3ConnectionTimeoutError(G3ConnectionError):
+    """Connecting to a peer took longer than the configured timeout."""
+
+
+class G3ConnectionLostError(G3ConnectionError):
+    """An established connection failed (reset, broken pipe, peer vanished)."""
+
+
+# -- frames and frame objects ---------------------------------------------------
+class DuplicateKeyError(KeyError, RuntimeError):
+    """A key that a frame already holds was assigned again."""
+
+
+class G3TimestreamError(ValueError, RuntimeError):
+    """An operation the reference refuses, e.g. FLAC for units other than Counts/None.
+
+    It is both a ``ValueError`` and a ``RuntimeError`` (what spt3g raises).
+    """
+
+
+class G3TimesampleError(ValueError, RuntimeError):
+    """Maps that cannot be combined (it is also the ``RuntimeError`` spt3g raises)."""
+
+
+# -- files ---------------------------------------------------------------------
+class ReaderSeekError(RuntimeError):
+    """``G3Reader.seek`` was asked for something impossible (after the end, on a socket)."""
+
+
+# -- the pipeline ----------------------------------------------------------------
+class G3PipelineError(RuntimeError):
+    """A pipeline was misused or a module broke a pipeline rule.
+
+    Examples: running a pipeline twice or with no modules, a module that
+    swallows the EndProcessing frame, a module returning something that is
+    not a frame.  ``module`` names the offending module when there is one.
+    """
+
+    def __init__(self, message: str, module: str | None = None) -> None:
+        super().__init__(message)
+        self.module = module
+
+
+class G3ModuleArgumentError(G3PipelineError, TypeError):
+    """Keyword arguments were given to ``Add`` for a module that cannot take them.
+
+    Only classes (instantiated with them) and plain functions (called with
+    them) take keyword arguments; an already constructed instance does not.
+    """
+
+
+class G3FatalError(RuntimeError):
+    """Raised by ``log_fatal`` after the message has been logged."""
+
+    def __init__(self, message: str, unit: str = "Python") -> None:
+        super().__init__(message)
+        self.unit = unit
+
+
+#: The names ``g3stream`` exports at its top level (the others are reached
+#: through the modules that raise them, as before).
 __all__ = [
     "G3FormatError",
     "CRCMismatchError",

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .codec.keyorder import history_to_disk_order, insertion_order_to_disk_order
-from .codec.registry import decode_object
-from .objects.base import G3FrameObject, OpaqueFrameObject
+from .cereal import G3FrameObject, OpaqueFrameObject, decode_object
+from .cereal.keyorder import history_to_disk_order, insertion_order_to_disk_order
+from .errors import DuplicateKeyError
 from .objects.quat import G3Quat, Quat
 from .objects.scalars import G3Bool, G3Double, G3Int, G3String
 
@@ -173,10 +173,6 @@ def unwrap_value(obj: Any) -> Any:
     if cls is G3Quat:
         return obj.value
     return obj
-
-
-class DuplicateKeyError(KeyError, RuntimeError):
-    """A key that a frame already holds was assigned again."""
 
 
 class G3Frame:
@@ -380,7 +376,7 @@ class G3Frame:
         hit = self._blobs.get(key)
         if hit is not None:
             return hit[0]
-        from .codec.registry import encode_object
+        from .cereal import encode_object
 
         return encode_object(self._objs[key])
 

@@ -18,8 +18,8 @@ import contextvars
 import struct
 from typing import TYPE_CHECKING, Any
 
-from .codec.archive import POINTER_DIRECT, POINTER_NEW
-from .codec.registry import lookup_class, peek_class_name
+from .cereal import lookup_class, peek_class_name
+from .cereal.archive import POINTER_DIRECT, POINTER_NEW
 from .errors import G3FormatError
 
 if TYPE_CHECKING:
@@ -77,8 +77,8 @@ def object_to_json(obj: Any, new_archive: bool = False) -> Any:
 
 
 def _describe(obj: Any) -> Any:
+    from .cereal import OpaqueFrameObject
     from .frame import wrap_value
-    from .objects.base import OpaqueFrameObject
 
     obj = wrap_value(obj)
     if isinstance(obj, OpaqueFrameObject):

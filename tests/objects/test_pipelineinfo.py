@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from g3stream.cereal import decode_object, encode_object_bytes
 from g3stream.codec.container import decode_frame, encode_frame_bytes
 from g3stream.codec.decoder import FrameDecoder
-from g3stream.codec.registry import decode_object, encode_object_bytes
 from g3stream.errors import G3FormatError, InvalidLengthError, TruncatedFrameError
 from g3stream.frame import G3Frame, G3FrameType
 from g3stream.jsonform import object_from_json

@@ -21,10 +21,9 @@ from hypothesis import strategies as st
 from vectorfiles import VECTORS, vector_entries
 
 from g3stream import G3Frame, G3FrameType
+from g3stream.cereal import OpaqueFrameObject, decode_object, encode_object_bytes
 from g3stream.codec.container import encode_frame_bytes
-from g3stream.codec.registry import decode_object, encode_object_bytes
 from g3stream.errors import G3FormatError, InvalidLengthError, UnknownTypeCodeError
-from g3stream.objects.base import OpaqueFrameObject
 from g3stream.objects.flac import encode_flac
 from g3stream.objects.supertimestream import G3SuperTimestream
 from g3stream.objects.timestream import G3Timestream

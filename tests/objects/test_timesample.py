@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from vectorfiles import vector_entries
 
 from g3stream import G3Frame, G3FrameType
+from g3stream.cereal import decode_object, encode_object_bytes
 from g3stream.codec.container import encode_frame_bytes
 from g3stream.codec.decoder import FrameDecoder
-from g3stream.codec.registry import decode_object, encode_object_bytes
 from g3stream.errors import G3FormatError, UnsupportedVersionError
 from g3stream.jsonform import object_from_json
 from g3stream.objects.scalars import G3Int

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from vectorfiles import vector_entries
 
-from g3stream.codec.archive import ArchiveReader, ArchiveWriter
-from g3stream.codec.registry import decode_object, encode_object_bytes
+from g3stream.cereal import decode_object, encode_object_bytes
+from g3stream.cereal.archive import ArchiveReader, ArchiveWriter
 from g3stream.errors import (
     G3FormatError,
     UnknownTypeCodeError,

@@ -15,10 +15,10 @@ from hypothesis.extra import numpy as hnp
 from vectorfiles import vector_entries
 
 from g3stream import G3Frame, G3FrameType
-from g3stream.codec.archive import ArchiveWriter
+from g3stream.cereal import decode_object, encode_object_bytes
+from g3stream.cereal.archive import ArchiveWriter
 from g3stream.codec.container import encode_frame_bytes
 from g3stream.codec.decoder import FrameDecoder
-from g3stream.codec.registry import decode_object, encode_object_bytes
 from g3stream.errors import G3FormatError, UnknownTypeCodeError
 from g3stream.objects import Quat
 from g3stream.objects.scalars import G3Int

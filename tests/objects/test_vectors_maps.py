@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from g3stream import G3Frame, G3FrameType
+from g3stream.cereal import decode_object, encode_object, encode_object_bytes
 from g3stream.codec.container import encode_frame_bytes
 from g3stream.codec.decoder import FrameDecoder
-from g3stream.codec.registry import decode_object, encode_object, encode_object_bytes
 from g3stream.errors import G3FormatError
 from g3stream.objects import (
     G3Double,

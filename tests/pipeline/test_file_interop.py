@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import g3stream
+from g3stream.cereal import encode_object_bytes
 from g3stream.codec.decoder import FrameDecoder
-from g3stream.codec.registry import encode_object_bytes
 
 spt3g = pytest.importorskip("spt3g")
 from spt3g import core as spt3g_core  # noqa: E402

@@ -12,6 +12,9 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, NamedTuple
 
+from .._types import Buffer
+from ..cereal import encode_object
+from ..cereal.crc import g3_crc, g3_crc_of
 from ..errors import (
     CRCMismatchError,
     G3FormatError,
@@ -19,8 +22,6 @@ from ..errors import (
     InvalidLengthError,
     UnsupportedVersionError,
 )
-from .crc import g3_crc, g3_crc_of
-from .registry import encode_object
 
 if TYPE_CHECKING:
     from ..frame import G3Frame
@@ -34,8 +35,6 @@ def _frame_from_scan(*args: object) -> G3Frame:
     _frame_from_scan = G3Frame._from_scan  # type: ignore[assignment]
     return _frame_from_scan(*args)
 
-
-Buffer = bytes | bytearray | memoryview
 
 _HEAD_LE = struct.Struct("<IiI")
 _HEAD_BE = struct.Struct(">IiI")

@@ -25,6 +25,7 @@ from collections import deque
 
 import numpy as np
 
+from .._types import Buffer
 from ..errors import G3FormatError, TruncatedFrameError
 from ..frame import G3Frame
 from .container import (
@@ -34,8 +35,6 @@ from .container import (
     build_frame,
     scan_frame,
 )
-
-Buffer = bytes | bytearray | memoryview
 
 # below this size a double copy is cheaper than a memoryview
 _SMALL_FRAME = 4096

@@ -30,9 +30,8 @@ import struct
 import zlib
 from typing import IO, BinaryIO
 
-from ..errors import G3FormatError
-
-Buffer = bytes | bytearray | memoryview
+from .._types import Buffer
+from ..errors import CompressedDataError
 
 __all__ = [
     "Compression",
@@ -46,10 +45,6 @@ __all__ = [
     "GzipWriter",
     "open_compressing_writer",
 ]
-
-
-class CompressedDataError(G3FormatError):
-    """A compressed G3 file whose compressed data is corrupt."""
 
 
 class Compression(enum.Enum):

@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from typing import IO
 
+from .._types import Buffer
 from .compression import (
     CompressingWriter,
     Compression,
@@ -22,7 +23,6 @@ from .compression import (
 
 log = logging.getLogger(__name__)
 
-Buffer = bytes | bytearray | memoryview
 
 __all__ = ["FileSink"]
 

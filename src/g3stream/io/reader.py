@@ -25,7 +25,7 @@ from typing import Any
 
 from ..codec.container import DEFAULT_MAX_FRAME_SIZE, frame_spanning
 from ..codec.decoder import FrameDecoder
-from ..errors import G3FormatError, TruncatedFrameError
+from ..errors import G3FormatError, ReaderSeekError, TruncatedFrameError
 from ..frame import G3Frame
 from .file_source import FileSource
 from .source import ByteSource, StreamRestart
@@ -49,10 +49,6 @@ _MAX_READ = 1 << 24
 
 #: The prefix that marks a network stream among file names.
 _TCP_PREFIX = "tcp://"
-
-
-class ReaderSeekError(RuntimeError):
-    """``G3Reader.seek`` was asked for something impossible (after the end, on a socket)."""
 
 
 def located(exc: G3FormatError, name: str) -> G3FormatError:

@@ -18,13 +18,13 @@ from g3stream.net.errors import (
     G3HostUnresolvableError,
 )
 
+from .._types import Buffer
+
 #: Flag that stops send() from raising SIGPIPE on a closed peer (Linux); 0 elsewhere.
 SEND_FLAGS: int = getattr(socket, "MSG_NOSIGNAL", 0)
 
 #: Largest number of buffers handed to one sendmsg() call (IOV_MAX is 1024 on Linux).
 MAX_IOVECS = 512
-
-Buffer = bytes | bytearray | memoryview
 
 
 def endpoint(host: str, port: int) -> str:

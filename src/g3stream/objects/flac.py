@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import G3FormatError
+from ..errors import FLACDecodeError, FLACUnavailableError
 
 __all__ = [
     "FLACUnavailableError",
@@ -46,14 +46,6 @@ __all__ = [
 FLAC_BIT_DEPTHS = (24, 32)
 
 _FLAC_MAGIC = b"fLaC"
-
-
-class FLACUnavailableError(RuntimeError):
-    """No usable libFLAC shared library could be found or loaded."""
-
-
-class FLACDecodeError(G3FormatError):
-    """A FLAC payload is not a valid FLAC stream."""
 
 
 # -- C callback signatures -------------------------------------------------

@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..codec.registry import decode_object, encode_object, register
+from ..cereal import G3FrameObject, decode_object, encode_object, register
 from ..errors import InvalidLengthError, TruncatedFrameError
-from .base import G3FrameObject
 from .quat import Quat, quat_from_json, quat_json, read_quat, write_quat
 from .scalars import from_json_number, json_number
 from .time import G3Time, read_time_by_value, write_time_by_value
@@ -46,7 +45,7 @@ from .vectors import (
 )
 
 if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader, ArchiveWriter
+    from ..cereal import ArchiveReader, ArchiveWriter
 
 _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
@@ -265,14 +264,11 @@ def write_keyed_scalars(w: ArchiveWriter, keys: list[str], values: list[Any], co
         w.raw(b"".join(parts))
 
 
-@register
+@register(version=1)
 class G3MapDouble(G3Map):
     """A map from strings to floats."""
 
     __slots__ = ()
-    _g3_name = "G3MapDouble"
-    _g3_chain = (("G3MapDouble", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _value_min_size = 8
 
     @classmethod
@@ -309,7 +305,7 @@ class G3MapDouble(G3Map):
         return format_double(value)
 
 
-@register
+@register(version=2)
 class G3MapInt(G3Map):
     """A map from strings to signed 64-bit integers.
 
@@ -318,9 +314,6 @@ class G3MapInt(G3Map):
     """
 
     __slots__ = ()
-    _g3_name = "G3MapInt"
-    _g3_chain = (("G3MapInt", 2), ("G3FrameObject", 1))
-    _g3_write_versions = (2, 1)
 
     @classmethod
     def _coerce(cls, value: Any) -> int:
@@ -357,14 +350,11 @@ class G3MapInt(G3Map):
         return str(value)
 
 
-@register
+@register(version=1)
 class G3MapString(G3Map):
     """A map from strings to strings."""
 
     __slots__ = ()
-    _g3_name = "G3MapString"
-    _g3_chain = (("G3MapString", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _value_min_size = 8
 
     @classmethod
@@ -412,36 +402,27 @@ class _PlainVectorMap(G3Map):
         return cls._vector._from_json_payload(payload)
 
 
-@register
+@register(version=1)
 class G3MapVectorDouble(_PlainVectorMap):
     """A map from strings to vectors of floats (values are G3VectorDouble)."""
 
     __slots__ = ()
-    _g3_name = "G3MapVectorDouble"
-    _g3_chain = (("G3MapVectorDouble", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _vector = G3VectorDouble
 
 
-@register
+@register(version=1)
 class G3MapVectorComplexDouble(_PlainVectorMap):
     """A map from strings to vectors of complex numbers (values are G3VectorComplexDouble)."""
 
     __slots__ = ()
-    _g3_name = "G3MapVectorComplexDouble"
-    _g3_chain = (("G3MapVectorComplexDouble", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _vector = G3VectorComplexDouble
 
 
-@register
+@register(version=1)
 class G3MapVectorBool(_PlainVectorMap):
     """A map from strings to vectors of booleans (values are G3VectorBool)."""
 
     __slots__ = ()
-    _g3_name = "G3MapVectorBool"
-    _g3_chain = (("G3MapVectorBool", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _vector = G3VectorBool
 
     @classmethod
@@ -453,14 +434,11 @@ class G3MapVectorBool(_PlainVectorMap):
         w.array(value._view().view(np.uint8), "u1")
 
 
-@register
+@register(version=1)
 class G3MapVectorString(_PlainVectorMap):
     """A map from strings to vectors of strings (values are G3VectorString)."""
 
     __slots__ = ()
-    _g3_name = "G3MapVectorString"
-    _g3_chain = (("G3MapVectorString", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _vector = G3VectorString
 
     @classmethod
@@ -472,7 +450,7 @@ class G3MapVectorString(_PlainVectorMap):
         value._g3_write(w)
 
 
-@register
+@register(version=2)
 class G3MapVectorInt(G3Map):
     """A map from strings to vectors of integers (values are G3VectorInt).
 
@@ -481,9 +459,6 @@ class G3MapVectorInt(G3Map):
     """
 
     __slots__ = ()
-    _g3_name = "G3MapVectorInt"
-    _g3_chain = (("G3MapVectorInt", 2), ("G3FrameObject", 1))
-    _g3_write_versions = (2, 1)
 
     @classmethod
     def _coerce(cls, value: Any) -> G3VectorInt:
@@ -546,14 +521,11 @@ class _ByValueMap(G3Map):
         return cls._value_class._from_json_payload(payload)
 
 
-@register
+@register(version=1)
 class G3MapMapDouble(_ByValueMap):
     """A map from strings to G3MapDouble."""
 
     __slots__ = ()
-    _g3_name = "G3MapMapDouble"
-    _g3_chain = (("G3MapMapDouble", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _value_class = G3MapDouble
 
     @classmethod
@@ -561,47 +533,35 @@ class G3MapMapDouble(_ByValueMap):
         return repr(value)
 
 
-@register
+@register(version=1)
 class G3MapVectorTime(_ByValueMap):
     """A map from strings to G3VectorTime."""
 
     __slots__ = ()
-    _g3_name = "G3MapVectorTime"
-    _g3_chain = (("G3MapVectorTime", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _value_class = G3VectorTime
 
 
-@register
+@register(version=1)
 class G3MapVectorVectorString(_ByValueMap):
     """A map from strings to G3VectorVectorString."""
 
     __slots__ = ()
-    _g3_name = "G3MapVectorVectorString"
-    _g3_chain = (("G3MapVectorVectorString", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _value_class = G3VectorVectorString
 
 
-@register
+@register(version=1)
 class G3MapVectorQuat(_ByValueMap):
     """A map from strings to G3VectorQuat."""
 
     __slots__ = ()
-    _g3_name = "G3MapVectorQuat"
-    _g3_chain = (("G3MapVectorQuat", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _value_class = G3VectorQuat
 
 
-@register
+@register(version=1)
 class G3MapTime(G3Map):
     """A map from strings to G3Time."""
 
     __slots__ = ()
-    _g3_name = "G3MapTime"
-    _g3_chain = (("G3MapTime", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _value_min_size = 8
 
     @classmethod
@@ -625,14 +585,11 @@ class G3MapTime(G3Map):
         return G3Time(int(payload))
 
 
-@register
+@register(version=1)
 class G3MapQuat(G3Map):
     """A map from strings to ``Quat``."""
 
     __slots__ = ()
-    _g3_name = "G3MapQuat"
-    _g3_chain = (("G3MapQuat", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _value_min_size = 32
 
     @classmethod
@@ -661,7 +618,7 @@ class G3MapQuat(G3Map):
         return quat_from_json(payload)
 
 
-@register
+@register(version=1)
 class G3MapFrameObject(G3Map):
     """A map from strings to frame objects (or ``None``), each a nested archive.
 
@@ -669,9 +626,6 @@ class G3MapFrameObject(G3Map):
     """
 
     __slots__ = ()
-    _g3_name = "G3MapFrameObject"
-    _g3_chain = (("G3MapFrameObject", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
 
     @classmethod
     def _coerce(cls, value: Any) -> Any:
@@ -741,8 +695,7 @@ def read_nested_archives(r: ArchiveReader) -> dict[str, Any]:
 
 
 def _encode_big_endian(obj: Any) -> list[Any]:
-    from ..codec.archive import ArchiveWriter
-    from .base import OpaqueFrameObject
+    from ..cereal import ArchiveWriter, OpaqueFrameObject
 
     if isinstance(obj, OpaqueFrameObject):
         return [obj.blob]

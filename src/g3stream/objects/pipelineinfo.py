@@ -16,11 +16,10 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..codec.registry import register
-from .base import G3FrameObject
+from ..cereal import G3FrameObject, register
 
 if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader, ArchiveWriter
+    from ..cereal import ArchiveReader, ArchiveWriter
 
 __all__ = ["G3ModuleArg", "G3ModuleConfig", "G3PipelineInfo"]
 
@@ -52,7 +51,7 @@ def _value_from_json(value: Any) -> Any:
     return object_from_json(value)
 
 
-@register
+@register(version=1)
 class G3ModuleArg(G3FrameObject):
     """One recorded keyword argument of a pipeline module.
 
@@ -61,9 +60,6 @@ class G3ModuleArg(G3FrameObject):
     """
 
     __slots__ = ("repr", "object")
-    _g3_name = "G3ModuleArg"
-    _g3_chain = (("G3ModuleArg", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
 
     def __init__(self, repr: str = "", object: G3FrameObject | None = None) -> None:  # noqa: A002
         self.repr = repr
@@ -161,7 +157,7 @@ def _same_object(a: Any, b: Any) -> bool:
         return False
 
 
-@register
+@register(version=2)
 class G3ModuleConfig(G3FrameObject):
     """The recorded configuration of one pipeline module or segment.
 
@@ -173,9 +169,6 @@ class G3ModuleConfig(G3FrameObject):
     """
 
     __slots__ = ("modname", "instancename", "config")
-    _g3_name = "G3ModuleConfig"
-    _g3_chain = (("G3ModuleConfig", 2), ("G3FrameObject", 1))
-    _g3_write_versions = (2, 1)
 
     def __init__(self, modname: str = "", instancename: str = "") -> None:
         self.modname = modname
@@ -320,7 +313,7 @@ _VCS_FIELDS = (
 )
 
 
-@register
+@register(version=2)
 class G3PipelineInfo(G3FrameObject):
     """The provenance of a pipeline run: software version, host, user and modules.
 
@@ -331,9 +324,6 @@ class G3PipelineInfo(G3FrameObject):
     """
 
     __slots__ = (*_VCS_FIELDS, "vcs_fullversion", "modules")
-    _g3_name = "G3PipelineInfo"
-    _g3_chain = (("G3PipelineInfo", 2), ("G3FrameObject", 1))
-    _g3_write_versions = (2, 1)
 
     def __init__(self, other: G3PipelineInfo | None = None, **fields: Any) -> None:
         self.vcs_url = ""

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..codec.registry import register
-from .base import G3FrameObject
+from ..cereal import G3FrameObject, register
 from .scalars import from_json_number, json_number
 
 if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader, ArchiveWriter
+    from ..cereal import ArchiveReader, ArchiveWriter
 
 
 class Quat:
@@ -87,14 +86,11 @@ def quat_from_json(v: list[Any]) -> Quat:
     return Quat(*(from_json_number(x) for x in v))
 
 
-@register
+@register(version=1)
 class G3Quat(G3FrameObject):
     """A quaternion frame object; frames store ``Quat`` values as G3Quat."""
 
     __slots__ = ("value",)
-    _g3_name = "G3Quat"
-    _g3_chain = (("G3Quat", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
 
     def __init__(self, value: Quat | None = None) -> None:
         self.value = value if value is not None else Quat()

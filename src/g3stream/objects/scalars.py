@@ -6,11 +6,10 @@ import math
 import struct
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..codec.registry import register, register_fixed_blob
-from .base import G3FrameObject, scalar_blob_prefix
+from ..cereal import G3FrameObject, register, register_fixed_blob, scalar_blob_prefix
 
 if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader, ArchiveWriter
+    from ..cereal import ArchiveReader, ArchiveWriter
 
 
 class _Scalar(G3FrameObject):
@@ -49,14 +48,11 @@ class _Scalar(G3FrameObject):
         return cls(payload)
 
 
-@register
+@register(version=1)
 class G3Bool(_Scalar):
     """A boolean frame object; frames store Python ``bool`` values as G3Bool."""
 
     __slots__ = ()
-    _g3_name = "G3Bool"
-    _g3_chain = (("G3Bool", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _python_type = bool
 
     def __bool__(self) -> bool:
@@ -73,14 +69,11 @@ class G3Bool(_Scalar):
         return _BOOL_BLOBS[bool(self.value)]
 
 
-@register
+@register(version=1)
 class G3Int(_Scalar):
     """A signed 64-bit integer frame object; frames store Python ``int`` values as G3Int."""
 
     __slots__ = ()
-    _g3_name = "G3Int"
-    _g3_chain = (("G3Int", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _python_type = int
 
     def __int__(self) -> int:
@@ -102,14 +95,11 @@ class G3Int(_Scalar):
         return _INT_PREFIX + _pack_i64(self.value)
 
 
-@register
+@register(version=1)
 class G3Double(_Scalar):
     """A binary64 frame object; frames store Python ``float`` values as G3Double."""
 
     __slots__ = ()
-    _g3_name = "G3Double"
-    _g3_chain = (("G3Double", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _python_type = float
 
     def __float__(self) -> float:
@@ -133,14 +123,11 @@ class G3Double(_Scalar):
         return cls(from_json_number(payload))
 
 
-@register
+@register(version=1)
 class G3String(_Scalar):
     """A string frame object; frames store Python ``str`` values as G3String."""
 
     __slots__ = ()
-    _g3_name = "G3String"
-    _g3_chain = (("G3String", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _python_type = str
 
     def __str__(self) -> str:

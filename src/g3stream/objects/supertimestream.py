@@ -16,16 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..codec.registry import register
+from ..cereal import G3FrameObject, register
 from ..errors import G3FormatError, InvalidLengthError, TruncatedFrameError, UnknownTypeCodeError
-from .base import G3FrameObject
 from .flac import FLACDecodeError, decode_flac
 from .timestream import G3Timestream
 from .timestreammap import G3TimestreamMap
 from .vectors import G3VectorString, G3VectorTime, read_by_value
 
 if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader
+    from ..cereal import ArchiveReader
 
 __all__ = ["G3SuperTimestream"]
 
@@ -58,7 +57,7 @@ def _bunzip(data: Any, expected: int, where: int) -> bytes:
     return out
 
 
-@register
+@register(version=0)
 class G3SuperTimestream(G3FrameObject):
     """Decoder for so3g's ``G3SuperTimestream``; decoding yields a ``G3TimestreamMap``.
 
@@ -66,10 +65,6 @@ class G3SuperTimestream(G3FrameObject):
     class and returns the equivalent timestream map (which is written back
     as a ``G3TimestreamMap``).
     """
-
-    _g3_name = "G3SuperTimestream"
-    _g3_chain = (("G3SuperTimestream", 0), ("G3FrameObject", 1))
-    _g3_write_versions = (0, 1)
 
     def __init__(self) -> None:
         raise TypeError("G3SuperTimestream is read-only; decoding one gives a G3TimestreamMap")

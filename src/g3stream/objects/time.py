@@ -8,11 +8,10 @@ import struct
 import time as _time
 from typing import TYPE_CHECKING, Any
 
-from ..codec.registry import register, register_fixed_blob
-from .base import G3FrameObject, scalar_blob_prefix
+from ..cereal import G3FrameObject, register, register_fixed_blob, scalar_blob_prefix
 
 if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader, ArchiveWriter
+    from ..cereal import ArchiveReader, ArchiveWriter
 
 #: Ticks per second (G3Units.s).
 TICKS_PER_SECOND = 100_000_000
@@ -74,7 +73,7 @@ def _split(ticks: int) -> tuple[int, int, int, int, int, int, int]:
     return y, mo, d, sod // 3600, sod // 60 % 60, sod % 60, rem * 10
 
 
-@register
+@register(version=1)
 class G3Time(G3FrameObject):
     """A point in time, stored as 10 ns ticks since 1970-01-01 UTC.
 
@@ -83,9 +82,6 @@ class G3Time(G3FrameObject):
     """
 
     __slots__ = ("time",)
-    _g3_name = "G3Time"
-    _g3_chain = (("G3Time", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
 
     def __init__(self, t: Any = 0) -> None:
         if isinstance(t, G3Time):

@@ -11,22 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..codec.registry import register
-from .base import G3FrameObject
-from .maps import key_bytes, read_nested_archives, write_nested_archives
+from ..cereal import G3FrameObject, register
+from ..errors import G3TimesampleError
+from .maps import G3MapFrameObject, key_bytes, read_nested_archives, write_nested_archives
 from .vectors import G3VectorTime, read_by_value, write_by_value
 
 if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader, ArchiveWriter
+    from ..cereal import ArchiveReader, ArchiveWriter
 
 __all__ = ["G3TimesampleMap", "G3TimesampleError"]
 
 
-class G3TimesampleError(ValueError, RuntimeError):
-    """Maps that cannot be combined (it is also the ``RuntimeError`` spt3g raises)."""
-
-
-@register
+@register(version=0, base=G3MapFrameObject)
 class G3TimesampleMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
     """Named vectors (e.g. ``G3VectorDouble``) with one value per entry of ``times``.
 
@@ -35,9 +31,6 @@ class G3TimesampleMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
     """
 
     __slots__ = ("_fields", "_times")
-    _g3_name = "G3TimesampleMap"
-    _g3_chain = (("G3TimesampleMap", 0), ("G3MapFrameObject", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (0, 1, 1)
 
     def __init__(self, fields: Any = None, times: Any = None) -> None:
         self._fields: dict[str, Any] = {}

@@ -20,24 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..codec.registry import register
-from ..errors import G3FormatError, InvalidLengthError, UnknownTypeCodeError
-from .base import G3FrameObject
+from ..cereal import G3FrameObject, register
+from ..errors import G3FormatError, G3TimestreamError, InvalidLengthError, UnknownTypeCodeError
 from .flac import FLAC_BIT_DEPTHS, FLACDecodeError, decode_flac, encode_flac
 from .scalars import from_json_number, json_number
 from .time import G3Time, read_time_by_value, write_time_by_value
 
 if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader, ArchiveWriter
+    from ..cereal import ArchiveReader, ArchiveWriter
 
 __all__ = ["G3Timestream", "G3TimestreamUnits", "G3TimestreamError"]
-
-
-class G3TimestreamError(ValueError, RuntimeError):
-    """An operation the reference refuses, e.g. FLAC for units other than Counts/None.
-
-    It is both a ``ValueError`` and a ``RuntimeError`` (what spt3g raises).
-    """
 
 
 # The enum has a member called "None", which cannot be spelled in a class body;
@@ -208,7 +200,7 @@ class TimeSpan:
         return _rate(len(self), self._stop - self._start)  # type: ignore[arg-type]
 
 
-@register
+@register(version=4)
 class G3Timestream(TimeSpan, G3FrameObject):
     """A detector timestream: samples plus ``units``, ``start`` and ``stop`` times.
 
@@ -219,9 +211,6 @@ class G3Timestream(TimeSpan, G3FrameObject):
     """
 
     __slots__ = ("_data", "_units", "_start", "_stop", "_level", "_bit_depth", "_flac_cache")
-    _g3_name = "G3Timestream"
-    _g3_chain = (("G3Timestream", 4), ("G3FrameObject", 1))
-    _g3_write_versions = (4, 1)
 
     _data: np.ndarray
     _units: int
@@ -326,7 +315,7 @@ class G3Timestream(TimeSpan, G3FrameObject):
         if n == 0:
             return None
         ticks = sample_times(0, self._stop - self._start, n)
-        from ..codec.registry import lookup_class
+        from ..cereal import lookup_class
 
         cls: Any = lookup_class("G3VectorInt")
         return ticks if cls is None else cls(ticks)
@@ -854,7 +843,7 @@ def _trunc(x: float) -> int:
 
 
 def _vector_time(ticks: np.ndarray) -> Any:
-    from ..codec.registry import lookup_class
+    from ..cereal import lookup_class
 
     cls: Any = lookup_class("G3VectorTime")
     if cls is None:

@@ -13,19 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..codec.registry import register
+from ..cereal import G3FrameObject, register
 from ..errors import G3FormatError, UnknownTypeCodeError
-from .base import G3FrameObject
 from .time import G3Time, read_time_by_value
 from .timestream import G3Timestream, G3TimestreamUnits, _coerce_samples, _units_value
 
 if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader, ArchiveWriter
+    from ..cereal import ArchiveReader, ArchiveWriter
 
 __all__ = ["G3TimestreamMap", "concatenate_timestreams"]
 
 
-@register
+@register(version=3)
 class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
     """A dictionary of ``G3Timestream`` by name, kept in insertion order.
 
@@ -37,9 +36,6 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
     """
 
     __slots__ = ("_members", "_source")
-    _g3_name = "G3TimestreamMap"
-    _g3_chain = (("G3TimestreamMap", 3), ("G3FrameObject", 1))
-    _g3_write_versions = (3, 1)
 
     def __init__(
         self,

@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..codec.registry import register
+from ..cereal import register
 from .time import G3Time, read_time_by_value, write_time_by_value
 from .timestream import TimeSpan, _format_rate
 from .vectors import G3VectorQuat
 
 if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader, ArchiveWriter
+    from ..cereal import ArchiveReader, ArchiveWriter
 
 __all__ = ["G3TimestreamQuat"]
 
 
-@register
+@register(version=1, base=G3VectorQuat)
 class G3TimestreamQuat(TimeSpan, G3VectorQuat):
     """Quaternions sampled evenly from ``start`` to ``stop`` (e.g. detector pointing).
 
@@ -31,9 +31,6 @@ class G3TimestreamQuat(TimeSpan, G3VectorQuat):
     """
 
     __slots__ = ("_start", "_stop")
-    _g3_name = "G3TimestreamQuat"
-    _g3_chain = (("G3TimestreamQuat", 1), ("G3VectorQuat", 1), ("G3FrameObject", 1))  # type: ignore[assignment]
-    _g3_write_versions = (1, 1, 1)  # type: ignore[assignment]
 
     _start: int
     _stop: int

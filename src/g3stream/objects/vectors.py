@@ -22,15 +22,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..codec.registry import register
+from ..cereal import G3FrameObject, OpaqueFrameObject, register
 from ..errors import InvalidLengthError, TruncatedFrameError, UnknownTypeCodeError
-from .base import G3FrameObject, OpaqueFrameObject
 from .quat import Quat, quat_from_json, quat_json
 from .scalars import from_json_number, json_number
 from .time import G3Time
 
 if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader, ArchiveWriter
+    from ..cereal import ArchiveReader, ArchiveWriter
 
 #: Vectors with at least this many elements print as "N elements".
 SUMMARY_LIMIT = 5
@@ -473,14 +472,11 @@ class ArithmeticVector(NumericVector):
     __hash__ = None  # type: ignore[assignment]
 
 
-@register
+@register(version=1)
 class G3VectorDouble(ArithmeticVector):
     """A vector of binary64 values."""
 
     __slots__ = ()
-    _g3_name = "G3VectorDouble"
-    _g3_chain = (("G3VectorDouble", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _dtype = np.dtype(np.float64)
     _json_dtype = "float64"
 
@@ -495,7 +491,7 @@ class G3VectorDouble(ArithmeticVector):
         return format_double(v)
 
 
-@register
+@register(version=2)
 class G3VectorInt(ArithmeticVector):
     """A vector of signed 64-bit integers.
 
@@ -504,9 +500,6 @@ class G3VectorInt(ArithmeticVector):
     """
 
     __slots__ = ()
-    _g3_name = "G3VectorInt"
-    _g3_chain = (("G3VectorInt", 2), ("G3FrameObject", 1))
-    _g3_write_versions = (2, 1)
     _dtype = np.dtype(np.int64)
     _json_dtype = "int64"
 
@@ -545,14 +538,11 @@ def write_int_array(w: ArchiveWriter, values: np.ndarray) -> None:
     w.array(values, f"i{bits // 8}")
 
 
-@register
+@register(version=1)
 class G3VectorBool(ArithmeticVector):
     """A vector of booleans (one byte each on the wire)."""
 
     __slots__ = ()
-    _g3_name = "G3VectorBool"
-    _g3_chain = (("G3VectorBool", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _dtype = np.dtype(np.bool_)
     _json_dtype = "bool"
 
@@ -578,14 +568,11 @@ def read_bool_array(r: ArchiveReader) -> np.ndarray:
     return raw.view(np.bool_)
 
 
-@register
+@register(version=1)
 class G3VectorComplexDouble(ArithmeticVector):
     """A vector of complex numbers (two binary64 values each)."""
 
     __slots__ = ()
-    _g3_name = "G3VectorComplexDouble"
-    _g3_chain = (("G3VectorComplexDouble", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _dtype = np.dtype(np.complex128)
     _json_dtype = "complex128"
 
@@ -596,14 +583,11 @@ class G3VectorComplexDouble(ArithmeticVector):
         return f"({format_double(v.real)},{format_double(v.imag)})"
 
 
-@register
+@register(version=1)
 class G3VectorUnsignedChar(ArithmeticVector):
     """A vector of bytes (``bytes`` and ``bytearray`` are accepted as input)."""
 
     __slots__ = ()
-    _g3_name = "G3VectorUnsignedChar"
-    _g3_chain = (("G3VectorUnsignedChar", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _dtype = np.dtype(np.uint8)
     _json_dtype = "uint8"
 
@@ -627,14 +611,11 @@ class G3VectorUnsignedChar(ArithmeticVector):
         return self.tobytes()
 
 
-@register
+@register(version=1)
 class G3VectorTime(NumericVector):
     """A vector of G3Time values, stored as int64 ticks (``numpy.asarray`` gives the ticks)."""
 
     __slots__ = ()
-    _g3_name = "G3VectorTime"
-    _g3_chain = (("G3VectorTime", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _dtype = np.dtype(np.int64)
 
     @classmethod
@@ -678,14 +659,11 @@ class G3VectorTime(NumericVector):
         return cls._wrap(np.array([int(t) for t in payload], dtype=np.int64).reshape(-1))
 
 
-@register
+@register(version=1)
 class G3VectorQuat(NumericVector):
     """A vector of quaternions, stored as an ``(n, 4)`` binary64 array of (a, b, c, d)."""
 
     __slots__ = ()
-    _g3_name = "G3VectorQuat"
-    _g3_chain = (("G3VectorQuat", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
     _dtype = np.dtype(np.float64)
     _tail = (4,)
 
@@ -862,14 +840,11 @@ class ListVector(G3FrameObject):
         return f"{type(self).__name__}({self.Description()})"
 
 
-@register
+@register(version=1)
 class G3VectorString(ListVector):
     """A vector of strings."""
 
     __slots__ = ()
-    _g3_name = "G3VectorString"
-    _g3_chain = (("G3VectorString", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
 
     @classmethod
     def _coerce_one(cls, v: Any) -> str:
@@ -894,14 +869,11 @@ class G3VectorString(ListVector):
         return cls(payload)
 
 
-@register
+@register(version=1)
 class G3VectorVectorString(ListVector):
     """A vector of G3VectorString (each element stored by value)."""
 
     __slots__ = ()
-    _g3_name = "G3VectorVectorString"
-    _g3_chain = (("G3VectorVectorString", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
 
     @classmethod
     def _coerce_one(cls, v: Any) -> G3VectorString:
@@ -928,7 +900,7 @@ class G3VectorVectorString(ListVector):
         return cls([G3VectorString(v) for v in payload])
 
 
-@register
+@register(version=1)
 class G3VectorFrameObject(ListVector):
     """A vector of frame objects (or ``None``), each stored as a polymorphic pointer.
 
@@ -938,9 +910,6 @@ class G3VectorFrameObject(ListVector):
     """
 
     __slots__ = ()
-    _g3_name = "G3VectorFrameObject"
-    _g3_chain = (("G3VectorFrameObject", 1), ("G3FrameObject", 1))
-    _g3_write_versions = (1, 1)
 
     @classmethod
     def _coerce_one(cls, v: Any) -> Any:

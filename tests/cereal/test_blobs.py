@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from g3stream.codec.archive import ArchiveWriter
-from g3stream.codec.registry import decode_object, encode_object_bytes
+from g3stream.cereal import decode_object, encode_object_bytes
+from g3stream.cereal.archive import ArchiveWriter
 from g3stream.errors import (
     G3FormatError,
     InvalidEndianError,

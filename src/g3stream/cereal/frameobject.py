@@ -1,13 +1,17 @@
-"""The root of every frame object, and the stand-in for unknown classes."""
+"""The root of every frame object, and the stand-in for unknown classes.
+
+Every frame-object class derives from :class:`G3FrameObject` and implements
+the archive protocol (``archive.Serializable``): ``_g3_read`` and
+``_g3_write`` for its fields, ``_json_payload`` / ``_from_json_payload`` for
+the JSON form.  Its wire identity comes from ``classes.register``.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from ..codec.registry import register
-
-if TYPE_CHECKING:
-    from ..codec.archive import ArchiveReader, ArchiveWriter
+from .archive import ArchiveReader, ArchiveWriter
+from .classes import register
 
 
 class G3FrameObject:
@@ -79,20 +83,3 @@ class OpaqueFrameObject(G3FrameObject):
         )
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def scalar_blob_prefix(cls: type[G3FrameObject]) -> bytes:
-    """The bytes a blob whose root is a ``cls`` object starts with, up to its fields.
-
-    For a class whose fields are one fixed-layout value, a whole blob is this
-    prefix plus the packed value, which saves building an archive per value.
-    """
-    import struct
-
-    name = cls._g3_name.encode()
-    out = bytearray(b"\x01")
-    out += struct.pack("<IQ", 0x80000001, len(name)) + name
-    out += struct.pack("<I", 0x80000001)
-    for v in cls._g3_write_versions:
-        out += struct.pack("<I", v)
-    return bytes(out)

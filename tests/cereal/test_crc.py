@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from g3stream.codec.crc import g3_crc
+from g3stream.cereal.crc import g3_crc
 
 
 def bitwise_crc(data: bytes, crc: int = 0) -> int:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import builtins
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from .._types import Buffer
 from ..errors import (
     InvalidEndianError,
     InvalidLengthError,
@@ -29,11 +30,26 @@ from ..errors import (
     UnknownTypeCodeError,
     UnsupportedVersionError,
 )
+from .classes import lookup_class
 
-if TYPE_CHECKING:
-    from ..objects.base import G3FrameObject
 
-Buffer = bytes | bytearray | memoryview
+class Serializable(Protocol):
+    """The frame-object protocol that archives call (see ``frameobject.G3FrameObject``).
+
+    ``_g3_read`` is called once the versions of ``_g3_chain`` were read and
+    gets the most-derived class's version; ``_g3_write`` is called once the
+    versions were written.  Each reads or writes the object's fields.
+    """
+
+    _g3_name: ClassVar[str]
+    _g3_chain: ClassVar[tuple[tuple[str, int], ...]]
+    _g3_write_versions: ClassVar[tuple[int, ...]]
+
+    @classmethod
+    def _g3_read(cls, r: ArchiveReader, version: int) -> Any: ...
+
+    def _g3_write(self, w: ArchiveWriter) -> None: ...
+
 
 _LE = {c: struct.Struct("<" + c) for c in "bBhHiIqQfd"}
 _BE = {c: struct.Struct(">" + c) for c in "bBhHiIqQfd"}
@@ -254,8 +270,6 @@ class ArchiveReader:
 
     def pointer(self, declared: Any = None) -> Any:
         """Read a polymorphic pointer to a frame object (``None`` for a null pointer)."""
-        from .registry import lookup_class
-
         p = self.pos
         ident = self.u32()
         cls: Any
@@ -417,7 +431,7 @@ class ArchiveWriter:
                 self._versions.add(name)
                 self._cur += self._fmt["I"].pack(v)
 
-    def pointer(self, obj: G3FrameObject | None, direct: builtins.bool = False) -> None:
+    def pointer(self, obj: Serializable | None, direct: builtins.bool = False) -> None:
         """Write a polymorphic pointer to ``obj`` (its data only the first time)."""
         if obj is None:
             self._cur += b"\x00\x00\x00\x00"

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from g3stream import G3Frame, G3FrameType
+from g3stream.cereal.keyorder import history_to_disk_order, insertion_order_to_disk_order
 from g3stream.codec.container import encode_frame_bytes
-from g3stream.codec.keyorder import history_to_disk_order, insertion_order_to_disk_order
 from g3stream.objects import G3Int
 
 keys = st.text(st.characters(exclude_categories=("Cs",)), max_size=10)

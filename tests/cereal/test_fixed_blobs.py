@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from g3stream import G3Bool, G3Double, G3Int, G3Time
-from g3stream.codec.archive import ArchiveReader
-from g3stream.codec.registry import decode_object, encode_object_bytes
+from g3stream.cereal import decode_object, encode_object_bytes
+from g3stream.cereal.archive import ArchiveReader
 
 
 def _general(blob: bytes) -> object:

@@ -1,39 +1,20 @@
-"""Frame-object classes by their spt3g class name, and whole-blob codecs."""
+"""Whole blobs: one frame object to the bytes of a complete archive, and back.
+
+A blob is a complete cereal archive holding one polymorphic pointer
+(FORMAT.md section 8).  Single-value classes may declare a fixed layout
+(:func:`register_fixed_blob`), which decodes without building an archive."""
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
-from ..errors import G3FormatError, TruncatedFrameError, UnknownClassError
-from .archive import POINTER_DIRECT, POINTER_NEW, ArchiveReader, ArchiveWriter, Buffer
-
-if TYPE_CHECKING:
-    from ..objects.base import G3FrameObject
-
-_CLASSES: dict[str, type] = {}
-
-T = TypeVar("T", bound=type)
-
-
-def register(cls: T) -> T:
-    """Class decorator: make ``cls`` decodable under its ``_g3_name``."""
-    name = cls._g3_name  # type: ignore[attr-defined]
-    _CLASSES[name] = cls
-    for alias in getattr(cls, "_g3_aliases", ()):
-        _CLASSES[alias] = cls
-    return cls
-
-
-def lookup_class(name: str) -> type | None:
-    """The registered class for an spt3g class name, or ``None``."""
-    return _CLASSES.get(name)
-
-
-def registered_names() -> list[str]:
-    """Every class name this package can decode."""
-    return sorted(_CLASSES)
+from .._types import Buffer
+from ..errors import TruncatedFrameError, UnknownClassError
+from .archive import POINTER_DIRECT, POINTER_NEW, ArchiveReader, ArchiveWriter
+from .classes import lookup_class
+from .frameobject import G3FrameObject, OpaqueFrameObject
 
 
 def peek_class_name(blob: Buffer) -> str | None:
@@ -71,6 +52,21 @@ def register_fixed_blob(prefix: bytes, value_size: int, make: Callable[[Buffer, 
     _FIXED_BLOB_MAX = max(_FIXED_BLOB_MAX, size)
 
 
+def scalar_blob_prefix(cls: type[G3FrameObject]) -> bytes:
+    """The bytes a blob whose root is a ``cls`` object starts with, up to its fields.
+
+    For a class whose fields are one fixed-layout value, a whole blob is this
+    prefix plus the packed value, which saves building an archive per value.
+    """
+    name = cls._g3_name.encode()
+    out = bytearray(b"\x01")
+    out += struct.pack("<IQ", 0x80000001, len(name)) + name
+    out += struct.pack("<I", 0x80000001)
+    for v in cls._g3_write_versions:
+        out += struct.pack("<I", v)
+    return bytes(out)
+
+
 def decode_object(blob: Buffer, base_offset: int = 0) -> Any:
     """Decode a complete archive holding one frame-object pointer.
 
@@ -91,8 +87,6 @@ def decode_object(blob: Buffer, base_offset: int = 0) -> Any:
         name = peek_class_name(blob)
         if name is None or lookup_class(name) is not None:
             raise
-        from ..objects.base import OpaqueFrameObject
-
         return OpaqueFrameObject(name, bytes(blob))
     except (struct.error, IndexError) as exc:  # defensive: never leak low-level errors
         raise TruncatedFrameError(
@@ -116,12 +110,10 @@ def encode_object_bytes(obj: G3FrameObject | None) -> bytes:
 
 
 __all__ = [
-    "register",
-    "lookup_class",
-    "registered_names",
     "peek_class_name",
+    "register_fixed_blob",
+    "scalar_blob_prefix",
     "decode_object",
     "encode_object",
     "encode_object_bytes",
-    "G3FormatError",
 ]
