@@ -16,163 +16,17 @@ Invariants:
 
 from __future__ import annotations
 
+import struct
 from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from typing import Any
 
-import numpy as np
-
-from .cereal import G3FrameObject, OpaqueFrameObject, decode_object
+from ._types import Buffer
+from .cereal import OpaqueFrameObject, decode_object, encode_object
+from .cereal.crc import g3_crc, g3_crc_of
 from .cereal.keyorder import history_to_disk_order, insertion_order_to_disk_order
 from .errors import DuplicateKeyError
-from .objects.quat import G3Quat, Quat
-from .objects.scalars import G3Bool, G3Double, G3Int, G3String
-
-_Buffer = bytes | bytearray | memoryview
-
-
-class G3FrameType(int):
-    """A frame's type code: one of the standard types or an ad-hoc 1-4 character code.
-
-    Compares and hashes as its integer code; ``str()`` gives the name
-    (``Scan``) or the ad-hoc characters.
-    """
-
-    Timepoint: G3FrameType
-    Housekeeping: G3FrameType
-    Observation: G3FrameType
-    Scan: G3FrameType
-    Map: G3FrameType
-    InstrumentStatus: G3FrameType
-    Wiring: G3FrameType
-    Calibration: G3FrameType
-    GcpSlow: G3FrameType
-    PipelineInfo: G3FrameType
-    Ephemeris: G3FrameType
-    LightCurve: G3FrameType
-    Statistics: G3FrameType
-    EndProcessing: G3FrameType
-    none: G3FrameType
-
-    #: code -> standard type, like spt3g's ``G3FrameType.values``.
-    values: dict[int, G3FrameType]
-    #: name -> standard type, like spt3g's ``G3FrameType.names``.
-    names: dict[str, G3FrameType]
-
-    def __new__(cls, code: int | str | G3FrameType = 0x4E) -> G3FrameType:
-        if isinstance(code, str):
-            if code in cls.names:
-                return cls.names[code]
-            code = adhoc_type_code(code)
-        return super().__new__(cls, int(code) & 0xFFFFFFFF)
-
-    @property
-    def name(self) -> str:
-        """The standard name (``Scan``), or the ad-hoc characters."""
-        std = _STANDARD_NAMES.get(int(self))
-        if std is not None:
-            return std
-        return adhoc_type_text(int(self))
-
-    @property
-    def is_standard(self) -> bool:
-        """Whether this is one of spt3g's named frame types."""
-        return int(self) in _STANDARD_NAMES
-
-    def __str__(self) -> str:
-        n = _STANDARD_NAMES.get(int(self))
-        if n is None:
-            return adhoc_type_text(int(self))
-        return n
-
-    def __repr__(self) -> str:
-        n = _STANDARD_NAMES.get(int(self))
-        if n is not None:
-            return f"G3FrameType.{n}"
-        return f"G3FrameType({adhoc_type_text(int(self))!r})"
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
-
-
-_STANDARD = {
-    "Timepoint": "T",
-    "Housekeeping": "H",
-    "Observation": "O",
-    "Scan": "S",
-    "Map": "M",
-    "InstrumentStatus": "I",
-    "Wiring": "W",
-    "Calibration": "C",
-    "GcpSlow": "G",
-    "PipelineInfo": "P",
-    "Ephemeris": "E",
-    "LightCurve": "L",
-    "Statistics": "R",
-    "EndProcessing": "Z",
-    "none": "N",
-}
-_STANDARD_NAMES = {ord(c): n for n, c in _STANDARD.items()}
-G3FrameType.names = {}
-G3FrameType.values = {}
-for _name, _char in _STANDARD.items():
-    _t = int.__new__(G3FrameType, ord(_char))
-    setattr(G3FrameType, _name, _t)
-    G3FrameType.names[_name] = _t
-    G3FrameType.values[ord(_char)] = _t
-G3FrameType.names["None"] = G3FrameType.none
-_STANDARD_TYPES = G3FrameType.values
-
-#: Frame types a streaming server never drops and replays to late clients' complement.
-DATA_FRAME_TYPES = frozenset({G3FrameType.Timepoint, G3FrameType.Scan})
-
-
-def adhoc_type_code(text: str) -> int:
-    """The u32 code of an ad-hoc type string of 1-4 characters (FORMAT.md section 5)."""
-    raw = text.encode("utf-8")
-    if not 1 <= len(raw) <= 4:
-        raise ValueError(f"an ad-hoc frame type has 1 to 4 characters, not {text!r}")
-    code = 0
-    for byte in raw:
-        # the reference ORs sign-extended chars: non-ASCII bytes smear 0xFF upward
-        value = byte - 256 if byte >= 0x80 else byte
-        code = ((code << 8) | (value & 0xFFFFFFFF)) & 0xFFFFFFFF
-    return code
-
-
-def adhoc_type_text(code: int) -> str:
-    """The characters of an ad-hoc code: its non-zero bytes, most significant first."""
-    out = bytes(b for b in int(code).to_bytes(4, "big") if b)
-    return out.decode("latin-1")
-
-
-def wrap_value(value: Any) -> G3FrameObject:
-    """The frame object that stores ``value``: G3 objects as they are, plain values wrapped."""
-    if isinstance(value, G3FrameObject):
-        return value
-    if isinstance(value, bool | np.bool_):
-        return G3Bool(bool(value))
-    if isinstance(value, int | np.integer):
-        return G3Int(int(value))
-    if isinstance(value, float | np.floating):
-        return G3Double(float(value))
-    if isinstance(value, str):
-        return G3String(value)
-    if isinstance(value, Quat):
-        return G3Quat(value)
-    raise TypeError(
-        f"cannot store a {type(value).__name__} in a G3Frame: use a G3 frame object "
-        "(for example G3VectorDouble for a list of floats) or bool/int/float/str"
-    )
-
-
-def unwrap_value(obj: Any) -> Any:
-    """What reading a key returns: plain values for G3Bool/G3Int/G3Double/G3String/G3Quat."""
-    cls = type(obj)
-    if cls is G3Int or cls is G3Double or cls is G3String or cls is G3Bool:
-        return obj.value
-    if cls is G3Quat:
-        return obj.value
-    return obj
+from .frametype import G3FrameType
+from .objects.plain import unwrap_value, wrap_value
 
 
 class G3Frame:
@@ -202,18 +56,18 @@ class G3Frame:
         self._objs: dict[str, Any] = {}
         self._blobs: dict[str, tuple[memoryview, int]] = {}
         self._history: list[tuple[bool, str]] | None = None
-        self._raw: _Buffer | None = None
+        self._raw: Buffer | None = None
         self._order: tuple[str, ...] | None = None
         self._offset: int | None = None
         self._lazy: list[slice] | None = None
 
     # -- construction from bytes -------------------------------------------
     @classmethod
-    def _from_scan(cls, type_code: int, raw: _Buffer, entries: list[slice], offset: int) -> G3Frame:
+    def _from_scan(cls, type_code: int, raw: Buffer, entries: list[slice], offset: int) -> G3Frame:
         """A frame over ``raw``, one frame's bytes; ``entries`` holds, per entry,
         the slice of its name and of its blob (indexed on first use)."""
         f = cls.__new__(cls)
-        t = _STANDARD_TYPES.get(type_code)
+        t = G3FrameType.values.get(type_code)
         f.type = t if t is not None else G3FrameType(type_code)
         f._keys = None  # type: ignore[assignment]
         f._lazy = entries
@@ -369,29 +223,25 @@ class G3Frame:
             self._order = order
         return order
 
-    def blob(self, key: str) -> _Buffer | list[_Buffer]:
+    def blob(self, key: str) -> Buffer | list[Buffer]:
         """The serialized object of ``key``: its original blob if untouched, else a new encoding."""
         if self._keys is None:
             self._ensure()
         hit = self._blobs.get(key)
         if hit is not None:
             return hit[0]
-        from .cereal import encode_object
-
         return encode_object(self._objs[key])
 
-    def encoded(self) -> _Buffer:
+    def encoded(self) -> Buffer:
         """This frame's bytes: the original ones when read and unchanged, else a new encoding."""
         raw = self._raw
         if raw is None:
-            from .codec.container import encode_frame
-
             raw = b"".join(encode_frame(self))
             self._raw = raw
         return raw
 
     @property
-    def original_bytes(self) -> _Buffer | None:
+    def original_bytes(self) -> Buffer | None:
         """The bytes this frame was decoded from, if it has not been changed since."""
         return self._raw
 
@@ -468,3 +318,75 @@ class G3Frame:
 
 
 _MISSING = object()
+
+
+# -- encoding ------------------------------------------------------------------
+_HEAD_FULL_LE = struct.Struct("<BIiI")
+_pack_u64 = struct.Struct("<Q").pack
+_pack_u32 = struct.Struct("<I").pack
+#: Frames up to this size are checksummed in one call over joined bytes.
+_JOIN_LIMIT = 65536
+
+_KEY_HEADS: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _key_head(key: str) -> tuple[bytes, bytes]:
+    """A key's bytes, and its length field followed by them (memoised: keys repeat)."""
+    name = key.encode("utf-8", "surrogateescape")
+    if len(_KEY_HEADS) >= 4096:
+        _KEY_HEADS.clear()
+    head = _KEY_HEADS[key] = (name, _pack_u64(len(name)) + name)
+    return head
+
+
+def encode_frame(frame: G3Frame) -> list[Buffer]:
+    """The frame's bytes as the reference writes them: a list of buffers.
+
+    Entries come in the reference's hash-table order; untouched entries
+    re-use their original blobs byte for byte.
+    """
+    order = frame.entry_order()
+    if frame._keys is None:
+        frame._ensure()
+    out: list[Buffer] = [_HEAD_FULL_LE.pack(1, 1, len(order), frame.type)]
+    covered: list[Buffer] = []  # the bytes the CRC covers, in order
+    total = 0
+    blobs = frame._blobs
+    objs = frame._objs
+    pack_u64 = _pack_u64
+    heads = _KEY_HEADS
+    for key in order:
+        name, head = heads.get(key) or _key_head(key)
+        hit = blobs.get(key)
+        if hit is not None:
+            blob: Buffer = hit[0]
+        else:
+            obj = objs[key]
+            fast = getattr(obj, "_g3_blob", None)
+            if fast is None:  # a composite object: several buffers
+                parts = encode_object(obj)
+                size = 0
+                for b in parts:
+                    size += b.nbytes if isinstance(b, memoryview) else len(b)
+                total += size
+                out.append(head + pack_u64(size))
+                out.extend(parts)
+                covered.append(name)
+                covered.extend(parts)
+                continue
+            blob = fast()
+        size = blob.nbytes if isinstance(blob, memoryview) else len(blob)
+        total += size
+        out += (head + pack_u64(size), blob)
+        covered += (name, blob)
+    crc = g3_crc_of(b"".join(covered)) if total <= _JOIN_LIMIT else g3_crc(covered)
+    out.append(_pack_u32(crc))
+    return out
+
+
+def encode_frame_bytes(frame: G3Frame) -> bytes:
+    """The frame's bytes as the reference writes them, as one bytes object."""
+    return b"".join(encode_frame(frame))
+
+
+__all__ = ["G3Frame", "G3FrameType", "encode_frame", "encode_frame_bytes"]

@@ -1,39 +1,32 @@
-"""The frame container (FORMAT.md sections 3 and 4): parse one, encode one.
+"""The frame container (FORMAT.md sections 3 and 4): find, check and build one frame.
 
 Layout: endianness byte, u32 version (1), i32 entry count, u32 type, then
 per entry u64 name length, name, u64 blob length, blob; then the u32 CRC of
 all names and blobs.  Parsing is transactional: given a buffer that may end
 anywhere, ``scan_frame`` either reports a complete frame, or how many bytes
 it needs at least before it is worth trying again, or raises a typed error.
+Encoding belongs to the frame itself (``G3Frame.encoded``); ``encode_frame``
+and ``encode_frame_bytes`` are re-exported here, where they are documented.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from .._types import Buffer
-from ..cereal import encode_object
 from ..cereal.crc import g3_crc, g3_crc_of
 from ..errors import (
     CRCMismatchError,
     G3FormatError,
     InvalidEndianError,
     InvalidLengthError,
+    TruncatedFrameError,
     UnsupportedVersionError,
 )
+from ..frame import G3Frame, encode_frame, encode_frame_bytes
 
-if TYPE_CHECKING:
-    from ..frame import G3Frame
-
-
-def _frame_from_scan(*args: object) -> G3Frame:
-    # bound on first use: frame.py imports this module
-    global _frame_from_scan
-    from ..frame import G3Frame
-
-    _frame_from_scan = G3Frame._from_scan  # type: ignore[assignment]
-    return _frame_from_scan(*args)
+_frame_from_scan = G3Frame._from_scan
 
 
 _HEAD_LE = struct.Struct("<IiI")
@@ -42,9 +35,6 @@ _U64_LE = struct.Struct("<Q")
 _U64_BE = struct.Struct(">Q")
 _U32_LE = struct.Struct("<I")
 _U32_BE = struct.Struct(">I")
-_HEAD_FULL_LE = struct.Struct("<BIiI")
-_pack_u64 = _U64_LE.pack
-_pack_u32 = _U32_LE.pack
 _HEADER_SIZE = 13
 _JOIN_LIMIT = 65536
 _MIN_ENTRY_SIZE = 16
@@ -218,8 +208,6 @@ def decode_frame(
     data: Buffer, offset: int = 0, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
 ) -> G3Frame:
     """Decode exactly one complete frame from ``data``."""
-    from ..errors import G3FormatError, TruncatedFrameError
-
     scanned = scan_frame(data, 0, len(data), offset, max_frame_size)
     if isinstance(scanned, int):
         raise TruncatedFrameError(f"frame needs at least {scanned} bytes, got {len(data)}", offset)
@@ -230,62 +218,15 @@ def decode_frame(
     return build_frame(bytes(data), scanned, offset)
 
 
-_KEY_HEADS: dict[str, tuple[bytes, bytes]] = {}
-
-
-def _key_head(key: str) -> tuple[bytes, bytes]:
-    """A key's bytes, and its length field followed by them (memoised: keys repeat)."""
-    name = key.encode("utf-8", "surrogateescape")
-    if len(_KEY_HEADS) >= 4096:
-        _KEY_HEADS.clear()
-    head = _KEY_HEADS[key] = (name, _pack_u64(len(name)) + name)
-    return head
-
-
-def encode_frame(frame: G3Frame) -> list[Buffer]:
-    """The frame's bytes as the reference writes them: a list of buffers.
-
-    Entries come in the reference's hash-table order; untouched entries
-    re-use their original blobs byte for byte.
-    """
-    order = frame.entry_order()
-    frame._ensure()
-    out: list[Buffer] = [_HEAD_FULL_LE.pack(1, 1, len(order), frame.type)]
-    covered: list[Buffer] = []  # the bytes the CRC covers, in order
-    total = 0
-    blobs = frame._blobs
-    objs = frame._objs
-    pack_u64 = _pack_u64
-    heads = _KEY_HEADS
-    for key in order:
-        name, head = heads.get(key) or _key_head(key)
-        hit = blobs.get(key)
-        if hit is not None:
-            blob: Buffer = hit[0]
-        else:
-            obj = objs[key]
-            fast = getattr(obj, "_g3_blob", None)
-            if fast is None:  # a composite object: several buffers
-                parts = encode_object(obj)
-                size = 0
-                for b in parts:
-                    size += b.nbytes if isinstance(b, memoryview) else len(b)
-                total += size
-                out.append(head + pack_u64(size))
-                out.extend(parts)
-                covered.append(name)
-                covered.extend(parts)
-                continue
-            blob = fast()
-        size = blob.nbytes if isinstance(blob, memoryview) else len(blob)
-        total += size
-        out += (head + pack_u64(size), blob)
-        covered += (name, blob)
-    crc = g3_crc_of(b"".join(covered)) if total <= _JOIN_LIMIT else g3_crc(covered)
-    out.append(_pack_u32(crc))
-    return out
-
-
-def encode_frame_bytes(frame: G3Frame) -> bytes:
-    """The frame's bytes as the reference writes them, as one bytes object."""
-    return b"".join(encode_frame(frame))
+__all__ = [
+    "DEFAULT_MAX_FRAME_SIZE",
+    "FrameLayout",
+    "ScannedFrame",
+    "build_frame",
+    "check_crc",
+    "decode_frame",
+    "encode_frame",
+    "encode_frame_bytes",
+    "frame_spanning",
+    "scan_frame",
+]

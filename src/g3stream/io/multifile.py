@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..codec.container import encode_frame
-from ..frame import DATA_FRAME_TYPES, G3Frame, G3FrameType
+from ..frame import G3Frame
+from ..frametype import DATA_FRAME_TYPES, G3FrameType
 from .file_sink import FileSink
 from .writer import ClosedOnExit, frame_type_set
 

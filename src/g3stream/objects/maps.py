@@ -20,8 +20,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..cereal import G3FrameObject, decode_object, encode_object, register
-from ..errors import InvalidLengthError, TruncatedFrameError
+from ..cereal import (
+    ArchiveWriter,
+    G3FrameObject,
+    OpaqueFrameObject,
+    decode_object,
+    encode_object,
+    register,
+)
+from ..errors import InvalidLengthError, TruncatedFrameError, UnknownTypeCodeError
+from .jsonvalue import object_from_json, object_to_json
+from .plain import wrap_value
 from .quat import Quat, quat_from_json, quat_json, read_quat, write_quat
 from .scalars import from_json_number, json_number
 from .time import G3Time, read_time_by_value, write_time_by_value
@@ -330,8 +339,6 @@ class G3MapInt(G3Map):
             p = r.offset()
             bits = r.i32()
             if bits not in _INT_CODES:
-                from ..errors import UnknownTypeCodeError
-
                 raise UnknownTypeCodeError(f"integer width {bits} is not 8, 16, 32 or 64", p)
             code = _INT_CODES[bits]
         n = r.size(8 + struct.calcsize(code))
@@ -631,7 +638,6 @@ class G3MapFrameObject(G3Map):
     def _coerce(cls, value: Any) -> Any:
         if value is None or isinstance(value, G3FrameObject):
             return value
-        from ..frame import wrap_value
 
         return wrap_value(value)
 
@@ -660,13 +666,11 @@ class G3MapFrameObject(G3Map):
 
     @classmethod
     def _value_json(cls, value: Any) -> Any:
-        from ..jsonform import object_to_json
 
         return object_to_json(value, new_archive=True)
 
     @classmethod
     def _value_from_json(cls, payload: Any) -> Any:
-        from ..jsonform import object_from_json
 
         return object_from_json(payload, new_archive=True)
 
@@ -695,8 +699,6 @@ def read_nested_archives(r: ArchiveReader) -> dict[str, Any]:
 
 
 def _encode_big_endian(obj: Any) -> list[Any]:
-    from ..cereal import ArchiveWriter, OpaqueFrameObject
-
     if isinstance(obj, OpaqueFrameObject):
         return [obj.blob]
     sub = ArchiveWriter(little=False)

@@ -10,13 +10,13 @@ and 2 are read.
 from __future__ import annotations
 
 import ast
-import importlib
 import re
-import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..cereal import G3FrameObject, register
+from ..frametype import G3FrameType
+from .jsonvalue import object_from_json, object_to_json
 
 if TYPE_CHECKING:
     from ..cereal import ArchiveReader, ArchiveWriter
@@ -37,8 +37,6 @@ def _byte_order(key: str) -> bytes:
 
 def _value_json(obj: Any) -> Any:
     """The vectors' VALUE notation for a nested frame object (or ``None``)."""
-    from ..jsonform import object_to_json
-
     return object_to_json(obj)
 
 
@@ -46,8 +44,6 @@ def _value_from_json(value: Any) -> Any:
     """The frame object denoted by a VALUE of the vectors' JSON notation (shared pointers kept)."""
     if value is None:
         return None
-    from ..jsonform import object_from_json
-
     return object_from_json(value)
 
 
@@ -81,8 +77,6 @@ class G3ModuleArg(G3FrameObject):
             pass
         match = _FRAME_TYPE_REPR.match(self.repr)
         if match:
-            from ..frame import G3FrameType
-
             found = G3FrameType.names.get(match.group(1))
             if found is not None:
                 return found
@@ -384,24 +378,6 @@ class G3PipelineInfo(G3FrameObject):
     def __str__(self) -> str:
         return self.Summary()
 
-    def Run(self) -> None:
-        """Build the recorded pipeline again and run it.
-
-        Each modname is resolved by importing its module (``__main__`` for
-        scripts); arguments are the stored frame objects or the reprs read as
-        Python literals.  Raises ``LookupError`` for a module that cannot be
-        found; no recorded text is ever executed as code.
-        """
-        from ..pipeline import G3Pipeline
-
-        pipe = G3Pipeline()
-        for mc in self.modules:
-            target = resolve_modname(mc.modname)
-            kwargs = {k: arg.value for k, arg in mc.args()}
-            name = mc.instancename if mc.instancename != mc.modname else None
-            pipe.Add(target, name=name, **kwargs)
-        pipe.Run()
-
     # -- codec -------------------------------------------------------------
     @classmethod
     def _g3_read(cls, r: ArchiveReader, version: int) -> G3PipelineInfo:
@@ -447,24 +423,3 @@ class G3PipelineInfo(G3FrameObject):
             setattr(pi, field, payload[field])
         pi.modules = [G3ModuleConfig._from_json_payload(m) for m in payload["modules"]]
         return pi
-
-
-def resolve_modname(modname: str) -> Any:
-    """The callable a recorded modname (``package.module.name`` or ``module.Class.method``) names."""
-    parts = modname.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        modpath = ".".join(parts[:cut])
-        module = sys.modules.get(modpath)
-        if module is None:
-            try:
-                module = importlib.import_module(modpath)
-            except ImportError:
-                continue
-        target: Any = module
-        try:
-            for attr in parts[cut:]:
-                target = getattr(target, attr)
-        except AttributeError:
-            continue
-        return target
-    raise LookupError(f"cannot find the pipeline module {modname!r}")

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..cereal import G3FrameObject, register
 from ..errors import G3TimesampleError
+from .jsonvalue import object_from_json, object_to_json
 from .maps import G3MapFrameObject, key_bytes, read_nested_archives, write_nested_archives
 from .vectors import G3VectorTime, read_by_value, write_by_value
 
@@ -160,7 +161,6 @@ class G3TimesampleMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
         write_by_value(w, self._times)
 
     def _json_payload(self) -> Any:
-        from ..jsonform import object_to_json
 
         return {
             "times": [int(t) for t in np.asarray(self._times).tolist()],
@@ -169,7 +169,6 @@ class G3TimesampleMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
 
     @classmethod
     def _from_json_payload(cls, payload: Any) -> G3TimesampleMap:
-        from ..jsonform import object_from_json
 
         obj = cls.__new__(cls)
         obj._times = G3VectorTime._from_json_payload(payload["times"])

@@ -25,6 +25,7 @@ from ..errors import G3FormatError, G3TimestreamError, InvalidLengthError, Unkno
 from .flac import FLAC_BIT_DEPTHS, FLACDecodeError, decode_flac, encode_flac
 from .scalars import from_json_number, json_number
 from .time import G3Time, read_time_by_value, write_time_by_value
+from .vectors import G3VectorInt, G3VectorTime
 
 if TYPE_CHECKING:
     from ..cereal import ArchiveReader, ArchiveWriter
@@ -315,10 +316,7 @@ class G3Timestream(TimeSpan, G3FrameObject):
         if n == 0:
             return None
         ticks = sample_times(0, self._stop - self._start, n)
-        from ..cereal import lookup_class
-
-        cls: Any = lookup_class("G3VectorInt")
-        return ticks if cls is None else cls(ticks)
+        return G3VectorInt(ticks)
 
     @property
     def compression_level(self) -> int:
@@ -843,12 +841,7 @@ def _trunc(x: float) -> int:
 
 
 def _vector_time(ticks: np.ndarray) -> Any:
-    from ..cereal import lookup_class
-
-    cls: Any = lookup_class("G3VectorTime")
-    if cls is None:
-        return [G3Time(int(t)) for t in ticks]
-    return cls(ticks)
+    return G3VectorTime(ticks)
 
 
 def _rate(n: int, span: int) -> float:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..cereal import G3FrameObject, register
 from ..errors import G3FormatError, UnknownTypeCodeError
+from .jsonvalue import object_from_json, object_to_json
 from .time import G3Time, read_time_by_value
 from .timestream import G3Timestream, G3TimestreamUnits, _coerce_samples, _units_value
 
@@ -362,13 +363,11 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
             w.pointer(ts, direct=True)
 
     def _json_payload(self) -> Any:
-        from ..jsonform import object_to_json
 
         return [[k, object_to_json(ts)] for k, ts in self._members.items()]
 
     @classmethod
     def _from_json_payload(cls, payload: Any) -> G3TimestreamMap:
-        from ..jsonform import object_from_json
 
         obj = cls()
         for key, value in payload:

@@ -24,6 +24,8 @@ import numpy as np
 
 from ..cereal import G3FrameObject, OpaqueFrameObject, register
 from ..errors import InvalidLengthError, TruncatedFrameError, UnknownTypeCodeError
+from .jsonvalue import object_from_json, object_to_json
+from .plain import wrap_value
 from .quat import Quat, quat_from_json, quat_json
 from .scalars import from_json_number, json_number
 from .time import G3Time
@@ -921,7 +923,6 @@ class G3VectorFrameObject(ListVector):
             )
         if v is None or isinstance(v, G3FrameObject):
             return v
-        from ..frame import wrap_value
 
         return wrap_value(v)
 
@@ -942,13 +943,11 @@ class G3VectorFrameObject(ListVector):
             w.pointer(v)
 
     def _json_payload(self) -> Any:
-        from ..jsonform import object_to_json
 
         return [object_to_json(v) for v in self._items]
 
     @classmethod
     def _from_json_payload(cls, payload: Any) -> G3VectorFrameObject:
-        from ..jsonform import object_from_json
 
         return cls._wrap([object_from_json(v) for v in payload])
 

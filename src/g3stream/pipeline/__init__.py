@@ -23,6 +23,7 @@ host, user and every ``Add`` call with its arguments.
 
 from __future__ import annotations
 
+from . import rerun  # noqa: F401  (gives G3PipelineInfo its Run method)
 from .caching import cache_frame_data, scan_func_cache_data
 from .decorators import g3decorator, indexmod, pipesegment, pipesegment_nodoc, usefulfunc
 from .errors import G3FatalError, G3ModuleArgumentError, G3PipelineError
@@ -35,9 +36,15 @@ from .g3logging import (
     log_notice,
     log_trace,
     log_warn,
+)
+from .loggers import (
+    G3Logger,
+    G3MultiLogger,
+    G3NullLogger,
+    G3PrintfLogger,
+    G3SyslogLogger,
     set_log_level,
 )
-from .loggers import G3Logger, G3MultiLogger, G3NullLogger, G3PrintfLogger, G3SyslogLogger
 from .module import G3Module
 from .pipeline import G3Pipeline
 from .sources import G3InfiniteSource

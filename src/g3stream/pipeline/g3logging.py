@@ -1,10 +1,10 @@
-"""spt3g's logging functions (``log_info``, ``set_log_level``, ...) on top of stdlib logging.
+"""spt3g's logging functions (``log_info``, ``log_warn``, ...) on top of stdlib logging.
 
 Each spt3g logging *unit* is the stdlib logger ``g3stream.<unit>``; messages
 from user code default to the unit ``Python``.  Importing g3stream installs
 no handler: configure output the usual way (``logging.basicConfig`` or your
 own handlers); without any configuration stdlib prints warnings and worse.
-Calling ``set_log_level`` while logging is unconfigured installs spt3g-style
+Calling ``set_log_level`` (in ``loggers``) while logging is unconfigured installs spt3g-style
 printing to stderr (``G3PrintfLogger``), as a script written for spt3g
 expects; assign ``G3Logger.global_logger`` to choose otherwise.
 """
@@ -30,7 +30,6 @@ __all__ = [
     "log_warn",
     "log_error",
     "log_fatal",
-    "set_log_level",
     "stdlib_level",
 ]
 
@@ -151,17 +150,3 @@ def stdlib_level(level: G3LogLevel | int | str) -> int:
             return G3LogLevel(level).stdlib_level
         return level
     raise TypeError(f"a log level is a G3LogLevel, an int or a name, not {type(level).__name__}")
-
-
-def set_log_level(level: G3LogLevel | int | str, unit: str | None = None) -> None:
-    """Set the level of one logging unit, or of all g3stream logging when ``unit`` is None.
-
-    ``level`` is a G3LogLevel, spt3g's number 0-6, a stdlib level number
-    (10, 20, ...), or a name such as ``"LOG_DEBUG"`` or ``"debug"``.
-    """
-    from .loggers import install_default_output
-
-    number = stdlib_level(level)
-    # spt3g prints its messages by default; do the same when logging is unconfigured
-    install_default_output()
-    unit_logger(unit).setLevel(number)

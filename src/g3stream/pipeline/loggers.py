@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from .g3logging import G3LogLevel, set_log_level, stdlib_level, unit_logger
+from .g3logging import G3LogLevel, stdlib_level, unit_logger
 
 __all__ = [
     "G3LogFormatter",
@@ -27,6 +27,7 @@ __all__ = [
     "G3SyslogLogger",
     "G3MultiLogger",
     "install_default_output",
+    "set_log_level",
 ]
 
 _LEVEL_WORDS = {
@@ -208,3 +209,15 @@ def install_default_output() -> bool:
     G3Logger.global_logger = G3PrintfLogger(G3LogLevel.LOG_NOTICE)
     root.setLevel(level)
     return True
+
+
+def set_log_level(level: G3LogLevel | int | str, unit: str | None = None) -> None:
+    """Set the level of one logging unit, or of all g3stream logging when ``unit`` is None.
+
+    ``level`` is a G3LogLevel, spt3g's number 0-6, a stdlib level number
+    (10, 20, ...), or a name such as ``"LOG_DEBUG"`` or ``"debug"``.
+    """
+    number = stdlib_level(level)
+    # spt3g prints its messages by default; do the same when logging is unconfigured
+    install_default_output()
+    unit_logger(unit).setLevel(number)
