@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from pathlib import Path
 
@@ -165,3 +166,69 @@ def test_large_frames_read_one_after_another_reuse_their_buffers() -> None:
     # one is still in use, and memory never held many frames
     assert first is not None and first() is not None
     assert peak < 4 * len(data)
+
+
+def test_a_decoder_can_start_at_a_given_stream_offset() -> None:
+    data = _stream()
+    dec = FrameDecoder(offset=1000)
+    dec.feed(data)
+    frames = dec.frames()
+    assert frames[0].stream_offset == 1000
+    assert dec.offset == 1000 + len(data)
+    assert [f.stream_offset - 1000 for f in frames] == [f.stream_offset for f in _decode_all(data)]
+
+
+def _decode_all(data: bytes) -> list[G3Frame]:
+    dec = FrameDecoder()
+    dec.feed(data)
+    return dec.frames()
+
+
+@pytest.mark.parametrize("hint", [-1, 0])
+def test_get_buffer_without_a_size_offers_a_non_empty_buffer(hint: int) -> None:
+    dec = FrameDecoder()
+    view = dec.get_buffer(hint)
+    assert len(view) > 0
+    dec.buffer_updated(0)
+
+
+def test_asyncio_buffered_protocol_receives_frames_into_the_decoder() -> None:
+    """asyncio calls get_buffer(-1); a protocol built on the decoder gets every frame."""
+    data = _stream()
+    expected = [f.encoded() for f in _decode_all(data)]
+
+    class Receiver(asyncio.BufferedProtocol):
+        def __init__(self) -> None:
+            self.decoder = FrameDecoder()
+            self.frames: list[G3Frame] = []
+            self.done = asyncio.get_running_loop().create_future()
+
+        def get_buffer(self, sizehint: int) -> memoryview:
+            return self.decoder.get_buffer(sizehint)
+
+        def buffer_updated(self, nbytes: int) -> None:
+            self.decoder.buffer_updated(nbytes)
+            self.frames.extend(self.decoder.frames())
+
+        def eof_received(self) -> bool:
+            self.decoder.close()
+            self.done.set_result(None)
+            return False
+
+    async def main() -> list[G3Frame]:
+        loop = asyncio.get_running_loop()
+
+        async def send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(data)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(send, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            _, proto = await loop.create_connection(Receiver, "127.0.0.1", port)
+            await asyncio.wait_for(proto.done, 30)
+        return proto.frames
+
+    frames = asyncio.run(main())
+    assert [bytes(f.encoded()) for f in frames] == [bytes(e) for e in expected]

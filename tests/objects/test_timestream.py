@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from vectorfiles import vector_entries
 
+from g3stream import libflac as flac_module
 from g3stream.cereal import decode_object, encode_object_bytes
 from g3stream.cereal.archive import ArchiveReader, ArchiveWriter
 from g3stream.errors import (
@@ -31,7 +32,6 @@ from g3stream.errors import (
     UnknownTypeCodeError,
     UnsupportedVersionError,
 )
-from g3stream.objects import flac as flac_module
 from g3stream.objects.flac import FLACDecodeError, FLACUnavailableError, LibFLAC
 from g3stream.objects.time import G3Time
 from g3stream.objects.timestream import (

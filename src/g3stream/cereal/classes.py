@@ -44,13 +44,13 @@ def register(
     """
 
     def apply(klass: T) -> T:
-        if "_g3_chain" not in vars(klass):
+        target: Any = klass
+        if "_g3_chain" not in vars(target):
             parent: Any = base if base is not None else _CLASSES["G3FrameObject"]
-            name = klass.__name__
-            klass._g3_name = name  # type: ignore[attr-defined]
-            klass._g3_chain = ((name, version), *parent._g3_chain)  # type: ignore[attr-defined]
-            klass._g3_write_versions = (version, *parent._g3_write_versions)  # type: ignore[attr-defined]
-        name = klass._g3_name  # type: ignore[attr-defined]
+            target._g3_name = target.__name__
+            target._g3_chain = ((target._g3_name, version), *parent._g3_chain)
+            target._g3_write_versions = (version, *parent._g3_write_versions)
+        name = target._g3_name
         if name in _CLASSES and _CLASSES[name] is not klass:
             raise ValueError(f"two classes registered as {name!r}")
         _CLASSES[name] = klass

@@ -15,8 +15,9 @@ import threading
 from typing import Any
 
 from ..frame import G3Frame, G3FrameType
+from ..net import G3NetworkSender
 from ..sim import SPT3G_SAMPLE_RATE, SimulatedDAQ
-from .common import EXIT_OK, CommandError, format_bytes, positive_float_arg
+from .common import EXIT_OK, format_bytes, positive_float_arg
 from .monitor import StreamMonitor, show_until_done
 from .rates import RateBoard, RateDisplay
 from .serve import add_simulation_options, start_time_arg
@@ -68,10 +69,6 @@ class DemoServer:
     """The simulated DAQ feeding a listening G3NetworkSender, in a background thread."""
 
     def __init__(self, sim: SimulatedDAQ) -> None:
-        try:
-            from ..net import G3NetworkSender  # type: ignore[attr-defined]
-        except ImportError as exc:  # pragma: no cover - only while net/ is being written
-            raise CommandError(f"the network sender is not available: {exc}") from None
         self.sim = sim
         self.sender = G3NetworkSender(hostname="*", port=0)
         self.port = int(self.sender.port)

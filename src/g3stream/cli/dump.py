@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from ..frame import G3Frame
+from ..jsonform import frame_to_json
 from .common import EXIT_OK, frame_type_arg, non_negative_int_arg
 from .inputs import STDIN_NAME, check_url, is_url, iter_source
 
@@ -63,8 +64,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def frame_json(frame: G3Frame) -> str:
     """One frame as a line of JSON in the test vectors' FRAME schema."""
-    from ..jsonform import frame_to_json  # type: ignore[import-not-found,unused-ignore]
-
     obj = frame_to_json(frame)
     if isinstance(obj, str):
         return obj

@@ -16,6 +16,9 @@ from typing import Any
 
 from ..codec.decoder import FrameDecoder
 from ..frame import G3Frame
+from ..io import G3Reader
+from ..io.schemes import is_stream_url, registered_schemes
+from ..net.url import is_tcp_url, parse_tcp_url
 from .common import CommandError, UsageError
 
 #: Bytes read from a file at a time.
@@ -25,8 +28,8 @@ STDIN_NAME = "-"
 
 
 def is_url(name: str) -> bool:
-    """True for a ``tcp://`` address."""
-    return name.startswith("tcp://")
+    """True for an address of a registered scheme (``tcp://`` ...) rather than a file."""
+    return is_stream_url(name)
 
 
 def open_raw(name: str) -> Any:
@@ -62,8 +65,6 @@ def stream_frames(
         yield from _stdin_frames(progress, verify_crc)
         return
     open_raw(name).close()  # a clear message for a missing or unreadable file
-    from ..io import G3Reader  # type: ignore[attr-defined]
-
     reader = G3Reader(name, verify_crc=verify_crc)
     try:
         while True:
@@ -108,10 +109,17 @@ def file_size(name: str) -> int | None:
     return st.st_size if st.st_size > 0 else None
 
 
-def check_url(url: str) -> str:
-    """``url`` if it is a well-formed ``tcp://host:port`` address, else a UsageError."""
-    from ..net.url import parse_tcp_url
+def known_schemes() -> str:
+    """The registered URL prefixes, for messages (``tcp://, nats://``)."""
+    return ", ".join(s.prefix for s in registered_schemes())
 
+
+def check_url(url: str) -> str:
+    """``url`` if it is a well-formed address (``tcp://host:port`` ...), else a UsageError."""
+    if not is_stream_url(url):
+        raise UsageError(f"{url}: not an address of a known scheme ({known_schemes()})")
+    if not is_tcp_url(url):
+        return url  # its source checks it when opened
     try:
         parse_tcp_url(url)
     except ValueError as exc:
@@ -121,9 +129,7 @@ def check_url(url: str) -> str:
 
 def listening_port(url: str, reader: Any) -> int | None:
     """The local port a ``tcp://*:port`` reader listens on; None for a connecting reader."""
-    from ..net.url import parse_tcp_url
-
-    if not parse_tcp_url(url).listen:
+    if not is_tcp_url(url) or not parse_tcp_url(url).listen:
         return None
     port = getattr(reader, "port", None)
     return int(port) if port is not None else None
@@ -132,10 +138,6 @@ def listening_port(url: str, reader: Any) -> int | None:
 def open_reader(url: str, **kwargs: Any) -> Any:
     """A :class:`g3stream.io.G3Reader` for ``url`` (the network layer's reader)."""
     check_url(url)
-    try:
-        from ..io import G3Reader  # type: ignore[attr-defined]
-    except ImportError as exc:  # pragma: no cover - only while io/ is being written
-        raise CommandError(f"cannot read {url}: G3Reader is not available ({exc})") from None
     return G3Reader(url, **kwargs)
 
 

@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from .._version import __version__
 from ..errors import G3ConnectionError, G3FormatError
 from . import demo, dump, record, relay, serve, stats, verify
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, CommandError
@@ -27,8 +28,6 @@ log = logging.getLogger("g3stream.cli")
 
 
 def _version() -> str:
-    from .. import __version__
-
     return __version__
 
 

@@ -21,9 +21,9 @@ import time
 from typing import Any
 
 from ..frame import G3FrameType
+from ..io import G3MultiFileWriter, G3Writer
 from .common import (
     EXIT_OK,
-    CommandError,
     UsageError,
     format_bytes,
     frame_size,
@@ -141,10 +141,6 @@ def make_writer(args: argparse.Namespace) -> Any:
     """The file writer the options ask for (checked by :func:`check_output`)."""
     if args.out == "-":
         return _StdoutWriter()
-    try:
-        from ..io import G3MultiFileWriter, G3Writer  # type: ignore[attr-defined]
-    except ImportError as exc:  # pragma: no cover - only while io/ is being written
-        raise CommandError(f"the file writers are not available: {exc}") from None
     try:
         if args.size_limit:
             return G3MultiFileWriter(

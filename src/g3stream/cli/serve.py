@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..frame import G3Frame
+from ..objects.time import G3Time
 from ..sim import SPT3G_SAMPLE_RATE, SimulatedDAQ
 from .common import EXIT_OK, UsageError, positive_float_arg
 from .inputs import STDIN_NAME, is_url, iter_source
@@ -109,8 +110,6 @@ def start_time_arg(text: str) -> Any:
     """The simulated DAQ's start time from the command line (a usage error if unreadable)."""
     if text == "now":
         return text
-    from ..objects.time import G3Time
-
     try:
         return G3Time(text)
     except ValueError as exc:

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..frame import G3Frame, G3FrameType
-from .common import CommandError, UsageError, decimation_arg, non_negative_int_arg, port_arg
+from ..net import G3NetworkSender, G3ThrottledNetworkSender
+from .common import UsageError, decimation_arg, non_negative_int_arg, port_arg
 
 log = logging.getLogger("g3stream.cli")
 
@@ -76,10 +77,6 @@ def add_sender_options(p: argparse.ArgumentParser, default_port: int | None = No
 
 def make_sender(args: argparse.Namespace) -> Any:
     """The network sender the options ask for (throttled when ``--decimate`` is given)."""
-    try:
-        from ..net import G3NetworkSender, G3ThrottledNetworkSender  # type: ignore[attr-defined]
-    except ImportError as exc:  # pragma: no cover - only while net/ is being written
-        raise CommandError(f"the network sender is not available: {exc}") from None
     options: dict[str, Any] = {}
     if args.host == "*":
         options["max_clients"] = args.max_clients

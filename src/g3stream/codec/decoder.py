@@ -42,6 +42,8 @@ _SMALL_FRAME = 4096
 LARGE_FRAME = 1 << 20
 #: A large frame's buffer grows by at most this much beyond twice what arrived.
 LARGE_FRAME_STEP = 16 << 20
+#: Bytes offered by ``get_buffer`` when the caller names no size.
+DEFAULT_READ_SIZE = 65536
 
 
 class FrameDecoder:
@@ -73,12 +75,21 @@ class FrameDecoder:
     )
 
     def __init__(
-        self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, verify_crc: bool = True
+        self,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        verify_crc: bool = True,
+        *,
+        offset: int = 0,
     ) -> None:
+        """A decoder whose first frame starts at absolute stream ``offset``.
+
+        Frames larger than ``max_frame_size`` are refused; ``verify_crc``
+        false skips the checksum test (the frames are still scanned).
+        """
         self._buf = bytearray()
         self._pos = 0  # start of the first unconsumed byte in _buf
         self._need = 1
-        self._offset = 0
+        self._offset = offset
         self.max_frame_size = max_frame_size
         self.verify_crc = verify_crc
         self._failed: G3FormatError | None = None  # to raise on the next call
@@ -128,12 +139,17 @@ class FrameDecoder:
             self._buf += data
 
     def get_buffer(self, size: int) -> memoryview:
-        """A writable view for up to ``size`` incoming bytes (fewer for a large frame).
+        """A writable, non-empty view for up to ``size`` incoming bytes (fewer for a large frame).
 
         Fill it (``readinto``, ``recv_into``), then call ``buffer_updated``
         with the byte count before anything else.  While a large frame is
-        arriving the view is the rest of that frame's own buffer.
+        arriving the view is the rest of that frame's own buffer.  A size
+        of 0 or less (asyncio's ``BufferedProtocol`` passes -1) means "any":
+        the view is then as large as the next frame needs, at least
+        ``DEFAULT_READ_SIZE`` bytes.
         """
+        if size <= 0:
+            size = max(DEFAULT_READ_SIZE, min(self.bytes_needed, LARGE_FRAME))
         if self._export is not None:
             raise RuntimeError("get_buffer called again before buffer_updated")
         if self._big is None and self._fatal is None and self.bytes_needed >= LARGE_FRAME:

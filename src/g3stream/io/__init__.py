@@ -1,4 +1,4 @@
-"""Files: compression by suffix, G3Reader, G3Writer, G3MultiFileWriter and G3File.
+"""Files and sources: compression, the scheme table, G3Reader, G3Writer, G3MultiFileWriter, G3File.
 
 A thin layer over the sans-I/O codec: byte sources and sinks for files,
 and the spt3g modules that drive the frame decoder and encoder with them.
@@ -6,11 +6,12 @@ and the spt3g modules that drive the frame decoder and encoder with them.
 
 from __future__ import annotations
 
-from .compression import CompressedDataError
+from ..errors import CompressedDataError, ReaderSeekError
 from .file_source import FileSource
 from .g3file import G3File
 from .multifile import G3MultiFileWriter
-from .reader import G3Reader, ReaderSeekError
+from .reader import G3Reader
+from .schemes import is_stream_url, open_source, register_scheme
 from .source import ByteSource, StreamRestart
 from .writer import G3Writer
 
@@ -24,4 +25,7 @@ __all__ = [
     "FileSource",
     "ByteSource",
     "StreamRestart",
+    "register_scheme",
+    "open_source",
+    "is_stream_url",
 ]

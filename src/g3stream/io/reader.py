@@ -28,6 +28,7 @@ from ..codec.decoder import FrameDecoder
 from ..errors import G3FormatError, ReaderSeekError, TruncatedFrameError
 from ..frame import G3Frame
 from .file_source import FileSource
+from .schemes import is_stream_url, open_source
 from .source import ByteSource, StreamRestart
 
 #: Frames decoded per refill of the ready queue.
@@ -46,9 +47,6 @@ _PROBE_SIZE = 65536
 #: a frame that claims more arrives in several reads, so a corrupt or hostile
 #: length field never makes the reader allocate what it claims.
 _MAX_READ = 1 << 24
-
-#: The prefix that marks a network stream among file names.
-_TCP_PREFIX = "tcp://"
 
 
 def located(exc: G3FormatError, name: str) -> G3FormatError:
@@ -142,8 +140,8 @@ class G3Reader:
         self.port: int | None = None
         try:
             for name in names:
-                if name.startswith(_TCP_PREFIX):
-                    src = self._tcp_source(name, reconnect, options)
+                if is_stream_url(name):
+                    src = open_source(name, timeout=self.timeout, reconnect=reconnect, **options)
                     if self.port is None:
                         self.port = getattr(src, "port", None)
                     self._queue.append(src)
@@ -158,12 +156,6 @@ class G3Reader:
             self.close()
             raise
 
-    def _tcp_source(self, url: str, reconnect: bool, options: dict[str, Any]) -> ByteSource:
-        from ..net.tcp_source import TcpSource
-
-        src: ByteSource = TcpSource(url, timeout=self.timeout, reconnect=reconnect, **options)
-        return src
-
     # -- sources -----------------------------------------------------------
     def _open_next(self) -> bool:
         """Make the next source current; False when there is none left."""
@@ -174,7 +166,7 @@ class G3Reader:
         item = self._queue.popleft()
         if isinstance(item, str):
             log.debug("starting file %s", item)
-            src: ByteSource = FileSource(item, use_mmap=self.mmap)
+            src: ByteSource = open_source(item, use_mmap=self.mmap)
         else:
             log.debug("starting stream %s", item.name)
             src = item
@@ -188,9 +180,7 @@ class G3Reader:
 
     def _new_decoder(self, offset: int) -> FrameDecoder:
         """A decoder for the current source whose next frame starts at ``offset``."""
-        dec = FrameDecoder(self.max_frame_size, self.verify_crc)
-        dec._offset = offset
-        return dec
+        return FrameDecoder(self.max_frame_size, self.verify_crc, offset=offset)
 
     def _read_whole_frame(self, src: ByteSource, dec: FrameDecoder, need: int) -> G3Frame | None:
         """Read the large frame the decoder has started as one block: one copy, not three.

@@ -7,17 +7,24 @@ codec.
 
 from __future__ import annotations
 
-from g3stream.net.errors import (
+from ..errors import (
     G3ConnectionLostError,
     G3ConnectionRefusedError,
     G3ConnectionTimeoutError,
     G3HostUnresolvableError,
 )
-from g3stream.net.receiver import G3NetworkReceiver
-from g3stream.net.sender import G3NetworkSender
-from g3stream.net.tcp_source import TcpSource
-from g3stream.net.throttled import G3ThrottledNetworkSender
-from g3stream.net.url import TcpAddress, is_tcp_url, parse_tcp_url
+from ..io.schemes import register_scheme
+from .receiver import G3NetworkReceiver
+from .sender import G3NetworkSender
+from .tcp_source import TcpSource
+from .throttled import G3ThrottledNetworkSender
+from .url import TCP_SCHEME, TcpAddress, is_tcp_url, parse_tcp_url
+
+register_scheme(
+    TCP_SCHEME,
+    TcpSource,
+    description="a G3 stream over TCP: tcp://host:port connects, tcp://*:port listens",
+)
 
 __all__ = [
     "G3NetworkSender",

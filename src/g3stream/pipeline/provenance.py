@@ -22,6 +22,7 @@ import getpass
 import logging
 import socket
 
+from .._version import __version__
 from ..frame import G3Frame, G3FrameType
 from ..objects.pipelineinfo import G3PipelineInfo
 from ..objects.time import G3Time
@@ -36,8 +37,6 @@ HELD_BACK_TYPES = frozenset({G3FrameType.Observation, G3FrameType.Wiring, G3Fram
 
 
 def _software_version() -> str:
-    from .. import __version__
-
     return __version__
 
 
