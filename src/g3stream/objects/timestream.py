@@ -389,8 +389,8 @@ class G3Timestream(TimeSpan, G3FrameObject):
             out._bit_depth = self._bit_depth
             if n > 1:
                 spacing = 1.0 / _rate(n, self._stop - self._start)
-                out._start = self._start + _trunc(lo * spacing)
-                out._stop = self._start + _trunc((hi - step) * spacing)
+                out._start = _wrap_int64(self._start + _index_ticks(lo, spacing))
+                out._stop = _wrap_int64(self._start + _index_ticks(hi - step, spacing))
             return out
         return self._data[index]
 
@@ -842,6 +842,20 @@ def _trunc(x: float) -> int:
 
 def _vector_time(ticks: np.ndarray) -> Any:
     return G3VectorTime(ticks)
+
+
+def _index_ticks(index: int, spacing: float) -> int:
+    """The reference's ``int64(size_t(index) * spacing)``: a negative index wraps to a huge
+    size, and a product outside int64 becomes int64's minimum (as x86's conversion does)."""
+    x = float(index % 2**64) * spacing
+    if not -(2.0**63) <= x < 2.0**63:
+        return -(2**63)
+    return int(x)
+
+
+def _wrap_int64(value: int) -> int:
+    """``value`` as the reference's int64 arithmetic leaves it (wrapping)."""
+    return (value + 2**63) % 2**64 - 2**63
 
 
 def _rate(n: int, span: int) -> float:
