@@ -102,8 +102,9 @@ for _name, _char in _STANDARD.items():
 G3FrameType.names["None"] = G3FrameType.none
 _STANDARD_TYPES = G3FrameType.values
 
-#: Frame types a streaming server never drops and replays to late clients' complement.
-DATA_FRAME_TYPES = frozenset({G3FrameType.Timepoint, G3FrameType.Scan})
+#: The data frame types (spt3g's default ``dataframetype``); every other type is metadata,
+#: which streaming servers never drop and replay to late clients.
+DATA_FRAME_TYPES = (G3FrameType.Timepoint, G3FrameType.Scan)
 
 
 def adhoc_type_code(text: str) -> int:

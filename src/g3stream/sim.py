@@ -78,29 +78,18 @@ def detector_names(n: int) -> list[str]:
 class SimulatedDAQ:
     """A driving module that simulates a telescope's data-acquisition stream.
 
-    Parameters
-    ----------
-    n_detectors:
-        Number of detectors (timestreams per Scan frame, samples per Timepoint).
-    sample_rate:
-        Timepoint frames per second of simulated time, in Hz.
-    samples_per_scan:
-        Timepoint frames per Scan frame (the length of each timestream).
-    n_samples:
-        Stop after this many Timepoint frames (a final partial scan is still
-        emitted as a Scan frame); ``None`` runs until :meth:`halt` is called.
-    seed:
-        Seed of the random generator: the same seed gives the same stream.
-    start_time:
-        Time stamp of the first sample (G3Time, ticks, ISO text or datetime);
-        defaults to :data:`DEFAULT_START_TIME`.  Pass ``"now"`` for the wall clock.
-    metadata_interval:
-        Re-issue the Wiring and Calibration frames every this many scans
-        (0 never re-issues them).
-    realtime:
-        Release each frame only when the wall clock reaches its time stamp.
-    scans:
-        Set to False to leave out the Scan frames (Timepoints only).
+    * ``n_detectors``: detectors (timestreams per Scan frame, samples per Timepoint).
+    * ``sample_rate``: Timepoint frames per second of simulated time, in Hz.
+    * ``samples_per_scan``: Timepoint frames per Scan frame (each timestream's length).
+    * ``n_samples``: stop after this many Timepoint frames (a final partial scan
+      is still emitted as a Scan frame); ``None`` runs until :meth:`halt`.
+    * ``seed``: seed of the random generator: the same seed gives the same stream.
+    * ``start_time``: time stamp of the first sample (G3Time, ticks, ISO text or
+      datetime); defaults to :data:`DEFAULT_START_TIME`; ``"now"`` is the wall clock.
+    * ``metadata_interval``: re-issue the Wiring and Calibration frames every
+      this many scans (0 never re-issues them).
+    * ``realtime``: release each frame only when the wall clock reaches its time stamp.
+    * ``scans``: False leaves out the Scan frames (Timepoints only).
     """
 
     def __init__(

@@ -9,7 +9,8 @@ import hashlib
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 
-from ..frame import G3Frame, G3FrameType
+from ..frame import G3Frame
+from ..frametype import DATA_FRAME_TYPES, G3FrameType
 from .decorators import indexmod
 from .g3logging import log_fatal
 
@@ -29,7 +30,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Frame types treated as data (everything else is metadata) unless told otherwise.
-DEFAULT_DATA_FRAME_TYPES = (G3FrameType.Timepoint, G3FrameType.Scan)
+DEFAULT_DATA_FRAME_TYPES = DATA_FRAME_TYPES
 
 
 def _skip(frame: G3Frame, type: G3FrameType | None) -> bool:  # noqa: A002
