@@ -3,98 +3,54 @@
 One module per family: scalars, time, quaternions, vectors, maps, units,
 timestreams (plain, maps, quaternion, so3g's super timestreams), timesample
 maps and pipeline provenance.  Importing this package registers them all.
+Each family module lists its public names in ``__all__``; this package and
+``g3stream`` export exactly those, so a class added to a family (with its
+name in that family's ``__all__``) is public without another edit.
 """
 
 from __future__ import annotations
 
 from ..cereal import G3FrameObject, OpaqueFrameObject
-from ..errors import G3TimesampleError, G3TimestreamError
-from .maps import (
-    G3MapDouble,
-    G3MapFrameObject,
-    G3MapInt,
-    G3MapMapDouble,
-    G3MapQuat,
-    G3MapString,
-    G3MapTime,
-    G3MapVectorBool,
-    G3MapVectorComplexDouble,
-    G3MapVectorDouble,
-    G3MapVectorInt,
-    G3MapVectorQuat,
-    G3MapVectorString,
-    G3MapVectorTime,
-    G3MapVectorVectorString,
+from . import (
+    maps,
+    pipelineinfo,
+    quat,
+    scalars,
+    supertimestream,
+    time,
+    timesample,
+    timestream,
+    timestreammap,
+    timestreamquat,
+    units,
+    vectors,
 )
-from .pipelineinfo import G3ModuleArg, G3ModuleConfig, G3PipelineInfo
-from .quat import G3Quat, Quat
-from .scalars import G3Bool, G3Double, G3Int, G3String
-from .supertimestream import G3SuperTimestream
-from .time import G3Time
-from .timesample import G3TimesampleMap
-from .timestream import G3Timestream, G3TimestreamUnits
-from .timestreammap import G3TimestreamMap, concatenate_timestreams
-from .timestreamquat import G3TimestreamQuat
-from .units import G3Units
-from .vectors import (
-    G3VectorBool,
-    G3VectorComplexDouble,
-    G3VectorDouble,
-    G3VectorFrameObject,
-    G3VectorInt,
-    G3VectorQuat,
-    G3VectorString,
-    G3VectorTime,
-    G3VectorUnsignedChar,
-    G3VectorVectorString,
-)
+from .maps import *  # noqa: F403
+from .pipelineinfo import *  # noqa: F403
+from .quat import *  # noqa: F403
+from .scalars import *  # noqa: F403
+from .supertimestream import *  # noqa: F403
+from .time import *  # noqa: F403
+from .timesample import *  # noqa: F403
+from .timestream import *  # noqa: F403
+from .timestreammap import *  # noqa: F403
+from .timestreamquat import *  # noqa: F403
+from .units import *  # noqa: F403
+from .vectors import *  # noqa: F403
 
 __all__ = [
     "G3FrameObject",
     "OpaqueFrameObject",
-    "G3Bool",
-    "G3Int",
-    "G3Double",
-    "G3String",
-    "G3Time",
-    "G3Quat",
-    "Quat",
-    "G3VectorDouble",
-    "G3VectorInt",
-    "G3VectorBool",
-    "G3VectorComplexDouble",
-    "G3VectorUnsignedChar",
-    "G3VectorTime",
-    "G3VectorQuat",
-    "G3VectorString",
-    "G3VectorVectorString",
-    "G3VectorFrameObject",
-    "G3MapDouble",
-    "G3MapInt",
-    "G3MapString",
-    "G3MapVectorDouble",
-    "G3MapVectorInt",
-    "G3MapVectorBool",
-    "G3MapVectorString",
-    "G3MapVectorComplexDouble",
-    "G3MapMapDouble",
-    "G3MapTime",
-    "G3MapVectorTime",
-    "G3MapVectorVectorString",
-    "G3MapQuat",
-    "G3MapVectorQuat",
-    "G3MapFrameObject",
-    "G3Units",
-    "G3Timestream",
-    "G3TimestreamUnits",
-    "G3TimestreamError",
-    "G3TimestreamMap",
-    "concatenate_timestreams",
-    "G3TimestreamQuat",
-    "G3TimesampleMap",
-    "G3TimesampleError",
-    "G3SuperTimestream",
-    "G3ModuleArg",
-    "G3ModuleConfig",
-    "G3PipelineInfo",
+    *scalars.__all__,
+    *time.__all__,
+    *quat.__all__,
+    *vectors.__all__,
+    *maps.__all__,
+    *units.__all__,
+    *timestream.__all__,
+    *timestreammap.__all__,
+    *timestreamquat.__all__,
+    *timesample.__all__,
+    *supertimestream.__all__,
+    *pipelineinfo.__all__,
 ]

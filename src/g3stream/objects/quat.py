@@ -121,3 +121,6 @@ class G3Quat(G3FrameObject):
     @classmethod
     def _from_json_payload(cls, payload: Any) -> G3Quat:
         return cls(quat_from_json(payload))
+
+
+__all__ = ["Quat", "G3Quat"]

@@ -188,3 +188,6 @@ def from_json_number(v: float | int | str) -> float:
     if isinstance(v, str):
         return float(v)
     return float(v)
+
+
+__all__ = ["G3Bool", "G3Int", "G3Double", "G3String"]

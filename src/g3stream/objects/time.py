@@ -225,3 +225,6 @@ def write_time_by_value(w: ArchiveWriter, t: G3Time | int) -> None:
     """Store a G3Time inline (by value) inside another object."""
     w.begin(G3Time._g3_chain, G3Time._g3_write_versions)
     w.i64(t.time if isinstance(t, G3Time) else int(t))
+
+
+__all__ = ["G3Time"]
