@@ -1,0 +1,466 @@
+"""The fan-out policy of a network sender, with no sockets, threads or clocks.
+
+:class:`FanOut` decides what each client of a sender receives; a transport
+(the TCP sender, or any other) only moves bytes. It owns:
+
+* **per-client queues** of serialized frames, shared by every client (one
+  buffer per frame, whatever the number of clients);
+* **metadata replay**: a new client first receives the latest frame of every
+  type other than Timepoint and Scan, in the order the types first appeared;
+* **the drop rule** of spt3g's ``max_queue_size``: a client with that many
+  frames waiting loses new Timepoint and Scan frames (counted), never metadata;
+* **the byte cap** ``max_pending_bytes``: a client that would fall further
+  behind is either waited for (:attr:`WhenFull.WAIT`: the transport checks
+  :meth:`FanOut.blocking_client` before offering) or cut
+  (:attr:`WhenFull.CUT`): the frames not yet handed to the transport are
+  discarded (counted), and its stream ends cleanly after the frame being
+  sent, at a frame boundary;
+* **the tee rule**: EndProcessing is never sent; it finishes every client
+  (their queues are delivered, then their streams end) and no later frame
+  is queued (later offers are counted, see :attr:`FanOutStatistics.frames_after_finish`);
+* **statistics**, as frozen dataclasses, and the reason every client left
+  (:class:`DisconnectReason`).
+
+A transport drives each client with :meth:`FanOutClient.take` (the buffers
+to write next), :meth:`FanOutClient.acknowledge` (how many bytes the peer
+took), :attr:`FanOutClient.done` (nothing more will come: end the stream)
+and :meth:`FanOut.remove` (the client is gone). Nothing here is thread-safe:
+a transport with threads calls every method under one lock of its own.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from g3stream.frame import G3FrameType
+
+#: Frame types a full queue may drop; every other type is metadata, replayed to new clients.
+DATA_FRAME_TYPES = frozenset({int(G3FrameType.Timepoint), int(G3FrameType.Scan)})
+_END = int(G3FrameType.EndProcessing)
+
+#: Default per-client bound on serialized bytes not yet sent.
+DEFAULT_MAX_PENDING_BYTES = 128 << 20
+
+Buffer = bytes | bytearray | memoryview
+
+
+class WhenFull(enum.Enum):
+    """What the byte cap does to a client that would exceed it."""
+
+    #: The producer waits for the client (a reliable link: connect mode).
+    WAIT = "wait"
+    #: The client is cut off at a frame boundary (a server: listen mode).
+    CUT = "cut"
+
+
+class DisconnectReason(enum.Enum):
+    """Why a client left the fan-out."""
+
+    #: Received everything queued, then its stream ended (EndProcessing or close).
+    FINISHED = "finished"
+    #: Fell more than ``max_pending_bytes`` behind; its stream was ended early.
+    OVERFLOW = "overflow"
+    #: The connection failed (reset, broken pipe, peer gone).
+    LOST = "lost"
+    #: The peer took no data for longer than the transport's send timeout.
+    SEND_TIMEOUT = "send timeout"
+    #: Its queue was not delivered within the shutdown deadline.
+    CUT_AT_CLOSE = "cut at close"
+
+
+@dataclass(frozen=True)
+class ClientStatistics:
+    """Counters of one connected client."""
+
+    #: Frames completely handed to the peer.
+    frames_sent: int = 0
+    #: Bytes handed to the peer.
+    bytes_sent: int = 0
+    #: Frames this client will never receive (``max_queue_size`` drops and discarded queues).
+    frames_dropped: int = 0
+    #: Frames waiting, including one partly sent.
+    queue_frames: int = 0
+    #: Bytes waiting to be sent.
+    queue_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class FanOutStatistics:
+    """Counters of a fan-out: totals over every client so far, and clients by name.
+
+    ``frames_sent``, ``bytes_sent`` and ``frames_dropped`` add up every
+    client ever connected; ``queue_frames`` and ``queue_bytes`` the clients
+    connected now.
+    """
+
+    #: Connected clients by name (a transport's peer address).
+    clients: Mapping[str, ClientStatistics] = field(default_factory=dict)
+    frames_sent: int = 0
+    bytes_sent: int = 0
+    frames_dropped: int = 0
+    queue_frames: int = 0
+    queue_bytes: int = 0
+    #: Frames offered (EndProcessing excluded).
+    frames_offered: int = 0
+    #: Frames offered after EndProcessing or :meth:`FanOut.finish`: sent to no one.
+    frames_after_finish: int = 0
+    connected_clients: int = 0
+    clients_accepted: int = 0
+    #: Connections turned away by ``max_clients``.
+    clients_refused: int = 0
+    #: Clients that left, by reason.
+    disconnects: Mapping[DisconnectReason, int] = field(default_factory=dict)
+
+    @property
+    def clients_overflowed(self) -> int:
+        """Clients cut off by the byte cap."""
+        return self.disconnects.get(DisconnectReason.OVERFLOW, 0)
+
+    @property
+    def clients_lost(self) -> int:
+        """Clients whose connection failed or timed out."""
+        return self.disconnects.get(DisconnectReason.LOST, 0) + self.disconnects.get(
+            DisconnectReason.SEND_TIMEOUT, 0
+        )
+
+    @property
+    def clients_cut_at_close(self) -> int:
+        """Clients whose queue was not delivered by the shutdown deadline."""
+        return self.disconnects.get(DisconnectReason.CUT_AT_CLOSE, 0)
+
+
+class QueuedFrame:
+    """A serialized frame waiting in client queues (one object shared by every client).
+
+    ``droppable`` marks Timepoint and Scan frames, the only ones that a full
+    queue may drop.
+    """
+
+    __slots__ = ("data", "nbytes", "droppable")
+
+    def __init__(self, data: Buffer, nbytes: int, droppable: bool) -> None:
+        self.data = data
+        self.nbytes = nbytes
+        self.droppable = droppable
+
+
+def byte_length(data: Buffer) -> int:
+    """Number of bytes in ``data``."""
+    return data.nbytes if isinstance(data, memoryview) else len(data)
+
+
+class FanOutClient:
+    """One client's queue and counters inside a :class:`FanOut`.
+
+    The transport writes what :meth:`take` returns, reports what went out
+    with :meth:`acknowledge`, and ends the stream once :attr:`done`.
+    """
+
+    __slots__ = (
+        "name",
+        "_fanout",
+        "_queue",
+        "_offset",
+        "_taken",
+        "_queue_bytes",
+        "frames_sent",
+        "bytes_sent",
+        "frames_dropped",
+        "ending",
+        "reason",
+    )
+
+    def __init__(self, name: str, fanout: FanOut) -> None:
+        #: The transport's name for the client (a peer address).
+        self.name = name
+        self._fanout = fanout
+        self._queue: deque[QueuedFrame] = deque()
+        self._offset = 0  # bytes of the head frame already sent
+        self._taken = 0  # frames at the head handed out and not yet acknowledged
+        self._queue_bytes = 0  # bytes queued and not yet sent
+        #: Frames completely sent.
+        self.frames_sent = 0
+        #: Bytes sent.
+        self.bytes_sent = 0
+        #: Frames this client will never receive.
+        self.frames_dropped = 0
+        #: Set once the stream is to end after the queue (FINISHED or OVERFLOW).
+        self.ending: DisconnectReason | None = None
+        #: Set once the client has left the fan-out.
+        self.reason: DisconnectReason | None = None
+
+    @property
+    def has_work(self) -> bool:
+        """True when :meth:`take` would return buffers."""
+        return bool(self._queue) and not self._taken and self.reason is None
+
+    @property
+    def done(self) -> bool:
+        """True when the stream should end now: nothing left and nothing more will come."""
+        return self.ending is not None and not self._queue
+
+    @property
+    def queue_bytes(self) -> int:
+        """Bytes waiting to be sent."""
+        return self._queue_bytes
+
+    @property
+    def queue_frames(self) -> int:
+        """Frames waiting, including one partly sent."""
+        return len(self._queue)
+
+    def take(self, max_frames: int, max_bytes: int) -> tuple[list[Buffer], int]:
+        """The next buffers to write and their total size; ``([], 0)`` when none.
+
+        At most ``max_frames`` frames and, unless the first frame alone is
+        larger, ``max_bytes`` bytes. The buffers stay taken (no other call
+        returns them) until :meth:`acknowledge`.
+        """
+        if self._taken or self.reason is not None or not self._queue:
+            return [], 0
+        buffers: list[Buffer] = []
+        size = 0
+        for item in self._queue:
+            if len(buffers) >= max_frames or (buffers and size + item.nbytes > max_bytes):
+                break
+            if not buffers and self._offset:
+                buffers.append(memoryview(item.data).cast("B")[self._offset :])
+                size += item.nbytes - self._offset
+            else:
+                buffers.append(item.data)
+                size += item.nbytes
+        self._taken = len(buffers)
+        return buffers, size
+
+    def acknowledge(self, nbytes: int) -> None:
+        """Record that the first ``nbytes`` of the taken buffers were sent (maybe not all).
+
+        What was taken and not sent is returned by the next :meth:`take`.
+        """
+        self._taken = 0
+        if self.reason is not None:
+            return
+        self.bytes_sent += nbytes
+        self._queue_bytes -= nbytes
+        queue = self._queue
+        while nbytes and queue:
+            rest = queue[0].nbytes - self._offset
+            if nbytes < rest:
+                self._offset += nbytes
+                return
+            nbytes -= rest
+            queue.popleft()
+            self._offset = 0
+            self.frames_sent += 1
+
+    def statistics(self) -> ClientStatistics:
+        """This client's counters now."""
+        return ClientStatistics(
+            self.frames_sent,
+            self.bytes_sent,
+            self.frames_dropped,
+            len(self._queue),
+            self._queue_bytes,
+        )
+
+    # -- used by FanOut ---------------------------------------------------------------
+
+    def _append(self, item: QueuedFrame) -> None:
+        self._queue.append(item)
+        self._queue_bytes += item.nbytes
+
+    def _discard(self, keep: int) -> None:
+        """Drop every queued frame but the first ``keep``; count them dropped."""
+        queue = self._queue
+        while len(queue) > keep:
+            item = queue.pop()
+            self._queue_bytes -= item.nbytes - (0 if queue else self._offset)
+            self.frames_dropped += 1
+        if not queue:
+            self._offset = 0
+
+    def _cut(self) -> None:
+        """End the stream at the next frame boundary: keep only frames being sent."""
+        keep = max(self._taken, 1 if self._offset else 0)
+        self._discard(keep)
+        self.ending = DisconnectReason.OVERFLOW
+
+    def __repr__(self) -> str:
+        return f"<FanOutClient {self.name} queue={len(self._queue)} reason={self.reason}>"
+
+
+class FanOut:
+    """Which serialized frames each client receives, and the counters.
+
+    Parameters
+    ----------
+    max_queue_size:
+        Per-client frame limit as in spt3g: at that depth new Timepoint and
+        Scan frames are dropped for that client (0 = no limit). Frames
+        taken by the transport and not yet acknowledged do not count.
+    max_pending_bytes:
+        Per-client bound on bytes queued and not yet sent; see ``when_full``.
+    when_full:
+        :attr:`WhenFull.WAIT`: the transport waits (see :meth:`blocking_client`);
+        :attr:`WhenFull.CUT`: a client that would exceed the bound loses every
+        frame not yet taken, and its stream ends after the frames being sent.
+    max_clients:
+        Most clients at once (0 = no limit); :meth:`add_client` refuses more.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_queue_size: int = 0,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
+        when_full: WhenFull = WhenFull.CUT,
+        max_clients: int = 0,
+    ) -> None:
+        if max_queue_size < 0 or max_clients < 0:
+            raise ValueError("max_queue_size and max_clients must be >= 0")
+        if max_pending_bytes <= 0:
+            raise ValueError("max_pending_bytes must be positive")
+        self.max_queue_size = max_queue_size
+        self.max_pending_bytes = max_pending_bytes
+        self.when_full = when_full
+        self.max_clients = max_clients
+        self._clients: list[FanOutClient] = []
+        self._metadata: dict[int, QueuedFrame] = {}
+        self._finished = False
+        self._frames_offered = 0
+        self._frames_after_finish = 0
+        self._accepted = 0
+        self._refused = 0
+        self._disconnects: dict[DisconnectReason, int] = {}
+        # Counters of clients that left.
+        self._gone_sent = 0
+        self._gone_bytes = 0
+        self._gone_dropped = 0
+
+    @property
+    def clients(self) -> tuple[FanOutClient, ...]:
+        """Clients connected now."""
+        return tuple(self._clients)
+
+    @property
+    def finished(self) -> bool:
+        """True after EndProcessing or :meth:`finish`: nothing more is queued."""
+        return self._finished
+
+    def add_client(self, name: str, *, replay: bool = True) -> FanOutClient | None:
+        """Register a client, queueing the metadata replay; ``None`` when refused.
+
+        A client is refused (and counted) when ``max_clients`` are connected
+        or after :meth:`finish`.
+        """
+        if self._finished or (self.max_clients and len(self._clients) >= self.max_clients):
+            self._refused += 1
+            return None
+        client = FanOutClient(name, self)
+        if replay:
+            for item in self._metadata.values():
+                client._append(item)
+        self._clients.append(client)
+        self._accepted += 1
+        return client
+
+    def offer(self, frame_type: int, data: Buffer) -> list[FanOutClient]:
+        """Queue one serialized frame for every client; return the clients cut off by it.
+
+        EndProcessing is not queued: it finishes the fan-out (:meth:`finish`).
+        """
+        if frame_type == _END:
+            self.finish()
+            return []
+        if self._finished:
+            self._frames_after_finish += 1
+            return []
+        self._frames_offered += 1
+        item = QueuedFrame(data, byte_length(data), frame_type in DATA_FRAME_TYPES)
+        if not item.droppable:
+            self._metadata[frame_type] = item
+        cut: list[FanOutClient] = []
+        limit = self.max_pending_bytes
+        depth = self.max_queue_size
+        for client in self._clients:
+            if client.ending is not None:
+                continue
+            queue = client._queue
+            if item.droppable and depth and len(queue) - client._taken >= depth:
+                client.frames_dropped += 1
+                continue
+            if (
+                queue
+                and client._queue_bytes + item.nbytes > limit
+                and self.when_full is WhenFull.CUT
+            ):
+                client._cut()
+                client.frames_dropped += 1  # this frame
+                cut.append(client)
+                continue
+            queue.append(item)
+            client._queue_bytes += item.nbytes
+        return cut
+
+    def blocking_client(self, nbytes: int) -> FanOutClient | None:
+        """A client without room for ``nbytes`` more (WAIT mode), or ``None``.
+
+        The transport waits for that client's acknowledgements (or its
+        removal) before offering the frame.
+        """
+        limit = self.max_pending_bytes
+        for client in self._clients:
+            if client._queue and client._queue_bytes + nbytes > limit and client.ending is None:
+                return client
+        return None
+
+    def finish(self) -> None:
+        """Queue nothing more: every client's stream ends once its queue is sent."""
+        self._finished = True
+        for client in self._clients:
+            if client.ending is None:
+                client.ending = DisconnectReason.FINISHED
+
+    def remove(self, client: FanOutClient, reason: DisconnectReason | None = None) -> int:
+        """Take a client out; return the number of its frames never sent (counted dropped).
+
+        ``reason`` defaults to the reason its stream was ending for
+        (FINISHED or OVERFLOW). Removing a client twice does nothing.
+        """
+        if client.reason is not None:
+            return 0
+        if reason is None:
+            reason = client.ending or DisconnectReason.FINISHED
+        lost = len(client._queue)
+        client._taken = 0
+        client._discard(0)
+        client.reason = reason
+        if client in self._clients:
+            self._clients.remove(client)
+        self._disconnects[reason] = self._disconnects.get(reason, 0) + 1
+        self._gone_sent += client.frames_sent
+        self._gone_bytes += client.bytes_sent
+        self._gone_dropped += client.frames_dropped
+        return lost
+
+    def statistics(self) -> FanOutStatistics:
+        """Every counter now."""
+        per_client = {c.name: c.statistics() for c in self._clients}
+        values = per_client.values()
+        return FanOutStatistics(
+            clients=per_client,
+            frames_sent=self._gone_sent + sum(s.frames_sent for s in values),
+            bytes_sent=self._gone_bytes + sum(s.bytes_sent for s in values),
+            frames_dropped=self._gone_dropped + sum(s.frames_dropped for s in values),
+            queue_frames=sum(s.queue_frames for s in values),
+            queue_bytes=sum(s.queue_bytes for s in values),
+            frames_offered=self._frames_offered,
+            frames_after_finish=self._frames_after_finish,
+            connected_clients=len(per_client),
+            clients_accepted=self._accepted,
+            clients_refused=self._refused,
+            disconnects=dict(self._disconnects),
+        )
