@@ -176,7 +176,7 @@ def test_g3stream_listening_sender_to_spt3g_reader_with_late_replay(tmp_path: Pa
         sender(frame)
     proc = spawn_python(SPT3G_READER, f"tcp://localhost:{sender.port}", str(out))
     try:
-        wait_until(lambda: sender.statistics()["connected_clients"] == 1)
+        wait_until(lambda: sender.statistics().connected_clients == 1)
         after = our_frames()
         for frame in after:
             sender(frame)

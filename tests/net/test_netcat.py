@@ -111,7 +111,7 @@ def test_nc_client_of_a_listening_sender_gets_replay_and_frames(tmp_path: Path) 
     with out.open("wb") as stdout:
         nc = run_nc("-d", "127.0.0.1", str(sender.port), stdout=stdout)
         try:
-            wait_until(lambda: sender.statistics()["connected_clients"] == 1)
+            wait_until(lambda: sender.statistics().connected_clients == 1)
             sender(make_frame(T, 3))
             sender(G3Frame(G3FrameType.EndProcessing))
             wait(nc)

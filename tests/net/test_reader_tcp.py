@@ -155,14 +155,14 @@ if host == '*':
     # wait (bounded by the test's hard limit) for the reader to (re)connect
     import threading
     ready = threading.Event()
-    while sender.statistics()['connected_clients'] == 0:
+    while sender.statistics().connected_clients == 0:
         ready.wait(0.005)
 for f in frames:
     sender(f)
 if end == 'end':
     sender(G3Frame(G3FrameType.EndProcessing))
 else:
-    while sender.statistics()['queue_frames']:
+    while sender.statistics().queue_frames:
         threading.Event().wait(0.005)
     print('sent', flush=True)
     sys.stdin.read()   # killed here

@@ -36,6 +36,7 @@ from g3stream.net import (
     G3NetworkSender,
 )
 from g3stream.net.client import MAX_BATCH_BYTES
+from g3stream.net.fanout import ClientStatistics
 
 END = G3FrameType.EndProcessing
 W, C, H = G3FrameType.Wiring, G3FrameType.Calibration, G3FrameType.Housekeeping
@@ -113,7 +114,7 @@ def test_late_client_gets_metadata_replay_then_live_frames(
     # No frame passes while the client connects: it is accepted in the background
     # and receives the replay at once.
     sock = connect_client(sender.port)
-    wait_until(lambda: sender.statistics()["connected_clients"] == 1)
+    wait_until(lambda: sender.statistics().connected_clients == 1)
     got = b""
     while len(got) < len(expected_replay):
         chunk = sock.recv(len(expected_replay) - len(got))
@@ -148,14 +149,14 @@ def test_max_queue_size_drops_only_data_frames(senders: list[G3NetworkSender]) -
             sent_data.append(i)
         assert sender(frame) == [frame]  # a tee: dropped or not, it passes on
         stats = sender.statistics()
-        (client_stats,) = stats["clients"].values()
+        (client_stats,) = stats.clients.values()
         # Memory stays bounded: max_queue_size data frames waiting, metadata,
         # and at most one batch of frames already being written to the socket.
         waiting_bound = (max_queue + metadata_so_far) * data_size
-        assert client_stats["queue_bytes"] <= waiting_bound + MAX_BATCH_BYTES
-    dropped = sender.statistics()["clients"]
+        assert client_stats.queue_bytes <= waiting_bound + MAX_BATCH_BYTES
+    dropped = sender.statistics().clients
     (client_stats,) = dropped.values()
-    assert client_stats["frames_dropped"] > 0
+    assert client_stats.frames_dropped > 0
     reader = Background(recv_all, slow)
     sender(G3Frame(END))
     got = decode_all(reader.result())
@@ -164,9 +165,9 @@ def test_max_queue_size_drops_only_data_frames(senders: list[G3NetworkSender]) -
     assert got_meta == sent_meta
     assert got_data == sorted(got_data) and set(got_data) <= set(sent_data)
     stats = sender.statistics()
-    assert len(got_data) + stats["frames_dropped"] == len(sent_data)
-    assert stats["frames_dropped"] == client_stats["frames_dropped"]
-    assert stats["frames_sent"] == len(got)
+    assert len(got_data) + stats.frames_dropped == len(sent_data)
+    assert stats.frames_dropped == client_stats.frames_dropped
+    assert stats.frames_sent == len(got)
 
 
 def test_byte_cap_disconnects_slow_client_only(
@@ -181,18 +182,18 @@ def test_byte_cap_disconnects_slow_client_only(
     frames = [make_frame(T, i, 8192) for i in range(200)]  # 13 MB in all
 
     def fast_client_caught_up() -> bool:
-        client = sender.statistics()["clients"].get(fast_peer)
-        return client is None or client["queue_frames"] == 0
+        client = sender.statistics().clients.get(fast_peer)
+        return client is None or client.queue_frames == 0
 
     for frame in frames:
         sender(frame)
         # Pace the stream by the fast client (a real DAQ is paced by its hardware).
         wait_until(fast_client_caught_up)
-    wait_until(lambda: sender.statistics()["clients_overflowed"] == 1)
+    wait_until(lambda: sender.statistics().clients_overflowed == 1)
     sender(G3Frame(END))
     assert seqs(decode_all(fast.result())) == list(range(200))
     stats = sender.statistics()
-    assert stats["clients_overflowed"] == 1 and stats["connected_clients"] == 0
+    assert stats.clients_overflowed == 1 and stats.connected_clients == 0
     assert any("too slow" in r.getMessage() for r in caplog.records)
     slow.close()
 
@@ -210,20 +211,20 @@ def test_connect_mode_slow_reader_bounded_and_lossless() -> None:
         def produce() -> None:
             for i in range(n):
                 sender(make_frame(T, i, 1024))
-                peak[0] = max(peak[0], sender.statistics()["queue_bytes"])
+                peak[0] = max(peak[0], sender.statistics().queue_bytes)
             sender(G3Frame(END))
 
         producer = Background(produce)
         # The reader does not read yet: the pipeline must stop at the bound.
-        wait_until(lambda: sender.statistics()["queue_bytes"] >= bound - frame_size)
+        wait_until(lambda: sender.statistics().queue_bytes >= bound - frame_size)
         assert not producer.done.is_set()
-        assert sender.statistics()["queue_bytes"] <= bound
+        assert sender.statistics().queue_bytes <= bound
         got = recv_all(conn)  # now read everything, in small pieces
         producer.result()
     frames = decode_all(got)
     assert seqs(frames) == list(range(n))  # zero loss, order kept
     assert peak[0] <= bound
-    assert sender.statistics()["frames_dropped"] == 0
+    assert sender.statistics().frames_dropped == 0
 
 
 def test_connect_mode_max_queue_size_drops_like_spt3g() -> None:
@@ -239,7 +240,7 @@ def test_connect_mode_max_queue_size_drops_like_spt3g() -> None:
         sender(G3Frame(END))
         got = decode_all(reader.result())
     assert seqs(got)[-1] == 999
-    assert 0 < sender.statistics()["frames_dropped"] == 200 - (len(got) - 1)
+    assert 0 < sender.statistics().frames_dropped == 200 - (len(got) - 1)
 
 
 def test_connect_mode_errors_name_host_and_port() -> None:
@@ -273,7 +274,7 @@ def test_killed_client_does_not_affect_others(senders: list[G3NetworkSender]) ->
             # Killed mid-stream: abort the connection with a reset.
             victim.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             victim.close()
-    wait_until(lambda: sender.statistics()["clients_lost"] == 1)
+    wait_until(lambda: sender.statistics().clients_lost == 1)
     sender(G3Frame(END))
     assert seqs(decode_all(survivor.result())) == list(range(100))
 
@@ -300,7 +301,7 @@ def test_shutdown_deadline_with_client_that_never_reads(senders: list[G3NetworkS
     assert elapsed < 0.3 + 5.0
     assert sender.closed
     assert not g3_threads()
-    assert sender.statistics()["frames_dropped"] > 0
+    assert sender.statistics().frames_dropped > 0
     stuck.settimeout(TIMEOUT)
     with pytest.raises(OSError):
         while stuck.recv(1 << 20):  # the connection was cut: EOF or reset
@@ -329,14 +330,14 @@ def test_max_clients_refuses_extra_connections(
     caplog.set_level(logging.WARNING, logger="g3stream.net")
     sender = listen(senders, max_clients=1)
     first = Background(recv_all, connect_client(sender.port))
-    wait_until(lambda: sender.statistics()["connected_clients"] == 1)
+    wait_until(lambda: sender.statistics().connected_clients == 1)
     extra = connect_client(sender.port)
     assert extra.recv(10) == b""  # closed at once
     extra.close()
     sender(make_frame(T, 1))
     sender(G3Frame(END))
     assert seqs(decode_all(first.result())) == [1]
-    assert sender.statistics()["clients_refused"] == 1
+    assert sender.statistics().clients_refused == 1
     assert any("max_clients" in r.getMessage() for r in caplog.records)
 
 
@@ -347,24 +348,20 @@ def test_statistics_per_client_and_totals(senders: list[G3NetworkSender]) -> Non
     for frame in frames:
         sender(frame)
     size = sum(len(f.encoded()) for f in frames)
-    wait_until(lambda: sender.statistics()["bytes_sent"] == size)
+    wait_until(lambda: sender.statistics().bytes_sent == size)
     stats = sender.statistics()
     peer = f"127.0.0.1:{sock.getsockname()[1]}"
-    assert stats["clients"] == {
-        peer: {
-            "frames_sent": 5,
-            "bytes_sent": size,
-            "frames_dropped": 0,
-            "queue_frames": 0,
-            "queue_bytes": 0,
-        }
+    assert stats.clients == {
+        peer: ClientStatistics(
+            frames_sent=5, bytes_sent=size, frames_dropped=0, queue_frames=0, queue_bytes=0
+        )
     }
-    assert stats["connected_clients"] == 1 and stats["frames_sent"] == 5
+    assert stats.connected_clients == 1 and stats.frames_sent == 5
     client = Background(recv_all, sock)
     sender.Close()
     client.result()
     stats = sender.statistics()
-    assert stats["clients"] == {} and stats["frames_sent"] == 5 and stats["bytes_sent"] == size
+    assert stats.clients == {} and stats.frames_sent == 5 and stats.bytes_sent == size
 
 
 def test_n_serializers_keep_order_and_pass_every_frame(senders: list[G3NetworkSender]) -> None:
@@ -412,7 +409,7 @@ c.close()
 for i in range(50):
     f = G3Frame(G3FrameType.Timepoint); f['d'] = G3VectorDouble(np.zeros(100000)); s(f)
 s(G3Frame(G3FrameType.EndProcessing))
-print('survived', s.statistics()['clients_lost'] + s.statistics()['connected_clients'])
+print('survived', s.statistics().clients_lost + s.statistics().connected_clients)
 """
     out, err = finish(spawn_python(code))
     assert "survived" in out, err
@@ -479,17 +476,17 @@ def test_frame_partly_sent_directly_then_completed_by_writer(
 ) -> None:
     sender = listen(senders)
     sock = connect_client(sender.port, rcvbuf=4096)
-    wait_until(lambda: sender.statistics()["connected_clients"] == 1)
+    wait_until(lambda: sender.statistics().connected_clients == 1)
     big = make_frame(T, 1, 1 << 20)  # 8 MB: more than the socket buffers take at once
     small = make_frame(T, 2, 10)
     sender(big)  # after a pause: handed to the socket by the pipeline thread
-    (stats,) = sender.statistics()["clients"].values()
-    assert 0 < stats["bytes_sent"] < len(big.encoded()) or stats["queue_frames"] == 1
+    (stats,) = sender.statistics().clients.values()
+    assert 0 < stats.bytes_sent < len(big.encoded()) or stats.queue_frames == 1
     sender(small)
     client = Background(recv_all, sock)
     sender(G3Frame(END))
     assert client.result() == bytes(big.encoded()) + bytes(small.encoded())
-    assert sender.statistics()["frames_sent"] == 2
+    assert sender.statistics().frames_sent == 2
 
 
 CLIENT_SCRIPT = """
@@ -516,7 +513,7 @@ def test_client_processes_killed_mid_stream(senders: list[G3NetworkSender]) -> N
     victim = spawn_python(CLIENT_SCRIPT, str(sender.port))
     survivor = spawn_python(CLIENT_SCRIPT, str(sender.port))
     try:
-        wait_until(lambda: sender.statistics()["connected_clients"] == 2)
+        wait_until(lambda: sender.statistics().connected_clients == 2)
         frames = [make_frame(T, i, 4096) for i in range(200)]
         for frame in frames[:10]:
             sender(frame)
@@ -533,4 +530,4 @@ def test_client_processes_killed_mid_stream(senders: list[G3NetworkSender]) -> N
         survivor.kill()
     assert int(out.split()[-1]) == sum(len(f.encoded()) for f in frames)
     stats = sender.statistics()
-    assert stats["clients_lost"] == 1 and stats["connected_clients"] == 0
+    assert stats.clients_lost == 1 and stats.connected_clients == 0

@@ -34,7 +34,7 @@ def test_decimation_counts_are_exact() -> None:
     assert [f["seq"] for f in got] == sent
     assert not any(f.type == S for f in got)
     assert sender.counts == {int(T): 60, int(S): 30}
-    assert sender.statistics()["frames_skipped"] == 60 - 20 + 30
+    assert sender.statistics().frames_skipped == 60 - 20 + 30
 
 
 def test_options_reach_the_sender() -> None:

@@ -109,7 +109,7 @@ def wait_for_clients(sender: Any, n: int, stop: threading.Event) -> None:
         return
     log.info("waiting for %d client(s)", n)
     while not stop.is_set():
-        if sender.statistics().get("connected_clients", 0) >= n:
+        if sender.statistics().connected_clients >= n:
             return
         stop.wait(0.05)
 
@@ -179,5 +179,4 @@ def log_sender_statistics(sender: Any) -> None:
         stats = stats_fn()
     except Exception:  # noqa: BLE001 - statistics are informative only
         return
-    totals = stats.get("totals", stats) if isinstance(stats, dict) else stats
-    log.info("sender statistics: %s", totals)
+    log.info("sender statistics: %s", stats)

@@ -13,9 +13,19 @@ from ..errors import (
     G3HostUnresolvableError,
 )
 
+class G3SendTimeoutError(G3ConnectionError):
+    """A peer took no data within ``send_timeout`` (or its queue within ``close_timeout``)."""
+
+
+class G3SenderClosedError(G3ConnectionError):
+    """A frame was given to a connecting sender after it was closed: it was not sent."""
+
+
 __all__ = [
     "G3ConnectionRefusedError",
     "G3HostUnresolvableError",
     "G3ConnectionTimeoutError",
     "G3ConnectionLostError",
+    "G3SendTimeoutError",
+    "G3SenderClosedError",
 ]

@@ -5,16 +5,24 @@ Two modes, chosen by ``hostname`` exactly as in spt3g:
 * **connect** (any host name but ``"*"``): connects at construction and sends
   every frame in order. Nothing is dropped (unless ``max_queue_size`` is set,
   as in spt3g), and the pipeline waits whenever more than
-  ``max_pending_bytes`` are still unsent, so memory stays bounded. If the
-  connection is lost, the next frame raises ``G3ConnectionLostError``
-  rather than silently dropping the rest of the stream.
+  ``max_pending_bytes`` are still unsent, so memory stays bounded. A peer
+  that takes no data for ``send_timeout`` seconds, or a lost connection,
+  makes the next frame raise (:class:`G3SendTimeoutError`,
+  :class:`G3ConnectionLostError`); frames still queued at shutdown that the
+  peer did not take within ``close_timeout`` make :meth:`~G3NetworkSender.Close`
+  raise, and a frame given after :meth:`~G3NetworkSender.Close` raises
+  :class:`G3SenderClosedError`. No frame is lost without an error.
 * **listen** (``"*"``): binds at construction (port 0 = a free port, see
   :attr:`G3NetworkSender.port`) and accepts clients at any time from a
   background thread. A new client first receives the latest frame of every
   metadata type (in the order the types first appeared), then live frames.
   A client whose queue reaches ``max_queue_size`` frames loses new Timepoint
-  and Scan frames (counted); one more than ``max_pending_bytes`` behind is
-  disconnected (logged and counted). Other clients never notice.
+  and Scan frames (counted). A client more than ``max_pending_bytes`` behind
+  (whatever ``max_queue_size``) is cut off: what it has not started to
+  receive is discarded (counted), and its stream ends cleanly after the
+  frame being sent, so it sees a normal end of stream and may reconnect
+  (EndProcessing is not sent: it would stop a reconnecting recorder). Other
+  clients never notice.
 
 The sender is a tee: called with a frame it returns the frames to pass
 downstream, always all of them and in order, whatever the network does.
@@ -23,11 +31,18 @@ queues within ``close_timeout`` seconds, closes every socket and joins every
 thread. A sender that was never closed is closed the same way when the
 interpreter exits, and its threads are daemons: a forgotten sender or a
 client that never reads cannot keep the process alive.
+
+Which frames each client receives (queues, replay, drop and cut rules,
+counters) is decided by :class:`~g3stream.net.fanout.FanOut`; this module
+only runs the threads and sockets. Log lines go through
+:mod:`g3stream.net.eventlog`: rate-limited, and never written by a thread
+that moves data or holds the sender's lock.
 """
 
 from __future__ import annotations
 
 import atexit
+import errno
 import logging
 import select
 import socket
@@ -35,38 +50,78 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, fields
 from typing import Any
 
 from g3stream.codec.container import encode_frame
+from g3stream.errors import G3ConnectionError
 from g3stream.frame import G3FrameType
-from g3stream.net.client import ClientConnection, Offer, QueuedFrame
-from g3stream.net.errors import G3ConnectionLostError
-from g3stream.net.sockets import (
+from g3stream.net.client import ClientConnection
+from g3stream.net.errors import (
+    G3ConnectionLostError,
+    G3SenderClosedError,
+    G3SendTimeoutError,
+)
+from g3stream.net.eventlog import EventLog, flush
+from g3stream.net.fanout import (
+    DEFAULT_MAX_PENDING_BYTES,
     Buffer,
+    DisconnectReason,
+    FanOut,
+    FanOutClient,
+    FanOutStatistics,
+    WhenFull,
+    byte_length,
+)
+from g3stream.net.sockets import (
     close_quietly,
     connect,
     endpoint,
     open_listener,
     peer_name,
     readiness_probe,
+    timeout_or_none,
     tune_stream_socket,
 )
 from g3stream.net.url import LISTEN_HOST
 
 log = logging.getLogger(__name__)
+events = EventLog(log)
 
-#: Default per-client bound on serialized bytes not yet sent.
-DEFAULT_MAX_PENDING_BYTES = 128 << 20
+__all__ = [
+    "G3NetworkSender",
+    "SenderStatistics",
+    "serialize",
+    "DEFAULT_MAX_PENDING_BYTES",
+    "DEFAULT_CLOSE_TIMEOUT",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_SEND_TIMEOUT",
+]
+
 #: Default seconds granted to clients to receive their queues at shutdown.
 DEFAULT_CLOSE_TIMEOUT = 5.0
 #: Default seconds allowed for connecting in connect mode.
 DEFAULT_CONNECT_TIMEOUT = 10.0
+#: Default seconds a peer may take no data before a connecting sender gives up.
+DEFAULT_SEND_TIMEOUT = 60.0
+#: A frame offered this long (seconds) after the previous one may be sent
+#: directly by the producer; closer frames are batched by the writer threads.
+DIRECT_SEND_GAP = 0.0005
+#: First and longest pause of accept() after it failed for lack of resources (seconds).
+ACCEPT_BACKOFF = (0.05, 1.0)
+#: accept() errors that mean "out of resources now", not "this connection failed".
+_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
-_DATA_TYPES = frozenset({int(G3FrameType.Timepoint), int(G3FrameType.Scan)})
 _END = int(G3FrameType.EndProcessing)
-_TOTAL_KEYS = ("frames_sent", "bytes_sent", "frames_dropped", "queue_frames", "queue_bytes")
+
+
+@dataclass(frozen=True)
+class SenderStatistics(FanOutStatistics):
+    """:class:`~g3stream.net.fanout.FanOutStatistics` of a network sender, plus its own."""
+
+    #: accept() calls that failed for lack of resources (file descriptors, memory).
+    accept_failures: int = 0
 
 
 #: Senders not yet closed; closed (queues flushed within close_timeout) at exit.
@@ -111,17 +166,23 @@ class G3NetworkSender:
     max_queue_size:
         Per-client frame limit as in spt3g: at that depth new Timepoint and
         Scan frames are dropped for that client (0 = no frame limit).
+        Independently of it, ``max_pending_bytes`` always bounds memory.
     n_serializers:
         Number of background threads serializing frames (0 = serialize in
         the calling thread). A frame is passed downstream once serialized, so
         no later module can touch it meanwhile; frames keep their order, on
         the network and downstream.
     max_pending_bytes:
-        Per-client bound on bytes queued but not yet sent. Connect mode waits
-        below it; listen mode disconnects a client that exceeds it.
+        Per-client bound on bytes queued but not yet sent (default 128 MiB).
+        Connect mode waits below it. Listen mode cuts off a client that
+        would exceed it, even with ``max_queue_size=0``: the frames it has
+        not started to receive are discarded and counted
+        (``frames_dropped``, ``clients_overflowed``), and its stream ends at
+        a frame boundary, a clean end of stream for the client.
     close_timeout:
         Seconds given to clients to receive their queues at EndProcessing or
-        :meth:`Close`; clients still behind are then cut off.
+        :meth:`Close` (and to a cut-off client to receive the frame it was
+        in); clients still behind are then disconnected.
     max_clients:
         Listen mode: most simultaneous clients (0 = no limit); further
         connections are closed at once, logged and counted.
@@ -129,6 +190,9 @@ class G3NetworkSender:
         Listen mode: bind this local address instead of all interfaces.
     connect_timeout:
         Connect mode: seconds allowed for connecting (negative = no limit).
+    send_timeout:
+        Connect mode: seconds the peer may take no data before the sender
+        gives up with :class:`G3SendTimeoutError` (negative or ``None`` = no limit).
     """
 
     def __init__(
@@ -143,6 +207,7 @@ class G3NetworkSender:
         max_clients: int = 0,
         bind_address: str | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
     ) -> None:
         if max_queue_size < 0 or n_serializers < 0 or max_clients < 0:
             raise ValueError("max_queue_size, n_serializers and max_clients must be >= 0")
@@ -154,38 +219,50 @@ class G3NetworkSender:
         self.max_pending_bytes = int(max_pending_bytes)
         self.close_timeout = float(close_timeout)
         self.max_clients = int(max_clients)
+        self.send_timeout = timeout_or_none(send_timeout)
+        self._fanout = FanOut(
+            max_queue_size=self.max_queue_size,
+            max_pending_bytes=self.max_pending_bytes,
+            when_full=WhenFull.CUT if self.listening else WhenFull.WAIT,
+            max_clients=self.max_clients,
+        )
         self._lock = threading.Lock()
-        self._clients: list[ClientConnection] = []
-        self._client_snapshot: tuple[ClientConnection, ...] = ()  # updated under the lock
-        self._finished: list[ClientConnection] = []
-        self._metadata: dict[int, QueuedFrame] = {}
+        self._links: list[ClientConnection] = []  # guarded by the lock
+        self._finished: list[ClientConnection] = []  # writers done; sockets to close
+        self._cut: list[tuple[float, ClientConnection]] = []  # cut off: deadline to end
         self._closed = False
         self._stopping = False
-        self._totals = dict.fromkeys(_TOTAL_KEYS, 0)
-        self._clients_accepted = 0
-        self._clients_refused = 0
-        self._clients_overflowed = 0
-        self._clients_lost = 0
+        self._last_offer = 0.0
+        self._accept_failures = 0
+        self._accept_paused_until = 0.0
+        self._accept_backoff = ACCEPT_BACKOFF[0]
         self._listener: socket.socket | None = None
-        self._pending_connection: Callable[[], bool] | None = None
+        self._pending_connection = None
         self._executor: ThreadPoolExecutor | None = None
         self._in_flight: deque[tuple[Any, Future[Buffer] | None]] = deque()
         self._connected_client: ClientConnection | None = None
+        self._loss_reported = False
 
+        # Wakes the service thread (new client, finished client, shutdown).
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_w.setblocking(False)
         if self.listening:
             self._listener = open_listener(int(port), bind_address)
             self._listener.setblocking(False)
             self.port: int = self._listener.getsockname()[1]
             self._pending_connection = readiness_probe(self._listener)
-            log.info("G3NetworkSender listening on port %d", self.port)
+            events.info("listening", "G3NetworkSender listening on port %d", self.port)
         else:
             sock = connect(hostname, int(port), connect_timeout)
             self.port = int(port)
-            self._connected_client = self._add_client(sock, replay=False)
-            log.info("G3NetworkSender connected to %s", endpoint(hostname, self.port))
-        # Wakes the service thread (new client, finished client, shutdown).
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_w.setblocking(False)
+            with self._lock:
+                link = self._add_link(sock, replay=False)
+            assert link is not None
+            link.start()
+            self._connected_client = link
+            events.info(
+                "connected", "G3NetworkSender connected to %s", endpoint(hostname, self.port)
+            )
         if self.n_serializers:
             self._executor = ThreadPoolExecutor(
                 self.n_serializers, thread_name_prefix="g3-serializer"
@@ -221,11 +298,12 @@ class G3NetworkSender:
             out.append(frame)
             return out
         if self._closed:
+            self._after_close(int(frame_type))
             return [frame]
         send = self._should_send(frame)
         if self._executor is None:
             if send:
-                self._dispatch(frame_type, serialize(frame))
+                self._dispatch(int(frame_type), serialize(frame))
             return [frame]
         future = self._executor.submit(serialize, frame) if send else None
         self._in_flight.append((frame, future))
@@ -236,76 +314,91 @@ class G3NetworkSender:
     def Close(self) -> None:
         """Flush the queues within ``close_timeout``, close every socket, join threads.
 
-        Safe to call more than once and from any thread.
+        Safe to call more than once and from any thread. In connect mode,
+        raises :class:`G3SendTimeoutError` when frames could not be
+        delivered within ``close_timeout`` (they are counted in
+        ``frames_dropped`` too), and :class:`G3ConnectionLostError` when the
+        connection was lost with frames not yet reported by an earlier error.
         """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         _OPEN_SENDERS.discard(self)
+        error: Exception | None = None
         if self._in_flight:
-            for frame in self._drain_serializers(wait_all=True):
-                log.debug("frame %r sent at Close() but not passed downstream", frame)
+            try:
+                for frame in self._drain_serializers(wait_all=True):
+                    log.debug("frame %r sent at Close() but not passed downstream", frame)
+            except G3ConnectionError as exc:
+                error = exc
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         with self._lock:
-            clients = list(self._clients)
-        for client in clients:
-            client.finish()
+            self._fanout.finish()
+            links = list(self._links)
+            for link in links:
+                link.ready.set()
         deadline = time.monotonic() + max(0.0, self.close_timeout)
-        for client in clients:
-            client.join(max(0.0, deadline - time.monotonic()))
-        for client in clients:
-            if not client.join(0):
-                discarded = client.abort(
-                    f"did not receive its queue within close_timeout={self.close_timeout} s"
+        for link in links:
+            link.join(max(0.0, deadline - time.monotonic()))
+        undelivered = 0
+        for link in links:
+            if not link.join(0):
+                discarded = link.abort(
+                    DisconnectReason.CUT_AT_CLOSE,
+                    f"did not receive its queue within close_timeout={self.close_timeout} s",
                 )
-                log.warning(
+                undelivered += discarded
+                events.warning(
+                    "cut at close",
                     "client %s: cut off at shutdown, %d queued frames discarded",
-                    client.peer,
+                    link.peer,
                     discarded,
                 )
-        for client in clients:
-            client.join(1.0)
+        for link in links:
+            link.join(1.0)
         with self._lock:
             self._stopping = True
         self._wake()
         self._service.join(5.0)
         stats = self.statistics()
-        log.info(
+        events.info(
+            "closed",
             "G3NetworkSender closed: %d frames, %d bytes sent; %d dropped",
-            stats["frames_sent"],
-            stats["bytes_sent"],
-            stats["frames_dropped"],
+            stats.frames_sent,
+            stats.bytes_sent,
+            stats.frames_dropped,
         )
+        flush(1.0)
+        if self.listening:
+            return
+        if error is None:
+            error = self._connection_error()
+        if error is None and undelivered:
+            error = G3SendTimeoutError(
+                f"{undelivered} frames not delivered to "
+                f"{endpoint(self.hostname, self.port)} within close_timeout="
+                f"{self.close_timeout} s"
+            )
+        if error is not None:
+            self._loss_reported = True
+            raise error
 
     close = Close
 
-    def statistics(self) -> dict[str, Any]:
-        """Counters readable at any time.
+    def statistics(self) -> SenderStatistics:
+        """Counters readable at any time (see :class:`SenderStatistics`).
 
         ``clients`` maps each connected peer (``host:port``) to its
-        ``frames_sent``, ``bytes_sent``, ``frames_dropped``, ``queue_frames``
-        and ``queue_bytes``. The top level holds the same five totals (over
-        every client so far), ``connected_clients``, ``clients_accepted``,
-        ``clients_refused`` (over ``max_clients``), ``clients_overflowed``
-        (cut off at ``max_pending_bytes``) and ``clients_lost``.
+        :class:`~g3stream.net.fanout.ClientStatistics`; the totals cover
+        every client so far.
         """
         with self._lock:
-            clients = list(self._clients)
-            totals = dict(self._totals)
-            per_client = {c.peer: c.statistics() for c in clients}
-            extra = {
-                "connected_clients": len(clients),
-                "clients_accepted": self._clients_accepted,
-                "clients_refused": self._clients_refused,
-                "clients_overflowed": self._clients_overflowed,
-                "clients_lost": self._clients_lost,
-            }
-        for stats in per_client.values():
-            for key in _TOTAL_KEYS:
-                totals[key] += stats[key]
-        return {"clients": per_client, **totals, **extra}
+            base = self._fanout.statistics()
+            failures = self._accept_failures
+        values = {f.name: getattr(base, f.name) for f in fields(base)}
+        return SenderStatistics(**values, accept_failures=failures)
 
     def __enter__(self) -> G3NetworkSender:
         return self
@@ -325,6 +418,15 @@ class G3NetworkSender:
 
     # -- sending -----------------------------------------------------------------
 
+    def _after_close(self, frame_type: int) -> None:
+        """A frame arrived after Close(): counted; an error in connect mode."""
+        with self._lock:
+            self._fanout.offer(frame_type, b"")  # counted as frames_after_finish
+        if not self.listening:
+            raise G3SenderClosedError(
+                f"sender to {endpoint(self.hostname, self.port)} is closed: frame not sent"
+            )
+
     def _drain_serializers(self, wait_all: bool) -> list[Any]:
         """Dispatch serialized frames in order; return them for downstream."""
         out = []
@@ -336,100 +438,224 @@ class G3NetworkSender:
                     break
             self._in_flight.popleft()
             if future is not None:
-                data = future.result()
-                if not self._closed or wait_all:
-                    self._dispatch(int(frame.type), data)
+                self._dispatch(int(frame.type), future.result())
             out.append(frame)
         return out
 
+    def _connection_error(self) -> Exception | None:
+        """Connect mode: the error for a connection that ended early, once."""
+        link = self._connected_client
+        if link is None or self._loss_reported or not link.discarded:
+            return None
+        reason = link.client.reason
+        where = endpoint(self.hostname, self.port)
+        if reason is DisconnectReason.SEND_TIMEOUT:
+            return G3SendTimeoutError(f"connection to {where}: {link.error}")
+        if reason is DisconnectReason.LOST:
+            return G3ConnectionLostError(f"connection to {where} lost: {link.error}")
+        return None
+
     def _dispatch(self, frame_type: int, data: Buffer) -> None:
-        """Queue one serialized frame for every client, remembering metadata."""
-        nbytes = data.nbytes if isinstance(data, memoryview) else len(data)
-        item = QueuedFrame(data, nbytes, frame_type in _DATA_TYPES)
+        """Queue one serialized frame for every client."""
         connected = self._connected_client
-        if connected is not None and connected.error is not None:
-            raise G3ConnectionLostError(
-                f"connection to {endpoint(self.hostname, self.port)} lost: {connected.error}"
-            )
+        if connected is not None and connected.client.reason is not None:
+            self._raise_lost()
+        nbytes = byte_length(data)
+        fanout = self._fanout
+        lock = self._lock
         probe = self._pending_connection
-        with self._lock:
-            if probe is not None and probe():
-                self._accept_pending()
-            if not item.droppable:
-                self._metadata[int(frame_type)] = item
-            clients = self._client_snapshot
-        for client in clients:
-            outcome = client.offer(item)
-            if outcome == Offer.OVERFLOW:
-                log.warning("client %s: %s; disconnected", client.peer, client.error)
+        new_links: list[ClientConnection] = []
+        lost = False
+        cut: list[FanOutClient] = []
+        lock.acquire()
+        try:
+            if probe is not None and probe() and time.monotonic() >= self._accept_paused_until:
+                new_links = self._accept_pending()
+            if fanout.when_full is WhenFull.WAIT:
+                self._wait_for_room(nbytes)
+                lost = connected is not None and connected.client.reason is not None
+            if not lost:
+                cut = self._offer_locked(frame_type, data)
+        finally:
+            lock.release()
+        if lost:
+            self._raise_lost()
+        self._started(new_links)
+        for client in cut:
+            events.warning(
+                "client overflow",
+                "client %s: more than %d bytes waiting to be sent (client too slow); "
+                "its stream ends after the frame in progress",
+                client.name,
+                self.max_pending_bytes,
+            )
+        if cut:
+            self._wake()
+
+    def _offer_locked(self, frame_type: int, data: Buffer) -> list[FanOutClient]:
+        """Offer a frame and get the writers going (caller holds the lock)."""
+        cut = self._fanout.offer(frame_type, data)
+        now = time.monotonic()
+        direct = now - self._last_offer > DIRECT_SEND_GAP
+        self._last_offer = now
+        for link in self._links:
+            if link.idle and link.client.has_work:
+                if direct:
+                    # A frame after a pause, nothing waiting, the writer asleep:
+                    # hand it to the socket here, saving a thread wake-up.
+                    link.send_directly()
+                link.wake()
+        if cut:
+            deadline = now + self.close_timeout
+            for client in cut:
+                cut_link = self._link_of(client)
+                if cut_link is not None:
+                    cut_link.ready.set()
+                    self._cut.append((deadline, cut_link))
+        return cut
+
+    def _raise_lost(self) -> None:
+        """Connect mode: the connection ended early; this frame cannot be delivered."""
+        link = self._connected_client
+        assert link is not None
+        where = endpoint(self.hostname, self.port)
+        self._loss_reported = True
+        if link.client.reason is DisconnectReason.SEND_TIMEOUT:
+            raise G3SendTimeoutError(f"connection to {where}: {link.error}")
+        raise G3ConnectionLostError(f"connection to {where} lost: {link.error}")
+
+    def _wait_for_room(self, nbytes: int) -> None:
+        """Connect mode: wait (releasing the lock) until the peer has room for ``nbytes``."""
+        fanout = self._fanout
+        while True:
+            blocker = fanout.blocking_client(nbytes)
+            if blocker is None:
+                return
+            link = self._link_of(blocker)
+            if link is None:  # pragma: no cover - a client always has its link
+                return
+            link.producer_waiting = True
+            link.room.clear()
+            self._lock.release()
+            try:
+                link.room.wait()
+            finally:
+                self._lock.acquire()
+                link.producer_waiting = False
+            if blocker.reason is not None:
+                return
+
+    def _link_of(self, client: FanOutClient) -> ClientConnection | None:
+        for link in self._links:
+            if link.client is client:
+                return link
+        return None
 
     # -- connections ---------------------------------------------------------------
 
-    def _add_client(self, sock: socket.socket, replay: bool) -> ClientConnection:
-        """Register a connected socket (caller holds the lock in listen mode)."""
+    def _add_link(self, sock: socket.socket, replay: bool) -> ClientConnection | None:
+        """Register a connected socket (caller holds the lock); None when refused."""
+        peer = peer_name(sock)
+        client = self._fanout.add_client(peer, replay=replay)
+        if client is None:
+            return None
         sock.setblocking(True)
         tune_stream_socket(sock)
-        client = ClientConnection(
+        link = ClientConnection(
             sock,
-            peer_name(sock),
-            max_queue_size=self.max_queue_size,
-            max_pending_bytes=self.max_pending_bytes,
-            blocking=not self.listening,
-            on_finished=self._client_finished,
+            peer,
+            client,
+            self._fanout,
+            self._lock,
+            send_timeout=None if self.listening else self.send_timeout,
+            on_finished=self._link_finished,
         )
-        if replay:
-            client.preload(list(self._metadata.values()))
-        self._clients.append(client)
-        self._client_snapshot = tuple(self._clients)
-        self._clients_accepted += 1
-        client.start()
-        return client
+        self._links.append(link)
+        return link
 
-    def _accept_pending(self) -> None:
-        """Accept every connection waiting in the backlog (caller holds the lock)."""
+    def _accept_pending(self) -> list[ClientConnection]:
+        """Accept every connection waiting in the backlog (caller holds the lock).
+
+        Returns the new links, whose writer threads the caller starts once
+        the lock is released.
+        """
         listener = self._listener
+        added: list[ClientConnection] = []
         if listener is None or self._closed:
-            return
+            return added
         while True:
             try:
                 sock, _ = listener.accept()
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError as exc:
-                log.warning("accept() failed: %s", exc)
-                return
-            if self.max_clients and len(self._clients) >= self.max_clients:
-                self._clients_refused += 1
-                log.warning(
+                if exc.errno in _RESOURCE_ERRORS:
+                    self._accept_failures += 1
+                    self._accept_paused_until = time.monotonic() + self._accept_backoff
+                    events.warning(
+                        "accept failed",
+                        "accept() failed (%s): not accepting clients for %.2f s",
+                        exc.strerror or exc,
+                        self._accept_backoff,
+                    )
+                    self._accept_backoff = min(ACCEPT_BACKOFF[1], 2 * self._accept_backoff)
+                else:
+                    events.warning("accept failed", "accept() failed: %s", exc)
+                break
+            self._accept_backoff = ACCEPT_BACKOFF[0]
+            link = self._add_link(sock, replay=True)
+            if link is None:
+                events.warning(
+                    "client refused",
                     "refused client %s: already %d clients (max_clients)",
                     peer_name(sock),
-                    len(self._clients),
+                    len(self._links),
                 )
                 close_quietly(sock)
                 continue
-            client = self._add_client(sock, replay=True)
-            log.info("client %s connected", client.peer)
-            self._wake()
+            added.append(link)
+        return added
 
-    def _client_finished(self, client: ClientConnection) -> None:
-        """Writer-thread callback: move the client's counters to the totals."""
+    def _started(self, links: list[ClientConnection]) -> None:
+        """Start the writers of new links (without the lock) and log them."""
+        for link in links:
+            try:
+                link.start()
+            except RuntimeError as exc:  # no thread available: give the client up
+                link.abort(DisconnectReason.LOST, f"no writer thread ({exc})")
+                with self._lock:
+                    if link in self._links:
+                        self._links.remove(link)
+                    self._finished.append(link)
+                self._wake()
+                continue
+            events.info("client connected", "client %s connected", link.peer)
+
+    def _link_finished(self, link: ClientConnection) -> None:
+        """Writer-thread callback: hand the socket to the service thread and log."""
         with self._lock:
-            stats = client.statistics()
-            if client in self._clients:
-                self._clients.remove(client)
-                self._client_snapshot = tuple(self._clients)
-            for key in ("frames_sent", "bytes_sent", "frames_dropped"):
-                self._totals[key] += stats[key]
-            if client.error is not None:
-                if "too slow" in client.error:
-                    self._clients_overflowed += 1
-                else:
-                    self._clients_lost += 1
-                log.warning("client %s disconnected: %s", client.peer, client.error)
-            else:
-                log.info("client %s closed after %d frames", client.peer, stats["frames_sent"])
-            self._finished.append(client)
+            if link in self._links:
+                self._links.remove(link)
+            self._finished.append(link)
+            stats = link.client.statistics()
+            reason = link.client.reason
         self._wake()
+        if reason is DisconnectReason.FINISHED:
+            events.info(
+                "client closed",
+                "client %s closed after %d frames",
+                link.peer,
+                stats.frames_sent,
+            )
+        elif reason is DisconnectReason.OVERFLOW:
+            events.info(
+                "client closed",
+                "client %s: stream ended after %d frames (client too slow)",
+                link.peer,
+                stats.frames_sent,
+            )
+        elif reason is not DisconnectReason.CUT_AT_CLOSE:
+            events.info("client disconnected", "client %s disconnected: %s", link.peer, link.error)
 
     def _wake(self) -> None:
         try:
@@ -443,71 +669,100 @@ class G3NetworkSender:
         """Accept clients while idle, discard what clients send, close finished sockets.
 
         This thread is the only one that closes client sockets, so a
-        descriptor is never closed while it is being polled.
+        descriptor is never closed while it is being polled. It also
+        disconnects cut-off clients that did not finish their frame in time,
+        and pauses accepting while the process is out of descriptors.
         """
         poller = select.poll()
         watched: dict[int, ClientConnection] = {}
         poller.register(self._wake_r, select.POLLIN)
-        if self._listener is not None:
-            poller.register(self._listener, select.POLLIN)
+        listener = self._listener
+        listener_fd = listener.fileno() if listener is not None else -1
+        listener_polled = False
         try:
             while True:
+                now = time.monotonic()
                 with self._lock:
                     stopping = self._stopping
                     finished, self._finished = self._finished, []
-                    clients = list(self._clients)
-                for client in finished:
-                    fd = client.sock.fileno()
+                    links = list(self._links)
+                    paused_until = self._accept_paused_until
+                    expired = [link for deadline, link in self._cut if deadline <= now]
+                    self._cut = [(d, link) for d, link in self._cut if d > now and link.alive]
+                    next_cut = min((d for d, _ in self._cut), default=None)
+                for link in finished:
+                    fd = link.sock.fileno()
                     if fd in watched:
                         poller.unregister(fd)
                         del watched[fd]
-                    client.close_socket()
+                    link.close_socket()
                 if stopping:
                     break
-                for client in clients:
-                    fd = client.sock.fileno()
-                    if fd >= 0 and fd not in watched and not client.read_closed:
+                for link in expired:
+                    if link.alive:
+                        link.abort(
+                            DisconnectReason.OVERFLOW,
+                            f"did not finish its frame within close_timeout={self.close_timeout} s",
+                        )
+                for link in links:
+                    fd = link.sock.fileno()
+                    if fd >= 0 and fd not in watched and not link.read_closed:
                         poller.register(fd, select.POLLIN)
-                        watched[fd] = client
-                for fd, _events in poller.poll():
+                        watched[fd] = link
+                timeout: float | None = None
+                if listener is not None:
+                    accept_now = now >= paused_until
+                    if accept_now and not listener_polled:
+                        poller.register(listener_fd, select.POLLIN)
+                        listener_polled = True
+                    elif not accept_now and listener_polled:
+                        poller.unregister(listener_fd)
+                        listener_polled = False
+                    if not accept_now:
+                        timeout = paused_until - now
+                if next_cut is not None:
+                    wait = max(0.0, next_cut - now)
+                    timeout = wait if timeout is None else min(timeout, wait)
+                ms = None if timeout is None else max(1, int(timeout * 1000) + 1)
+                for fd, _events in poller.poll(ms):
                     if fd == self._wake_r.fileno():
                         try:
                             self._wake_r.recv(4096)
                         except OSError:
                             pass
-                    elif self._listener is not None and fd == self._listener.fileno():
+                    elif fd == listener_fd:
                         with self._lock:
-                            self._accept_pending()
+                            new_links = self._accept_pending()
+                        self._started(new_links)
                     elif fd in watched:
-                        client = watched[fd]
-                        if not self._discard_input(client):
+                        link = watched[fd]
+                        if not self._discard_input(link):
                             poller.unregister(fd)
                             del watched[fd]
         finally:
             with self._lock:
-                remaining = self._clients + self._finished
-                self._clients, self._finished = [], []
-                self._client_snapshot = ()
-            for client in remaining:
-                client.abort("sender closed")
-                client.join(1.0)
-                client.close_socket()
+                remaining = self._links + self._finished
+                self._links, self._finished, self._cut = [], [], []
+            for link in remaining:
+                link.abort(DisconnectReason.CUT_AT_CLOSE, "sender closed")
+                link.join(1.0)
+                link.close_socket()
             close_quietly(self._listener)
             self._listener = None
             close_quietly(self._wake_r)
             close_quietly(self._wake_w)
 
     @staticmethod
-    def _discard_input(client: ClientConnection) -> bool:
+    def _discard_input(link: ClientConnection) -> bool:
         """Read and ignore bytes a client sent; False once there is nothing more to watch."""
         try:
-            data = client.sock.recv(65536, socket.MSG_DONTWAIT)
+            data = link.sock.recv(65536, socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
             return True
         except OSError as exc:
-            client.abort(f"connection lost ({exc.strerror or exc})")
+            link.abort(DisconnectReason.LOST, f"connection lost ({exc.strerror or exc})")
             return False
         if not data:
-            client.read_closed = True
+            link.read_closed = True
             return False
         return True

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 from g3stream.frame import G3FrameType
-from g3stream.net.sender import G3NetworkSender
+from g3stream.net.sender import G3NetworkSender, SenderStatistics
+
+
+@dataclass(frozen=True)
+class ThrottledSenderStatistics(SenderStatistics):
+    """:class:`~g3stream.net.sender.SenderStatistics` plus the frames left out by decimation."""
+
+    #: Frames of decimated types that were not sent.
+    frames_skipped: int = 0
 
 
 class G3ThrottledNetworkSender(G3NetworkSender):
@@ -48,8 +57,8 @@ class G3ThrottledNetworkSender(G3NetworkSender):
         self.frames_skipped += 1
         return False
 
-    def statistics(self) -> dict[str, Any]:
+    def statistics(self) -> ThrottledSenderStatistics:
         """As :meth:`G3NetworkSender.statistics`, plus ``frames_skipped`` by decimation."""
         stats = super().statistics()
-        stats["frames_skipped"] = self.frames_skipped
-        return stats
+        values = {f.name: getattr(stats, f.name) for f in fields(stats)}
+        return ThrottledSenderStatistics(**values, frames_skipped=self.frames_skipped)
