@@ -619,6 +619,7 @@ class G3NetworkSender:
     def _started(self, links: list[ClientConnection]) -> None:
         """Start the writers of new links (without the lock) and log them."""
         for link in links:
+            events.info("client connected", "client %s connected", link.peer)
             try:
                 link.start()
             except RuntimeError as exc:  # no thread available: give the client up
@@ -628,8 +629,6 @@ class G3NetworkSender:
                         self._links.remove(link)
                     self._finished.append(link)
                 self._wake()
-                continue
-            events.info("client connected", "client %s connected", link.peer)
 
     def _link_finished(self, link: ClientConnection) -> None:
         """Writer-thread callback: hand the socket to the service thread and log."""
