@@ -234,6 +234,8 @@ class G3NetworkSender:
         self._stopping = False
         self._last_offer = 0.0
         self._accept_failures = 0
+        # Warnings found while accepting under the lock, logged once it is released.
+        self._notes: deque[tuple[str, str, tuple[Any, ...]]] = deque(maxlen=64)
         self._accept_paused_until = 0.0
         self._accept_backoff = ACCEPT_BACKOFF[0]
         self._listener: socket.socket | None = None
@@ -577,12 +579,14 @@ class G3NetworkSender:
         """Accept every connection waiting in the backlog (caller holds the lock).
 
         Returns the new links, whose writer threads the caller starts once
-        the lock is released.
+        the lock is released (:meth:`_started`, which also logs what
+        happened here: nothing is logged under the lock).
         """
         listener = self._listener
         added: list[ClientConnection] = []
         if listener is None or self._closed:
             return added
+        notes = self._notes
         while True:
             try:
                 sock, _ = listener.accept()
@@ -592,24 +596,26 @@ class G3NetworkSender:
                 if exc.errno in _RESOURCE_ERRORS:
                     self._accept_failures += 1
                     self._accept_paused_until = time.monotonic() + self._accept_backoff
-                    events.warning(
-                        "accept failed",
-                        "accept() failed (%s): not accepting clients for %.2f s",
-                        exc.strerror or exc,
-                        self._accept_backoff,
+                    notes.append(
+                        (
+                            "accept failed",
+                            "accept() failed (%s): not accepting clients for %.2f s",
+                            (exc.strerror or exc, self._accept_backoff),
+                        )
                     )
                     self._accept_backoff = min(ACCEPT_BACKOFF[1], 2 * self._accept_backoff)
                 else:
-                    events.warning("accept failed", "accept() failed: %s", exc)
+                    notes.append(("accept failed", "accept() failed: %s", (exc,)))
                 break
             self._accept_backoff = ACCEPT_BACKOFF[0]
             link = self._add_link(sock, replay=True)
             if link is None:
-                events.warning(
-                    "client refused",
-                    "refused client %s: already %d clients (max_clients)",
-                    peer_name(sock),
-                    len(self._links),
+                notes.append(
+                    (
+                        "client refused",
+                        "refused client %s: already %d clients (max_clients)",
+                        (peer_name(sock), len(self._links)),
+                    )
                 )
                 close_quietly(sock)
                 continue
@@ -617,7 +623,10 @@ class G3NetworkSender:
         return added
 
     def _started(self, links: list[ClientConnection]) -> None:
-        """Start the writers of new links (without the lock) and log them."""
+        """Start the writers of new links and log what accepting found (without the lock)."""
+        while self._notes:
+            key, msg, args = self._notes.popleft()
+            events.warning(key, msg, *args)
         for link in links:
             events.info("client connected", "client %s connected", link.peer)
             try:
