@@ -90,6 +90,14 @@ class G3ConnectionLostError(G3ConnectionError):
     """An established connection failed (reset, broken pipe, peer vanished)."""
 
 
+class G3SendTimeoutError(G3ConnectionError):
+    """A peer took no data within ``send_timeout`` (or its queue within ``close_timeout``)."""
+
+
+class G3SenderClosedError(G3ConnectionError):
+    """A frame was given to a connecting sender after it was closed: it was not sent."""
+
+
 # -- frames and frame objects ---------------------------------------------------
 class DuplicateKeyError(KeyError, RuntimeError):
     """A key that a frame already holds was assigned again."""

@@ -11,15 +11,9 @@ from ..errors import (
     G3ConnectionRefusedError,
     G3ConnectionTimeoutError,
     G3HostUnresolvableError,
+    G3SenderClosedError,
+    G3SendTimeoutError,
 )
-
-class G3SendTimeoutError(G3ConnectionError):
-    """A peer took no data within ``send_timeout`` (or its queue within ``close_timeout``)."""
-
-
-class G3SenderClosedError(G3ConnectionError):
-    """A frame was given to a connecting sender after it was closed: it was not sent."""
-
 
 __all__ = [
     "G3ConnectionRefusedError",

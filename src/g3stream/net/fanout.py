@@ -35,16 +35,15 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from g3stream.frame import G3FrameType
+from g3stream._types import Buffer
+from g3stream.frametype import DATA_FRAME_TYPES, G3FrameType
 
-#: Frame types a full queue may drop; every other type is metadata, replayed to new clients.
-DATA_FRAME_TYPES = frozenset({int(G3FrameType.Timepoint), int(G3FrameType.Scan)})
+# Codes of the frame types a full queue may drop; every other type is metadata.
+_DATA_CODES = frozenset(int(t) for t in DATA_FRAME_TYPES)
 _END = int(G3FrameType.EndProcessing)
 
 #: Default per-client bound on serialized bytes not yet sent.
 DEFAULT_MAX_PENDING_BYTES = 128 << 20
-
-Buffer = bytes | bytearray | memoryview
 
 
 class WhenFull(enum.Enum):
@@ -379,7 +378,7 @@ class FanOut:
             self._frames_after_finish += 1
             return []
         self._frames_offered += 1
-        item = QueuedFrame(data, byte_length(data), frame_type in DATA_FRAME_TYPES)
+        item = QueuedFrame(data, byte_length(data), frame_type in _DATA_CODES)
         if not item.droppable:
             self._metadata[frame_type] = item
         cut: list[FanOutClient] = []

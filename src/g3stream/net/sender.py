@@ -54,9 +54,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any
 
+from g3stream._types import Buffer
 from g3stream.codec.container import encode_frame
 from g3stream.errors import G3ConnectionError
-from g3stream.frame import G3FrameType
+from g3stream.frametype import G3FrameType
 from g3stream.net.client import ClientConnection
 from g3stream.net.errors import (
     G3ConnectionLostError,
@@ -66,7 +67,6 @@ from g3stream.net.errors import (
 from g3stream.net.eventlog import EventLog, flush
 from g3stream.net.fanout import (
     DEFAULT_MAX_PENDING_BYTES,
-    Buffer,
     DisconnectReason,
     FanOut,
     FanOutClient,

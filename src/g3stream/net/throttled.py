@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from g3stream.frame import G3FrameType
+from g3stream.frametype import G3FrameType
 from g3stream.net.sender import G3NetworkSender, SenderStatistics
 
 
