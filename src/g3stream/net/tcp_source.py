@@ -297,7 +297,8 @@ class TcpSource:
             if self._closed:
                 return
             self._closed = True
-        self._set_state(SourceState.CLOSED, connected=False)
+        # a source that ended by itself keeps saying so (readers close ended sources)
+        self._set_state(SourceState.ENDED if self._ended else SourceState.CLOSED, connected=False)
         self._wake.set()
         for sock in (self._sock, self._listener):
             if sock is not None:
