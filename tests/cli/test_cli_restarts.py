@@ -34,7 +34,7 @@ BOOT_TIME = 3.0
 #: Longest wait for the recorder to write frames the DAQ has already sent.
 RECORD_WAIT = 10.0
 #: Time the recorder may take beyond its largest pause to be connected.
-SLACK = 0.3
+SLACK = 0.5
 
 
 def _runs(data: bytes) -> tuple[list[list[int]], int]:
