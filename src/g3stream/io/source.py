@@ -1,4 +1,9 @@
-"""The byte-source protocol that G3Reader drives: files and TCP streams alike."""
+"""The byte-source protocol that G3Reader drives: files and TCP streams alike.
+
+Also the liveness vocabulary of network sources (:class:`SourceState`,
+:class:`SourceStatistics`), defined here so that G3Reader can report it
+without knowing any transport.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,11 @@ class StreamRestart(Exception):
 
 @runtime_checkable
 class ByteSource(Protocol):
-    """A stream of bytes that ends when ``read`` returns ``b""``."""
+    """A stream of bytes that ends when ``read`` returns ``b""``.
+
+    A network source may also offer ``statistics() -> SourceStatistics``,
+    callable from any thread; ``G3Reader.statistics()`` passes it on.
+    """
 
     name: str
 
