@@ -36,6 +36,7 @@ def test_stats_json_follows_a_disconnect_and_a_reconnect(background) -> None:
     first = json.loads(stats.wait_for_line(r"^\{").string)
     assert first["state"] == "listening" and first["connected"] is False
     assert first["reconnects"] == 0 and first["last_frame_age_s"] is None
+    assert first["partial_frames_discarded"] == 0
     _send(port, _timepoints(5))  # the sender delivers and goes away
     line = stats.wait_for_line(r'"state":"reconnecting"')
     snap = json.loads(line.string)

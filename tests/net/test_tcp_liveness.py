@@ -322,3 +322,20 @@ def test_reconnecting_source_built_before_its_sender_waits_for_it() -> None:
         conn.sendall(frame_bytes(3))
         assert seqs(reader.result()) == [3]
     src.close()
+
+
+def test_reader_counts_frames_an_outage_cut_in_half() -> None:
+    """Never lost in silence: the frame cut by an outage is a counter a monitor can read."""
+    reader = G3Reader("tcp://*:0", reconnect=True, timeout=TIMEOUT, n_frames_to_read=2)
+    assert reader.port is not None
+    with socket.create_connection(("127.0.0.1", reader.port), timeout=TIMEOUT) as first:
+        first.sendall(frame_bytes(0) + frame_bytes(1)[:25])
+    collector = Background(list, reader)
+    wait_until(lambda: reader.statistics().outages == 1)  # type: ignore[union-attr]
+    with socket.create_connection(("127.0.0.1", reader.port), timeout=TIMEOUT) as second:
+        second.sendall(frame_bytes(2))
+        assert seqs(collector.result()) == [0, 2]
+    stats = reader.statistics()
+    assert stats is not None
+    assert stats.partial_frames_discarded == 1 and stats.reconnects == 1
+    reader.close()

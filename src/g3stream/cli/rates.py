@@ -293,8 +293,9 @@ def snapshot_json(snap: RateSnapshot) -> str:
 
     Besides the counts it carries the source's liveness: ``state`` (a
     :class:`~g3stream.io.source.SourceState` value, null when unknown),
-    ``connected``, ``reconnects``, ``outages`` and ``last_frame_age_s``
-    (null before the first frame).
+    ``connected``, ``reconnects``, ``outages``, ``last_frame_age_s`` (null
+    before the first frame) and ``partial_frames_discarded`` (frames an
+    outage cut in half).
     """
     source = snap.source
     age = None if source is None else source.last_frame_age_s
@@ -307,6 +308,7 @@ def snapshot_json(snap: RateSnapshot) -> str:
             "reconnects": 0 if source is None else source.reconnects,
             "outages": 0 if source is None else source.outages,
             "last_frame_age_s": None if age is None else round(age, 3),
+            "partial_frames_discarded": 0 if source is None else source.partial_frames_discarded,
             "frames": snap.frames,
             "bytes": snap.nbytes,
             "gaps": snap.gaps,

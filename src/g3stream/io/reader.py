@@ -140,6 +140,8 @@ class G3Reader:
         # the latest source that keeps statistics, and when its last frame came
         self._stats_source: Any = None
         self._last_frame_time: float | None = None
+        #: Frames cut in half by an outage of a reconnecting stream, discarded.
+        self.partial_frames_discarded = 0
         # Network sources exist from the start (listening sockets are bound now).
         self._queue: deque[str | ByteSource] = deque()
         self.port: int | None = None
@@ -302,6 +304,7 @@ class G3Reader:
             except StreamRestart:
                 dropped = dec.reset()
                 if dropped:
+                    self.partial_frames_discarded += 1
                     log.warning(
                         "%s: stream restarted; discarded %d bytes of an incomplete frame",
                         src.name,
@@ -385,14 +388,19 @@ class G3Reader:
         Safe to call from another thread while this one reads (for monitors).
         After a stream ends, its last statistics stay available (state
         ``ENDED``).  ``last_frame_age_s`` counts from the last complete frame
-        decoded from that stream.
+        decoded from that stream; ``partial_frames_discarded`` counts the
+        frames that outages cut in half (the rest of each never came).
         """
         src = self._stats_source
         if src is None:
             return None
         stats: SourceStatistics = src.statistics()
         last = self._last_frame_time
-        return replace(stats, last_frame_age_s=None if last is None else time.monotonic() - last)
+        return replace(
+            stats,
+            last_frame_age_s=None if last is None else time.monotonic() - last,
+            partial_frames_discarded=self.partial_frames_discarded,
+        )
 
     # -- position ----------------------------------------------------------
     def tell(self) -> int:

@@ -89,3 +89,5 @@ class SourceStatistics:
     last_frame_age_s: float | None
     #: The sender at the other end of the open connection (``host:port``), if any.
     peer: str | None = None
+    #: Frames an outage cut in half, discarded by the reader (a byte source: 0).
+    partial_frames_discarded: int = 0
