@@ -136,6 +136,7 @@ def main() -> int:
         after = (run[-1] - run[0] + 1) - len(run) + (args.frames - 1 - run[-1])
         lost.append(run[0])
         print(f"{i:>4} {run[0]:>6} {run[0] / args.rate:>7.3f} {at:>18} {after:>10}")
+    print("(run 0 starts with the recorder: its loss is the recorder's own start-up)")
     if len(runs) != len(seen):
         print(f"runs recorded: {len(runs)} of {len(seen)} (whole runs lost)")
     restarts = lost[1:]
