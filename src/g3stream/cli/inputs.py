@@ -11,13 +11,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ..codec.decoder import FrameDecoder
 from ..frame import G3Frame
 from ..io import G3Reader
 from ..io.schemes import is_stream_url, registered_schemes
+from ..net.sockets import DEFAULT_KEEPALIVE_IDLE
+from ..net.tcp_source import DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF
 from ..net.url import is_tcp_url, parse_tcp_url
 from .common import CommandError, UsageError
 
@@ -173,12 +175,56 @@ def iter_source(
         yield from stream_frames(name)
 
 
+def non_negative_float_arg(text: str) -> float:
+    """argparse type: a number of seconds that is 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
 def add_reader_options(p: argparse.ArgumentParser) -> None:
     """Options of the network reader, shared by ``record``, ``relay`` and ``stats``."""
     p.add_argument(
         "--reconnect",
         action="store_true",
-        help="survive sender restarts: retry with backoff on refused or lost connections",
+        help=(
+            "survive sender restarts: retry at once on a lost connection, then with "
+            "growing pauses while the sender is away"
+        ),
+    )
+    p.add_argument(
+        "--retry-interval",
+        type=non_negative_float_arg,
+        default=None,
+        metavar="SECONDS",
+        help=(
+            "with --reconnect: the pause after the first failed retry, doubled after "
+            f"each further one (default {DEFAULT_INITIAL_BACKOFF:g} s)"
+        ),
+    )
+    p.add_argument(
+        "--max-backoff",
+        type=non_negative_float_arg,
+        default=None,
+        metavar="SECONDS",
+        help=(
+            "with --reconnect: the longest pause between retries, so the longest a "
+            f"restarted sender waits to be reconnected (default {DEFAULT_MAX_BACKOFF:g} s)"
+        ),
+    )
+    p.add_argument(
+        "--keepalive",
+        type=non_negative_float_arg,
+        default=None,
+        metavar="SECONDS",
+        help=(
+            "TCP keep-alive: probe a sender silent for this long, so that one that "
+            f"vanished (power loss) is detected (default {DEFAULT_KEEPALIVE_IDLE:g} s; 0: off)"
+        ),
     )
     p.add_argument(
         "--timeout",
@@ -196,4 +242,45 @@ def reader_options(args: argparse.Namespace) -> dict[str, Any]:
         kwargs["reconnect"] = True
     if args.timeout >= 0:
         kwargs["timeout"] = args.timeout
+    if args.retry_interval is not None:
+        kwargs["initial_backoff"] = args.retry_interval
+    if args.max_backoff is not None:
+        kwargs["max_backoff"] = args.max_backoff
+    if args.keepalive is not None:
+        kwargs["keepalive_idle"] = args.keepalive or None
     return kwargs
+
+
+def add_skip_option(p: argparse.ArgumentParser) -> None:
+    """``--skip-key``: leave out frames carrying a key (a DAQ's keep-alive frames)."""
+    p.add_argument(
+        "--skip-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help=(
+            "leave out frames that carry KEY, such as the keep-alive frames some DAQs "
+            "send when idle (sostream_flowcontrol); counted and reported; repeatable"
+        ),
+    )
+
+
+class FrameSkipper:
+    """Leaves out frames carrying any of ``keys``, counting what it left out."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = tuple(keys)
+        #: Frames left out so far.
+        self.skipped = 0
+
+    def __call__(self, frames: Iterable[G3Frame]) -> Iterator[G3Frame]:
+        """The frames of ``frames`` that carry none of the keys."""
+        keys = self.keys
+        if not keys:
+            yield from frames
+            return
+        for frame in frames:
+            if any(key in frame for key in keys):
+                self.skipped += 1
+                continue
+            yield frame

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from .common import frame_size
-from .inputs import open_reader, reader_frames
+from .inputs import FrameSkipper, open_reader, reader_frames
 from .rates import RateBoard, RateDisplay, RateSnapshot
 from .streaming import close_module
 
@@ -21,11 +22,20 @@ log = logging.getLogger("g3stream.cli")
 
 
 class StreamMonitor:
-    """Reads ``url`` in a daemon thread, counting frames into ``board``."""
+    """Reads ``url`` in a daemon thread, counting frames into ``board``.
 
-    def __init__(self, url: str, board: RateBoard, **reader_kwargs: Any) -> None:
+    Frames carrying any of the ``skip_keys`` (a DAQ's keep-alive frames) are
+    not counted.  While the stream runs, the board's status follows the
+    source's state (connected, reconnecting, ...), read from the reader's
+    statistics.
+    """
+
+    def __init__(
+        self, url: str, board: RateBoard, skip_keys: Sequence[str] = (), **reader_kwargs: Any
+    ) -> None:
         self.url = url
         self.board = board
+        self.skipper = FrameSkipper(skip_keys)
         self.done = threading.Event()
         self.error: BaseException | None = None
         self.reader_kwargs = reader_kwargs
@@ -36,23 +46,33 @@ class StreamMonitor:
     def start(self) -> StreamMonitor:
         """Connect (in the calling thread, so connection errors surface here) and start reading."""
         self.reader = open_reader(self.url, **self.reader_kwargs)
-        self.board.status = f"reading {self.url}"
+        board = self.board
+        board.status = f"reading {self.url}"
+        board.label = self.url
+        statistics = getattr(self.reader, "statistics", None)
+        if callable(statistics):
+            board.liveness = statistics
+            board.status_live = True
         self._thread.start()
         return self
 
     def _run(self) -> None:
         try:
-            for frame in reader_frames(self.reader):
+            for frame in self.skipper(reader_frames(self.reader)):
                 self.board.add(frame, frame_size(frame))
                 if self._stopping:
                     break
-            self.board.status = f"{self.url}: stream ended"
+            self._final_status(f"{self.url}: stream ended")
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             if not self._stopping:
                 self.error = exc
-                self.board.status = f"{self.url}: {exc}"
+                self._final_status(f"{self.url}: {exc}")
         finally:
             self.done.set()
+
+    def _final_status(self, status: str) -> None:
+        self.board.status = status
+        self.board.status_live = False
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop reading and wait up to ``timeout`` seconds for the thread to end."""

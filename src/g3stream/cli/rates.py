@@ -9,7 +9,14 @@ Drops and gaps are found from the stream's own bookkeeping: a jump in the
 ``SampleIndex`` of Timepoint frames or the ``ScanNumber`` of Scan frames
 counts the missing frames as dropped; a pause between the ``EventHeader``
 time stamps of consecutive Timepoints of more than 2.5 times their usual
-spacing counts as a gap.
+spacing counts as a gap.  Other streams name these keys differently (SO
+numbers its frames with ``frame_num`` and stamps them with ``time``): with
+``seq_key`` / ``time_key`` that key is followed in frames of every type
+(each type on its own).
+
+The board also shows the liveness of the network source (its state,
+reconnections and the age of the last frame) when given a ``liveness``
+function such as ``G3Reader.statistics``.
 """
 
 from __future__ import annotations
@@ -20,10 +27,12 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..frame import G3Frame, G3FrameType
+from ..io.source import SourceState, SourceStatistics
 from .common import format_bytes
 
 #: Counters that number frames, by frame type: a jump means frames went missing.
@@ -32,6 +41,17 @@ SEQUENCE_KEYS = {G3FrameType.Timepoint: "SampleIndex", G3FrameType.Scan: "ScanNu
 TIME_KEY = "EventHeader"
 #: A pause of this many usual spacings between time stamps is a gap.
 GAP_FACTOR = 2.5
+
+#: How each state of a network source reads in the status line.
+STATE_TEXT = {
+    SourceState.CONNECTING: "connecting",
+    SourceState.LISTENING: "waiting for a sender",
+    SourceState.CONNECTED: "connected, waiting for data",
+    SourceState.STREAMING: "reading",
+    SourceState.RECONNECTING: "connection lost, reconnecting",
+    SourceState.ENDED: "stream ended",
+    SourceState.CLOSED: "closed",
+}
 
 
 @dataclass
@@ -65,6 +85,8 @@ class RateSnapshot:
     gaps: int = 0
     longest_gap: float = 0.0
     status: str = ""
+    #: The network source's liveness at that moment (None: not known).
+    source: SourceStatistics | None = None
 
     @property
     def frames(self) -> int:
@@ -77,25 +99,66 @@ class RateSnapshot:
         return sum(r.nbytes for r in self.rows)
 
 
-class RateBoard:
-    """Thread-safe frame counter with rates over a sliding ``window`` of seconds."""
+class _Clock:
+    """The time stamps of one frame type: the last one and the usual spacing."""
 
-    def __init__(self, window: float = 3.0) -> None:
+    def __init__(self) -> None:
+        self.last: int | None = None
+        self.spacings: deque[int] = deque(maxlen=64)
+
+
+def _stamp(value: Any) -> int | None:
+    """A time stamp in G3Time ticks: a G3Time, or a number already in ticks."""
+    try:
+        return int(value.time if hasattr(value, "time") else value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+class RateBoard:
+    """Thread-safe frame counter with rates over a sliding ``window`` of seconds.
+
+    ``seq_key``: count drops from this key in frames of every type (default:
+    ``SampleIndex`` of Timepoints, ``ScanNumber`` of Scans).  ``time_key``:
+    find gaps from this key (a G3Time) in frames of every type (default:
+    ``EventHeader`` of Timepoints).  ``liveness`` (settable later): a function
+    returning the network source's statistics, shown with each snapshot;
+    while ``status_live`` is true the status follows the source's state.
+    """
+
+    def __init__(
+        self,
+        window: float = 3.0,
+        seq_key: str | None = None,
+        time_key: str | None = None,
+        liveness: Callable[[], SourceStatistics | None] | None = None,
+    ) -> None:
         self.window = window
+        self.seq_key = seq_key
+        self.time_key = time_key
+        self.liveness = liveness
+        self.label = ""
+        self.status_live = False
         self._lock = threading.Lock()
         self._counts: dict[G3FrameType, TypeCounts] = {}
         self._history: deque[tuple[float, dict[G3FrameType, tuple[int, int]]]] = deque()
         self._start = time.monotonic()
         self._history.append((self._start, {}))
-        self._last_time: int | None = None
-        self._spacings: deque[int] = deque(maxlen=64)
+        self._clocks: dict[G3FrameType, _Clock] = {}
         self.gaps = 0
         self.longest_gap = 0.0
         self.status = "waiting"
 
+    def _keys(self, frame_type: G3FrameType) -> tuple[str | None, str | None]:
+        seq_key = self.seq_key if self.seq_key else SEQUENCE_KEYS.get(frame_type)
+        time_key = self.time_key
+        if not time_key and frame_type == G3FrameType.Timepoint:
+            time_key = TIME_KEY
+        return seq_key, time_key
+
     def add(self, frame: G3Frame, nbytes: int) -> None:
         """Count one received frame of ``nbytes`` bytes."""
-        seq_key = SEQUENCE_KEYS.get(frame.type)
+        seq_key, time_key = self._keys(frame.type)
         seq = None
         if seq_key is not None and seq_key in frame:
             try:
@@ -103,11 +166,8 @@ class RateBoard:
             except (TypeError, ValueError):
                 seq = None
         stamp = None
-        if frame.type == G3FrameType.Timepoint and TIME_KEY in frame:
-            try:
-                stamp = int(frame[TIME_KEY].time)
-            except (AttributeError, TypeError, ValueError):
-                stamp = None
+        if time_key is not None and time_key in frame:
+            stamp = _stamp(frame[time_key])
         with self._lock:
             c = self._counts.get(frame.type)
             if c is None:
@@ -119,24 +179,32 @@ class RateBoard:
                     c.dropped += seq - c.last_seq - 1
                 c.last_seq = seq
             if stamp is not None:
-                self._note_time(stamp)
+                clock = self._clocks.get(frame.type)
+                if clock is None:
+                    clock = self._clocks[frame.type] = _Clock()
+                self._note_time(clock, stamp)
 
-    def _note_time(self, stamp: int) -> None:
-        last = self._last_time
-        self._last_time = stamp
+    def _note_time(self, clock: _Clock, stamp: int) -> None:
+        last = clock.last
+        clock.last = stamp
         if last is None or stamp <= last:
             return
         delta = stamp - last
-        if len(self._spacings) >= 8:
-            usual = statistics.median(self._spacings)
+        if len(clock.spacings) >= 8:
+            usual = statistics.median(clock.spacings)
             if delta > GAP_FACTOR * usual:
                 self.gaps += 1
                 self.longest_gap = max(self.longest_gap, delta / 1e8)
                 return
-        self._spacings.append(delta)
+        clock.spacings.append(delta)
 
     def snapshot(self) -> RateSnapshot:
-        """Totals and the rates over the last ``window`` seconds."""
+        """Totals and the rates over the last ``window`` seconds, with the source's liveness."""
+        source = self.liveness() if self.liveness is not None else None
+        status = self.status
+        if source is not None and self.status_live:
+            text = STATE_TEXT.get(source.state, source.state.value)
+            status = f"reading {self.label}" if text == "reading" else f"{self.label}: {text}"
         now = time.monotonic()
         with self._lock:
             current = {t: (c.frames, c.nbytes) for t, c in self._counts.items()}
@@ -154,7 +222,9 @@ class RateBoard:
                 else:
                     fps = bps = 0.0
                 rows.append(RateRow(str(t), c.frames, c.nbytes, fps, bps, c.dropped))
-            return RateSnapshot(now - self._start, rows, self.gaps, self.longest_gap, self.status)
+            return RateSnapshot(
+                now - self._start, rows, self.gaps, self.longest_gap, status, source
+            )
 
 
 def snapshot_line(snap: RateSnapshot) -> str:
@@ -167,8 +237,17 @@ def snapshot_line(snap: RateSnapshot) -> str:
     body = " | ".join(parts) if parts else "no frames yet"
     return (
         f"[{snap.elapsed:6.1f}s] {snap.status}: {body} | total {snap.frames} frames "
-        f"{format_bytes(snap.nbytes)} | gaps {snap.gaps}"
+        f"{format_bytes(snap.nbytes)} | gaps {snap.gaps}{_liveness_text(snap.source)}"
     )
+
+
+def _liveness_text(source: SourceStatistics | None) -> str:
+    """`` | reconnects N, last frame X s ago`` for a known source, else nothing."""
+    if source is None:
+        return ""
+    age = source.last_frame_age_s
+    last = "no frame yet" if age is None else f"last frame {age:.1f} s ago"
+    return f" | reconnects {source.reconnects}, {last}"
 
 
 def snapshot_table(snap: RateSnapshot, title: str) -> Any:
@@ -205,15 +284,31 @@ def snapshot_table(snap: RateSnapshot, title: str) -> Any:
 
 def _caption(snap: RateSnapshot) -> str:
     gap = f", longest {snap.longest_gap:.2f} s" if snap.gaps else ""
-    return f"{snap.status} - {snap.elapsed:.1f} s - gaps {snap.gaps}{gap} - Ctrl-C to stop"
+    live = _liveness_text(snap.source).replace(" | ", " - ")
+    return f"{snap.status} - {snap.elapsed:.1f} s - gaps {snap.gaps}{gap}{live} - Ctrl-C to stop"
 
 
 def snapshot_json(snap: RateSnapshot) -> str:
-    """A snapshot as one line of JSON (for scripts and monitoring systems)."""
+    """A snapshot as one line of JSON (for scripts and monitoring systems).
+
+    Besides the counts it carries the source's liveness: ``state`` (a
+    :class:`~g3stream.io.source.SourceState` value, null when unknown),
+    ``connected``, ``reconnects``, ``outages``, ``last_frame_age_s`` (null
+    before the first frame) and ``partial_frames_discarded`` (frames an
+    outage cut in half).
+    """
+    source = snap.source
+    age = None if source is None else source.last_frame_age_s
     return json.dumps(
         {
             "elapsed": round(snap.elapsed, 3),
             "status": snap.status,
+            "state": None if source is None else source.state.value,
+            "connected": False if source is None else source.connected,
+            "reconnects": 0 if source is None else source.reconnects,
+            "outages": 0 if source is None else source.outages,
+            "last_frame_age_s": None if age is None else round(age, 3),
+            "partial_frames_discarded": 0 if source is None else source.partial_frames_discarded,
             "frames": snap.frames,
             "bytes": snap.nbytes,
             "gaps": snap.gaps,

@@ -33,7 +33,9 @@ from .common import (
     size_arg,
 )
 from .inputs import (
+    FrameSkipper,
     add_reader_options,
+    add_skip_option,
     check_url,
     is_url,
     listening_port,
@@ -95,6 +97,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="stop after this many seconds",
     )
     add_reader_options(p)
+    add_skip_option(p)
     p.set_defaults(run=run)
     return p
 
@@ -177,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
         say(f"listening on port {listen_port}")
 
     frames = nbytes = 0
+    skipper = FrameSkipper(args.skip_key)
     deadline = time.monotonic() + args.duration if args.duration else None
     timer = None
     if deadline is not None:
@@ -185,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
         timer.daemon = True
         timer.start()
     try:
-        for frame in reader_frames(reader):
+        for frame in skipper(reader_frames(reader)):
             writer(frame)
             if not frames:
                 say(f"recording {args.url} to {args.out}")
@@ -205,5 +209,7 @@ def run(args: argparse.Namespace) -> int:
             timer.cancel()
         end_processing([writer])
         close_module(reader)
-    print(f"recorded {frames} frames ({format_bytes(nbytes)})", file=sys.stderr, flush=True)
+    skipped = f", skipped {skipper.skipped} frames with {'/'.join(args.skip_key)}"
+    summary = f"recorded {frames} frames ({format_bytes(nbytes)})"
+    print(summary + (skipped if args.skip_key else ""), file=sys.stderr, flush=True)
     return EXIT_OK

@@ -2,7 +2,9 @@
 
 Shows frames/s and bytes/s per frame type, totals, frames dropped (from the
 stream's sequence numbers) and gaps in the time stamps, refreshing in place
-on a terminal (one summary line per interval otherwise).
+on a terminal (one summary line per interval otherwise).  The status and,
+with ``--json``, the fields ``state``, ``connected``, ``reconnects``,
+``outages`` and ``last_frame_age_s`` tell whether the stream is alive.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ import sys
 from typing import Any
 
 from .common import EXIT_OK, UsageError, positive_float_arg
-from .inputs import add_reader_options, check_url, is_url, listening_port, reader_options
+from .inputs import (
+    add_reader_options,
+    add_skip_option,
+    check_url,
+    is_url,
+    listening_port,
+    reader_options,
+)
 from .monitor import StreamMonitor, show_until_done
 from .rates import RateBoard, RateDisplay
 
@@ -47,7 +56,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--json", action="store_true", help="print one JSON object per interval instead of a table"
     )
+    p.add_argument(
+        "--seq-key",
+        default=None,
+        metavar="KEY",
+        help=(
+            "count dropped frames from this frame-number key, in frames of every type "
+            "(default: SampleIndex of Timepoints, ScanNumber of Scans; SO streams: frame_num)"
+        ),
+    )
+    p.add_argument(
+        "--time-key",
+        default=None,
+        metavar="KEY",
+        help=(
+            "find gaps from this time-stamp key (a G3Time), in frames of every type "
+            "(default: EventHeader of Timepoints; SO streams: time)"
+        ),
+    )
     add_reader_options(p)
+    add_skip_option(p)
     p.set_defaults(run=run)
     return p
 
@@ -58,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.url}: expected a tcp://host:port URL")
     check_url(args.url)
     kwargs = reader_options(args)
-    board = RateBoard()
-    monitor = StreamMonitor(args.url, board, **kwargs).start()
+    board = RateBoard(seq_key=args.seq_key, time_key=args.time_key)
+    monitor = StreamMonitor(args.url, board, skip_keys=args.skip_key, **kwargs).start()
     listen_port = listening_port(args.url, monitor.reader)
     if listen_port:
         # with --json stdout carries only JSON: say it on stderr

@@ -12,7 +12,7 @@ from .g3file import G3File
 from .multifile import G3MultiFileWriter
 from .reader import G3Reader
 from .schemes import is_stream_url, open_source, register_scheme
-from .source import ByteSource, StreamRestart
+from .source import ByteSource, SourceState, SourceStatistics, StreamRestart
 from .writer import G3Writer
 
 __all__ = [
@@ -28,4 +28,6 @@ __all__ = [
     "register_scheme",
     "open_source",
     "is_stream_url",
+    "SourceState",
+    "SourceStatistics",
 ]

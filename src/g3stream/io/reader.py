@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..codec.container import DEFAULT_MAX_FRAME_SIZE, frame_spanning
@@ -29,7 +31,7 @@ from ..errors import G3FormatError, ReaderSeekError, TruncatedFrameError
 from ..frame import G3Frame
 from .file_source import FileSource
 from .schemes import is_stream_url, open_source
-from .source import ByteSource, StreamRestart
+from .source import ByteSource, SourceStatistics, StreamRestart
 
 #: Frames decoded per refill of the ready queue.
 _BATCH = 16
@@ -135,6 +137,11 @@ class G3Reader:
         self._read_size = self.buffersize
         self._prefixed = False
         self._done = False
+        # the latest source that keeps statistics, and when its last frame came
+        self._stats_source: Any = None
+        self._last_frame_time: float | None = None
+        #: Frames cut in half by an outage of a reconnecting stream, discarded.
+        self.partial_frames_discarded = 0
         # Network sources exist from the start (listening sockets are bound now).
         self._queue: deque[str | ByteSource] = deque()
         self.port: int | None = None
@@ -171,6 +178,9 @@ class G3Reader:
             log.debug("starting stream %s", item.name)
             src = item
         self._source = src
+        if callable(getattr(src, "statistics", None)):
+            self._last_frame_time = None
+            self._stats_source = src
         self._decoder = self._new_decoder(0)
         self._frames_in_source = 0
         self._whole_frames = isinstance(src, FileSource) and not src.compressed
@@ -273,6 +283,7 @@ class G3Reader:
             if frames:
                 self._ready.extend(frames)
                 self._frames_in_source += len(frames)
+                self._last_frame_time = time.monotonic()
                 return True
             need = dec.bytes_needed
             if (
@@ -293,6 +304,7 @@ class G3Reader:
             except StreamRestart:
                 dropped = dec.reset()
                 if dropped:
+                    self.partial_frames_discarded += 1
                     log.warning(
                         "%s: stream restarted; discarded %d bytes of an incomplete frame",
                         src.name,
@@ -368,6 +380,27 @@ class G3Reader:
         while ready or fill():
             self._n_read += 1
             yield ready.popleft()
+
+    # -- liveness ----------------------------------------------------------
+    def statistics(self) -> SourceStatistics | None:
+        """The current network source's statistics; ``None`` while reading files.
+
+        Safe to call from another thread while this one reads (for monitors).
+        After a stream ends, its last statistics stay available (state
+        ``ENDED``).  ``last_frame_age_s`` counts from the last complete frame
+        decoded from that stream; ``partial_frames_discarded`` counts the
+        frames that outages cut in half (the rest of each never came).
+        """
+        src = self._stats_source
+        if src is None:
+            return None
+        stats: SourceStatistics = src.statistics()
+        last = self._last_frame_time
+        return replace(
+            stats,
+            last_frame_age_s=None if last is None else time.monotonic() - last,
+            partial_frames_discarded=self.partial_frames_discarded,
+        )
 
     # -- position ----------------------------------------------------------
     def tell(self) -> int:

@@ -1,7 +1,14 @@
-"""The byte-source protocol that G3Reader drives: files and TCP streams alike."""
+"""The byte-source protocol that G3Reader drives: files and TCP streams alike.
+
+Also the liveness vocabulary of network sources (:class:`SourceState`,
+:class:`SourceStatistics`), defined here so that G3Reader can report it
+without knowing any transport.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol, runtime_checkable
 
 
@@ -15,7 +22,11 @@ class StreamRestart(Exception):
 
 @runtime_checkable
 class ByteSource(Protocol):
-    """A stream of bytes that ends when ``read`` returns ``b""``."""
+    """A stream of bytes that ends when ``read`` returns ``b""``.
+
+    A network source may also offer ``statistics() -> SourceStatistics``,
+    callable from any thread; ``G3Reader.statistics()`` passes it on.
+    """
 
     name: str
 
@@ -30,3 +41,53 @@ class ByteSource(Protocol):
     def close(self) -> None:
         """Release the source's resources; safe to call more than once."""
         ...
+
+
+class SourceState(Enum):
+    """Where a network source stands; the value is the name shown to monitors."""
+
+    #: Connecting to a sender for the first time.
+    CONNECTING = "connecting"
+    #: Listening for a sender to connect.
+    LISTENING = "listening"
+    #: A connection is open but no data has arrived on it yet.
+    CONNECTED = "connected"
+    #: Data is arriving on the current connection.
+    STREAMING = "streaming"
+    #: The connection was lost; retrying, or waiting for the next sender.
+    RECONNECTING = "reconnecting"
+    #: The stream ended (the sender closed, a timeout passed, or an error).
+    ENDED = "ended"
+    #: The source was closed by its owner.
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class SourceStatistics:
+    """A consistent snapshot of a network source's liveness and counters.
+
+    Safe to take from any thread while another one reads the source.
+    """
+
+    #: The source's name (its ``tcp://`` address).
+    name: str
+    #: Where the source stands.
+    state: SourceState
+    #: True while a connection to a sender is open.
+    connected: bool
+    #: Outages after which the stream resumed (data arrived again).
+    reconnects: int
+    #: Connections lost (each one an outage in reconnecting mode).
+    outages: int
+    #: Connections established so far.
+    connections: int
+    #: Bytes received over every connection.
+    bytes_received: int
+    #: Seconds since the last frame arrived (``None`` before the first).  A
+    #: byte source sees no frames: it reports the age of its last data, and
+    #: ``G3Reader.statistics()`` the age of the last complete frame.
+    last_frame_age_s: float | None
+    #: The sender at the other end of the open connection (``host:port``), if any.
+    peer: str | None = None
+    #: Frames an outage cut in half, discarded by the reader (a byte source: 0).
+    partial_frames_discarded: int = 0

@@ -14,6 +14,7 @@ from ..errors import (
     G3HostUnresolvableError,
 )
 from ..io.schemes import register_scheme
+from ..io.source import SourceState, SourceStatistics
 from .receiver import G3NetworkReceiver
 from .sender import G3NetworkSender
 from .tcp_source import TcpSource
@@ -31,6 +32,8 @@ __all__ = [
     "G3NetworkReceiver",
     "G3ThrottledNetworkSender",
     "TcpSource",
+    "SourceState",
+    "SourceStatistics",
     "TcpAddress",
     "is_tcp_url",
     "parse_tcp_url",

@@ -3,20 +3,32 @@
 Connect mode (``tcp://host:port``) connects at construction, as spt3g does,
 so a refused or unresolvable address fails at once with an error naming host
 and port, and a sender in listen mode that processes a frame after the
-constructor returned is guaranteed to deliver it. With ``reconnect=True`` the
-connection is made on the first ``read()`` instead, retrying until the sender
-is up. Listen mode (``tcp://*:port``) binds and listens at
-construction (port 0 picks a free port, see :attr:`TcpSource.port`) and
-waits for a sender on the first ``read()``.
+constructor returned is guaranteed to deliver it. With ``reconnect=True``
+the constructor also makes one attempt (so that guarantee holds whenever
+the sender is up), but a failure is not an error: the connection is then
+retried on ``read()`` until the sender is up. Listen mode (``tcp://*:port``)
+binds and listens at construction (port 0 picks a free port, see
+:attr:`TcpSource.port`) and waits for a sender on the first ``read()``.
 
 ``timeout`` follows spt3g (seconds, negative = none) and bounds connecting
 and every wait for data; when it expires the source simply ends. Unlike
 spt3g it also bounds the wait for a sender in listen mode.
 
-With ``reconnect=True`` a refused or lost connection is retried with capped
-exponential backoff (listen mode: the next sender is accepted), each outage is
-logged, and ``StreamRestart`` is raised once the stream resumes so that the
-reader discards a frame the outage cut in half.
+With ``reconnect=True`` a lost connection is retried at once, then with
+exponential backoff and random jitter (``initial_backoff`` doubling up to
+``max_backoff``) while the sender stays away; each attempt is bounded by
+``connect_timeout``, so a host that does not answer at all cannot hold the
+source in one long attempt. In listen mode the next sender is accepted.
+The outage is logged when it starts, and "resumed" when data arrives again
+(not on a mere connection, which a dying sender may still accept); then
+``StreamRestart`` tells the reader to discard a frame the outage cut in half.
+
+Every stream socket has TCP keep-alive (``keepalive_idle``), so a sender
+that vanished without closing its connection (power loss) is detected by
+the kernel and handled like any lost connection.
+
+:meth:`TcpSource.statistics` gives a consistent snapshot of the source's
+state and counters from any thread while another one reads.
 
 All waiting happens in blocking socket calls, which release the GIL; another
 thread may call :meth:`TcpSource.close` to cancel a wait.
@@ -25,6 +37,7 @@ thread may call :meth:`TcpSource.close` to cancel a wait.
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import threading
 import time
@@ -32,8 +45,9 @@ from collections.abc import Callable
 from typing import Any
 
 from g3stream.errors import G3ConnectionError
-from g3stream.io.source import StreamRestart
+from g3stream.io.source import SourceState, SourceStatistics, StreamRestart
 from g3stream.net.sockets import (
+    DEFAULT_KEEPALIVE_IDLE,
     close_quietly,
     connect,
     endpoint,
@@ -47,10 +61,13 @@ from g3stream.net.url import parse_tcp_url
 
 log = logging.getLogger(__name__)
 
-#: First pause before retrying a refused or lost connection (seconds).
-DEFAULT_INITIAL_BACKOFF = 0.1
-#: Longest pause between two retries (seconds).
-DEFAULT_MAX_BACKOFF = 10.0
+#: Pause after the first failed retry (seconds); the first retry is immediate.
+DEFAULT_INITIAL_BACKOFF = 0.05
+#: Longest pause between two retries (seconds): also the longest a restarted
+#: sender can be up before the source is connected to it again.
+DEFAULT_MAX_BACKOFF = 1.0
+#: Longest single connection attempt in reconnecting mode (seconds).
+DEFAULT_CONNECT_TIMEOUT = 2.0
 #: Most bytes asked of the kernel per read: recv() allocates what it is asked
 #: for up front, so a huge request (a bogus length field) never turns into a
 #: huge allocation; the caller simply reads again.
@@ -89,7 +106,14 @@ class TcpSource:
         Survive outages: retry refused/lost connections with backoff and
         raise ``StreamRestart`` after resuming.
     initial_backoff, max_backoff:
-        The first and the largest pause between retries, in seconds.
+        The pause after the first failed retry and the largest pause between
+        retries, in seconds (each pause is drawn between half and all of
+        the current backoff, so that many readers do not retry in step).
+    connect_timeout:
+        Reconnecting mode: the longest one connection attempt may take.
+    keepalive_idle:
+        Seconds of silence after which TCP keep-alive probes the sender
+        (``None`` or 0: no keep-alive).
     bind_address:
         Listen mode only: bind this local address instead of all interfaces.
     """
@@ -102,21 +126,33 @@ class TcpSource:
         *,
         initial_backoff: float = DEFAULT_INITIAL_BACKOFF,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        keepalive_idle: float | None = DEFAULT_KEEPALIVE_IDLE,
         bind_address: str | None = None,
         **options: Any,
     ) -> None:
         if options:
             raise TypeError(f"unknown TcpSource option(s): {', '.join(sorted(options))}")
+        if initial_backoff < 0 or max_backoff < 0:
+            raise ValueError("backoff times cannot be negative")
+        if connect_timeout <= 0:
+            raise ValueError(f"connect_timeout must be positive, not {connect_timeout}")
+        if keepalive_idle is not None and keepalive_idle < 0:
+            raise ValueError(f"keepalive_idle cannot be negative, not {keepalive_idle}")
         self.name = url
         self.address = parse_tcp_url(url)
         self.timeout = timeout_or_none(timeout)
         self.reconnect = bool(reconnect)
         self.initial_backoff = float(initial_backoff)
         self.max_backoff = float(max_backoff)
+        self.connect_timeout = float(connect_timeout)
+        self.keepalive_idle = keepalive_idle
         #: Number of connections established so far.
         self.connections = 0
-        #: Number of outages survived in reconnecting mode.
+        #: Number of connections lost in reconnecting mode.
         self.outages = 0
+        #: Number of outages after which data arrived again.
+        self.reconnects = 0
         self._sock: socket.socket | None = None
         self._listener: socket.socket | None = None
         self._delivered = 0  # bytes handed out from the current connection
@@ -125,13 +161,28 @@ class TcpSource:
         self._closed = False
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        # Everything statistics() reports, updated and read under _stats_lock.
+        self._stats_lock = threading.Lock()
+        self._state = SourceState.LISTENING if self.address.listen else SourceState.CONNECTING
+        self._bytes_received = 0
+        self._last_data: float | None = None
+        self._peer: str | None = None
+        self._outage_since: float | None = None
+        # The next retry's backoff: 0 retries at once (after data, or at first).
+        self._backoff = 0.0
+        self._random = random.Random()
+        self._warned_unreachable = False
         if self.address.listen:
             self._listener = open_listener(self.address.port, bind_address)
             self.port: int = self._listener.getsockname()[1]
             log.debug("%s: listening on port %d", self.name, self.port)
         else:
             self.port = self.address.port
-            if not self.reconnect and not self._establish(_Deadline(self.timeout)):
+            if self.reconnect:
+                # One attempt now, so that a sender already up delivers every
+                # frame it processes from here on; a failure is retried later.
+                self._establish(_Deadline(self.timeout), attempts=1)
+            elif not self._establish(_Deadline(self.timeout)):
                 self._end()
 
     # -- public API ---------------------------------------------------------
@@ -145,6 +196,32 @@ class TcpSource:
     def connected(self) -> bool:
         """True while a connection to a sender is open."""
         return self._sock is not None
+
+    @property
+    def state(self) -> SourceState:
+        """Where the source stands (see :class:`~g3stream.io.source.SourceState`)."""
+        return self._state
+
+    def statistics(self) -> SourceStatistics:
+        """A consistent snapshot of the source's state and counters (any thread).
+
+        ``last_frame_age_s`` is the age of the last data received: a byte
+        source does not see frames (``G3Reader.statistics()`` reports the
+        age of the last complete frame).
+        """
+        with self._stats_lock:
+            last = self._last_data
+            return SourceStatistics(
+                name=self.name,
+                state=self._state,
+                connected=self._peer is not None,
+                reconnects=self.reconnects,
+                outages=self.outages,
+                connections=self.connections,
+                bytes_received=self._bytes_received,
+                last_frame_age_s=None if last is None else time.monotonic() - last,
+                peer=self._peer,
+            )
 
     def read(self, max_bytes: int) -> bytes:
         """Return up to ``max_bytes`` bytes of the stream, ``b""`` at its end.
@@ -205,6 +282,7 @@ class TcpSource:
                 size = got if isinstance(got, int) else len(got)
                 if size:
                     self._delivered += size
+                    self._received(size)
                     return got
                 if self._closed:
                     return b""
@@ -219,6 +297,8 @@ class TcpSource:
             if self._closed:
                 return
             self._closed = True
+        # a source that ended by itself keeps saying so (readers close ended sources)
+        self._set_state(SourceState.ENDED if self._ended else SourceState.CLOSED, connected=False)
         self._wake.set()
         for sock in (self._sock, self._listener):
             if sock is not None:
@@ -242,13 +322,50 @@ class TcpSource:
 
     def __repr__(self) -> str:
         mode = f"listening on port {self.port}" if self.listening else "connect"
-        return f"<TcpSource {self.name} ({mode})>"
+        return f"<TcpSource {self.name} ({mode}, {self._state.value})>"
 
     # -- internals ----------------------------------------------------------
+
+    def _set_state(
+        self, state: SourceState, connected: bool | None = None, peer: str | None = None
+    ) -> None:
+        """Change the reported state (``connected``: also open or drop the peer)."""
+        with self._stats_lock:
+            if self._state is SourceState.CLOSED:
+                return  # closing is final
+            self._state = state
+            if connected is True:
+                self._peer = peer
+            elif connected is False:
+                self._peer = None
+
+    def _received(self, size: int) -> None:
+        """Account for ``size`` bytes just received; the first ones mark the stream live."""
+        now = time.monotonic()
+        with self._stats_lock:
+            self._bytes_received += size
+            self._last_data = now
+            if self._state is SourceState.STREAMING:
+                return
+            if self._state is not SourceState.CLOSED:
+                self._state = SourceState.STREAMING
+            since, self._outage_since = self._outage_since, None
+            if since is not None:
+                self.reconnects += 1
+        # A connection that delivers data is healthy: the next outage retries at once.
+        self._backoff = 0.0
+        if since is not None:
+            log.warning(
+                "%s: stream resumed after %.2f s (connection %d)",
+                self.name,
+                now - since,
+                self.connections,
+            )
 
     def _end(self) -> None:
         """Mark the source finished and release its sockets."""
         self._ended = True
+        self._set_state(SourceState.ENDED, connected=False)
         sock, self._sock = self._sock, None
         close_quietly(sock)
         listener, self._listener = self._listener, None
@@ -261,23 +378,47 @@ class TcpSource:
         if not self.reconnect:
             log.debug("%s: %s", self.name, reason)
             return False
-        self.outages += 1
-        log.warning("%s: %s; waiting for the stream to resume", self.name, reason)
         if self._delivered:
             self._restart_pending = True
+        else:
+            # Nothing came over that connection (a dying sender accepted it):
+            # not a sign that the sender is back, so keep backing off.
+            self._grow_backoff()
         self._delivered = 0
+        with self._stats_lock:
+            self.outages += 1
+            new_outage = self._outage_since is None
+            if new_outage:
+                self._outage_since = time.monotonic()
+        self._set_state(SourceState.RECONNECTING, connected=False)
+        if new_outage:
+            log.warning("%s: %s; waiting for the stream to resume", self.name, reason)
+        else:
+            log.info("%s: %s before any data; still waiting", self.name, reason)
         return True
 
-    def _establish(self, deadline: _Deadline) -> bool:
-        """Open the next connection; False when the source should end instead."""
+    def _grow_backoff(self) -> None:
+        """After a failed attempt: the next pause doubles, up to ``max_backoff``."""
+        if self._backoff <= 0:
+            self._backoff = min(self.initial_backoff, self.max_backoff)
+        else:
+            self._backoff = min(self._backoff * 2, self.max_backoff)
+
+    def _establish(self, deadline: _Deadline, attempts: int | None = None) -> bool:
+        """Open the next connection; False when the source should end instead.
+
+        ``attempts`` limits the connection attempts (connect mode; ``None``:
+        as many as ``reconnect`` and ``timeout`` allow).
+        """
         if self.listening:
             ok = self._accept(deadline)
         else:
-            ok = self._connect(deadline)
+            ok = self._connect(deadline, attempts)
         if ok:
-            self.connections += 1
-            if self.connections > 1:
-                log.warning("%s: stream resumed (connection %d)", self.name, self.connections)
+            assert self._sock is not None
+            with self._stats_lock:
+                self.connections += 1
+            self._set_state(SourceState.CONNECTED, connected=True, peer=peer_name(self._sock))
         return ok
 
     def _accept(self, deadline: _Deadline) -> bool:
@@ -295,7 +436,7 @@ class TcpSource:
                 return False
             raise
         conn.settimeout(None)
-        tune_stream_socket(conn)
+        tune_stream_socket(conn, self.keepalive_idle)
         log.info("%s: sender %s connected", self.name, peer_name(conn))
         self._sock = conn
         if self._closed:  # close() raced with accept(): do not leak the socket
@@ -307,25 +448,12 @@ class TcpSource:
             close_quietly(listener)
         return True
 
-    def _connect(self, deadline: _Deadline) -> bool:
+    def _connect(self, deadline: _Deadline, attempts: int | None = None) -> bool:
         where = endpoint(self.address.host, self.address.port)
-        backoff = self.initial_backoff
         failures = 0
         while not self._closed:
-            try:
-                sock = connect(self.address.host, self.address.port, deadline.remaining())
-            except G3ConnectionError as exc:
-                if not self.reconnect:
-                    if isinstance(exc.__cause__, TimeoutError):
-                        log.info("%s: %s", self.name, exc)
-                        return False
-                    raise
-                failures += 1
-                if failures == 1:
-                    log.warning("%s: %s; retrying with backoff", self.name, exc)
-                else:
-                    log.debug("%s: retry %d failed: %s", self.name, failures, exc)
-                pause = backoff
+            if self._backoff > 0:
+                pause = self._backoff * self._random.uniform(0.5, 1.0)
                 remaining = deadline.remaining()
                 if remaining is not None:
                     if remaining <= 0:
@@ -333,7 +461,28 @@ class TcpSource:
                     pause = min(pause, remaining)
                 if self._wake.wait(pause):
                     return False
-                backoff = min(backoff * 2, self.max_backoff)
+            limit = deadline.remaining()
+            if self.reconnect:
+                # bound each attempt: a host that drops the handshake must not
+                # hold the source for the system's minutes-long SYN retries
+                limit = self.connect_timeout if limit is None else min(limit, self.connect_timeout)
+            try:
+                sock = connect(self.address.host, self.address.port, limit, self.keepalive_idle)
+            except G3ConnectionError as exc:
+                if not self.reconnect:
+                    if isinstance(exc.__cause__, TimeoutError):
+                        log.info("%s: %s", self.name, exc)
+                        return False
+                    raise
+                failures += 1
+                self._grow_backoff()
+                if not self._warned_unreachable and self._outage_since is None:
+                    self._warned_unreachable = True
+                    log.warning("%s: %s; retrying with backoff", self.name, exc)
+                else:
+                    log.debug("%s: retry failed: %s", self.name, exc)
+                if (attempts is not None and failures >= attempts) or deadline.expired():
+                    return False
                 continue
             self._sock = sock
             if self._closed:
