@@ -116,14 +116,19 @@ class G3SuperTimestream(G3FrameObject):
             )
         if nbytes != n_det * n_samp * dtype.itemsize:
             raise InvalidLengthError(f"data size {nbytes} does not match the shape", nbytes_at)
+        algo_at = r.offset()
+        data_algo = r.i8()
+        if data_algo != 0:  # decompressed channels: the array, and one channel's work arrays
+            r.charge(nbytes, "decompressed samples", algo_at)
+            if n_det:
+                r.charge(n_samp * (2 * itype.itemsize + 4 + 16), "channel decoding", algo_at)
         # what the map's rows cost: filled-in gaps (and their work arrays), or copies
-        positions, total = _gap_positions(times, r, algo_at)
+        positions, total = _gap_positions(times, r, nbytes_at)
         if positions is not None:
             rows = n_det + (1 if dtype.kind == "i" else 0)
             r.charge(rows * total * dtype.itemsize, "time gaps filled in", nbytes_at)
         elif dtype.newbyteorder("=") != dtype:
             r.charge(nbytes, "byte-swapped samples", nbytes_at)
-        data_algo = r.i8()
         if data_algo == 0:
             data_at = r.offset()
             block = r.raw(nbytes)
@@ -154,10 +159,6 @@ class G3SuperTimestream(G3FrameObject):
                 offsets[0] < 0 or np.any(np.diff(offsets) < 0) or offsets[-1] > payload_bytes
             ):
                 raise InvalidLengthError("channel offsets run outside the payload", offsets_at)
-            r.charge(nbytes, "decompressed samples", payload_at)
-            if n_det:
-                # one channel's work arrays: integers, FLAC and bzip2 output, float scaling
-                r.charge(n_samp * (2 * itype.itemsize + 4 + 16), "channel decoding", payload_at)
             data = np.empty((n_det, n_samp), dtype=dtype)
             for i in range(n_det):
                 lo, hi = int(offsets[i]), int(offsets[i + 1])
