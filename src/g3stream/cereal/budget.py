@@ -115,8 +115,7 @@ class DecodeBudget:
         if total > self.limit:
             raise DecodedSizeError(
                 f"{what} needs {nbytes} bytes, which would take this frame's decoded size "
-                f"to {total} bytes, over its limit of {self.limit} "
-                "(raise max_decoded_size to read it)",
+                f"to {total} bytes, over its decoded-size limit of {self.limit} bytes",
                 offset,
             )
         self.used = total

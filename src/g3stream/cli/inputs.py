@@ -14,12 +14,13 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..cereal.budget import DEFAULT_MAX_DECODED_SIZE
 from ..codec.decoder import FrameDecoder
 from ..frame import G3Frame
 from ..io import G3Reader
 from ..io.schemes import is_stream_url, registered_schemes
 from ..net.url import is_tcp_url, parse_tcp_url
-from .common import CommandError, UsageError
+from .common import CommandError, UsageError, size_arg
 
 #: Bytes read from a file at a time.
 CHUNK_SIZE = 1 << 20
@@ -50,6 +51,7 @@ def stream_frames(
     name: str,
     progress: Callable[[int], None] | None = None,
     verify_crc: bool = True,
+    max_decoded_size: int = DEFAULT_MAX_DECODED_SIZE,
 ) -> Iterator[G3Frame]:
     """Yield every frame of the file ``name`` (``-`` for stdin), in order.
 
@@ -59,13 +61,14 @@ def stream_frames(
     file that ends inside a frame raises
     :class:`~g3stream.errors.TruncatedFrameError`.  Files are read by
     :class:`g3stream.io.G3Reader` (large frames in one block, no extra
-    copies); standard input is decoded here as it arrives.
+    copies); standard input is decoded here as it arrives.  The values of
+    each frame decode to at most ``max_decoded_size`` bytes.
     """
     if name == STDIN_NAME:
-        yield from _stdin_frames(progress, verify_crc)
+        yield from _stdin_frames(progress, verify_crc, max_decoded_size)
         return
     open_raw(name).close()  # a clear message for a missing or unreadable file
-    reader = G3Reader(name, verify_crc=verify_crc)
+    reader = G3Reader(name, verify_crc=verify_crc, max_decoded_size=max_decoded_size)
     try:
         while True:
             frames = reader(None)
@@ -80,9 +83,11 @@ def stream_frames(
         reader.close()
 
 
-def _stdin_frames(progress: Callable[[int], None] | None, verify_crc: bool) -> Iterator[G3Frame]:
+def _stdin_frames(
+    progress: Callable[[int], None] | None, verify_crc: bool, max_decoded_size: int
+) -> Iterator[G3Frame]:
     stream: Any = sys.stdin.buffer
-    decoder = FrameDecoder(verify_crc=verify_crc)
+    decoder = FrameDecoder(verify_crc=verify_crc, max_decoded_size=max_decoded_size)
     while True:
         chunk = stream.read1(CHUNK_SIZE)
         if not chunk:
@@ -170,11 +175,25 @@ def iter_source(
             if close is not None:
                 close()
     else:
-        yield from stream_frames(name)
+        limit = reader_kwargs.get("max_decoded_size", DEFAULT_MAX_DECODED_SIZE)
+        yield from stream_frames(name, max_decoded_size=limit)
+
+
+def add_decode_options(p: argparse.ArgumentParser) -> None:
+    """``--max-decoded-size``: what the values of one frame may decode to."""
+    p.add_argument(
+        "--max-decoded-size",
+        type=size_arg,
+        default=DEFAULT_MAX_DECODED_SIZE,
+        metavar="SIZE",
+        help="refuse frames whose values decode to more than SIZE bytes in all, "
+        "e.g. 512M (default: 4G)",
+    )
 
 
 def add_reader_options(p: argparse.ArgumentParser) -> None:
     """Options of the network reader, shared by ``record``, ``relay`` and ``stats``."""
+    add_decode_options(p)
     p.add_argument(
         "--reconnect",
         action="store_true",
@@ -191,7 +210,7 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
 
 def reader_options(args: argparse.Namespace) -> dict[str, Any]:
     """The G3Reader keyword arguments that ``add_reader_options`` collected."""
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"max_decoded_size": args.max_decoded_size}
     if args.reconnect:
         kwargs["reconnect"] = True
     if args.timeout >= 0:
