@@ -13,7 +13,10 @@ Each input is fed to a ``FrameDecoder(max_decoded_size=...)`` and every
 value of every frame is decoded.  A ``G3FormatError`` subclass is the
 expected outcome for bad data; anything else (an untyped exception, an
 input slower than ``--max-input-seconds``, a peak RSS over ``--max-rss``)
-is a failure, reported with the input saved under ``--save-dir``.
+is a failure, reported with the input saved under ``--save-dir``.  An
+input slower than that bound is timed twice more and its fastest time kept,
+so that a moment without CPU on a shared machine is not taken for the
+input's cost; its CPU time is reported as well.
 
     python bench/fuzz_decode.py                          # 100,000 inputs
     python bench/fuzz_decode.py --count 1000000          # the full run
@@ -176,6 +179,29 @@ def decode_everything(data: bytes, limit: int) -> int:
     return count
 
 
+def run_one(data: bytes, limit: int, hang_seconds: float) -> tuple[str, float, float]:
+    """Decode ``data``: (outcome, wall seconds, CPU seconds).
+
+    The outcome is ``decoded``, the name of the typed error, ``HANG`` or
+    ``UNTYPED <name>`` followed by the traceback on the next lines.
+    """
+    signal.setitimer(signal.ITIMER_REAL, hang_seconds)
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    try:
+        decode_everything(data, limit)
+        outcome = "decoded"
+    except G3FormatError as exc:
+        outcome = type(exc).__name__
+    except Hang:
+        outcome = "HANG"
+    except Exception as exc:  # the point: anything untyped is a finding
+        outcome = f"UNTYPED {type(exc).__name__}\n" + "".join(traceback.format_exception(exc))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return outcome, time.perf_counter() - t0, time.process_time() - c0
+
+
 def peak_rss() -> int:
     """Peak resident set size of this process, bytes."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -229,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[tuple[str, str, bytes]] = []
     slowest = (0.0, "", b"")
     over_time = 0
+    max_cpu = 0.0
     started = time.perf_counter()
     done = 0
     for i in range(args.count):
@@ -236,23 +263,17 @@ def main(argv: list[str] | None = None) -> int:
             break
         name, seed = rng.choice(seeds)
         data = mutate(rng, seed, seeds) if rng.random() < 0.97 else seed
-        signal.setitimer(signal.ITIMER_REAL, args.hang_seconds)
-        t0 = time.perf_counter()
-        try:
-            decode_everything(data, args.max_decoded_size)
-            outcomes["decoded"] += 1
-        except G3FormatError as exc:
-            outcomes[type(exc).__name__] += 1
-        except Hang:
-            outcomes["HANG"] += 1
-            failures.append((name, f"no result after {args.hang_seconds} s", data))
-        except Exception as exc:  # the point: anything untyped is a finding
-            outcomes["UNTYPED " + type(exc).__name__] += 1
-            failures.append((name, "".join(traceback.format_exception(exc)), data))
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        elapsed = time.perf_counter() - t0
+        outcome, elapsed, cpu = run_one(data, args.max_decoded_size, args.hang_seconds)
+        if elapsed > args.max_input_seconds:  # re-time: was it the input or the machine?
+            for _ in range(2):
+                _, again, again_cpu = run_one(data, args.max_decoded_size, args.hang_seconds)
+                elapsed, cpu = min(elapsed, again), min(cpu, again_cpu)
+        if outcome.startswith("UNTYPED") or outcome == "HANG":
+            failures.append((name, outcome, data))
+            outcome = outcome.split("\n", 1)[0]
+        outcomes[outcome] += 1
         done = i + 1
+        max_cpu = max(max_cpu, cpu)
         if elapsed > slowest[0]:
             slowest = (elapsed, name, data)
         if elapsed > args.max_input_seconds:
@@ -275,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"untyped errors or hangs: {untyped}")
     print(
         f"slowest input: {slowest[0]:.3f} s (from seed {slowest[1]}, {len(slowest[2])} bytes); "
-        f"inputs over {args.max_input_seconds} s: {over_time}"
+        f"inputs over {args.max_input_seconds} s: {over_time}; most CPU time for one "
+        f"input: {max_cpu:.3f} s"
     )
     print(f"peak RSS: {rss >> 20} MiB (after loading the seeds: {rss_before >> 20} MiB)")
     if args.save_dir is not None:
