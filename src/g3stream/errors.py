@@ -65,6 +65,31 @@ class FLACDecodeError(G3FormatError):
     """A FLAC payload is not a valid FLAC stream."""
 
 
+class DecodedSizeError(InvalidLengthError):
+    """Decoding would produce more bytes than the frame's decoded-size limit allows.
+
+    Raised before the allocation, by every place that decompresses, expands
+    or copies data (FLAC and bzip2 payloads, filled-in time gaps,
+    byte-swapped arrays); the limit is absolute, in bytes per frame (see
+    ``FrameDecoder``).  Also raised, without a limit being reached, when the
+    system refuses the memory that decoding needs.
+    """
+
+
+class NestingTooDeepError(InvalidLengthError):
+    """Frame objects nested (pointer within pointer) deeper than the nesting limit.
+
+    An ``InvalidLengthError``, as nesting errors were before they had their own type.
+    """
+
+
+class ArgumentTooLongError(G3FormatError):
+    """A recorded pipeline argument whose text is too long to be parsed back safely.
+
+    Its text stays available as ``G3ModuleArg.repr``.
+    """
+
+
 class FLACUnavailableError(RuntimeError):
     """No usable libFLAC shared library could be found or loaded."""
 
@@ -160,5 +185,7 @@ __all__ = [
     "InvalidEndianError",
     "UnknownClassError",
     "UnknownTypeCodeError",
+    "DecodedSizeError",
+    "NestingTooDeepError",
     "G3ConnectionError",
 ]

@@ -12,6 +12,9 @@ Invariants:
 * ``_history`` records deletions, when there were any, so the reference's
   entry order can be reproduced (FORMAT.md section 6).
 * ``_raw`` is the frame's original serialization, dropped on any change.
+* Every value decoded from ``_raw`` charges the frame's one ``DecodeBudget``
+  (created on first decode from ``_limits``, the decoder's limits): the
+  values of one frame together decode to at most ``max_decoded_size`` bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from ._types import Buffer
 from .cereal import OpaqueFrameObject, decode_object, encode_object
+from .cereal.budget import DEFAULT_LIMITS, DecodeBudget, DecodeLimits
 from .cereal.crc import g3_crc, g3_crc_of
 from .cereal.keyorder import history_to_disk_order, insertion_order_to_disk_order
 from .errors import DuplicateKeyError
@@ -46,6 +50,8 @@ class G3Frame:
         "_order",
         "_offset",
         "_lazy",
+        "_limits",
+        "_budget",
         "_source_name",  # set by G3Reader(track_filename=True); unset otherwise
         "__weakref__",
     )
@@ -60,12 +66,22 @@ class G3Frame:
         self._order: tuple[str, ...] | None = None
         self._offset: int | None = None
         self._lazy: list[slice] | None = None
+        self._limits: DecodeLimits = DEFAULT_LIMITS
+        self._budget: DecodeBudget | None = None
 
     # -- construction from bytes -------------------------------------------
     @classmethod
-    def _from_scan(cls, type_code: int, raw: Buffer, entries: list[slice], offset: int) -> G3Frame:
+    def _from_scan(
+        cls,
+        type_code: int,
+        raw: Buffer,
+        entries: list[slice],
+        offset: int,
+        limits: DecodeLimits = DEFAULT_LIMITS,
+    ) -> G3Frame:
         """A frame over ``raw``, one frame's bytes; ``entries`` holds, per entry,
-        the slice of its name and of its blob (indexed on first use)."""
+        the slice of its name and of its blob (indexed on first use).  Its
+        values decode within ``limits``."""
         f = cls.__new__(cls)
         t = G3FrameType.values.get(type_code)
         f.type = t if t is not None else G3FrameType(type_code)
@@ -75,6 +91,8 @@ class G3Frame:
         f._raw = raw
         f._order = None
         f._offset = offset
+        f._limits = limits
+        f._budget = None
         return f
 
     def _ensure(self) -> None:
@@ -106,7 +124,10 @@ class G3Frame:
         obj = self._objs.get(key, _MISSING)
         if obj is _MISSING:
             blob, boff = self._blobs[key]
-            obj = decode_object(blob, boff)
+            budget = self._budget
+            if budget is None:
+                budget = self._budget = self._limits.budget()
+            obj = decode_object(blob, boff, budget)
             self._objs[key] = obj
         return obj
 
@@ -258,6 +279,16 @@ class G3Frame:
         self._source_name = name
 
     @property
+    def decoded_size(self) -> int:
+        """Bytes charged so far by decoding this frame's values (see ``max_decoded_size``)."""
+        return self._budget.used if self._budget is not None else 0
+
+    @property
+    def max_decoded_size(self) -> int:
+        """The most its values may decode to, in bytes (the decoder's limit; 4 GiB by default)."""
+        return self._limits.max_decoded_size
+
+    @property
     def stream_offset(self) -> int | None:
         """Byte offset in its stream at which this frame was read, if it was read."""
         return self._offset
@@ -310,6 +341,8 @@ class G3Frame:
         f._raw = self._raw
         f._order = self._order
         f._offset = self._offset
+        f._limits = self._limits
+        f._budget = self._budget.copy() if self._budget is not None else None
         return f
 
     def copy(self) -> G3Frame:

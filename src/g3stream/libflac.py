@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FLACDecodeError, FLACUnavailableError
+from .errors import DecodedSizeError, FLACDecodeError, FLACUnavailableError
 
 __all__ = ["FLACUnavailableError", "FLACDecodeError", "LibFLAC", "get_libflac", "FLAC_BIT_DEPTHS"]
 
@@ -127,7 +127,10 @@ class _DecodeState:
     def reserve(self, total: int) -> None:
         cap = self.out.shape[0]
         if total > cap:
-            self.out.resize((max(total, 2 * cap),), refcheck=False)
+            grown = max(total, 2 * cap)
+            if self.max is not None:
+                grown = min(grown, max(self.max, total))  # never beyond the bound
+            self.out.resize((grown,), refcheck=False)
             self.out_addr = self.out.ctypes.data
 
 
@@ -191,7 +194,10 @@ def _write_cb(dec: int, frame: int, channels: Any, token: int) -> int:
         blocksize = ctypes.c_uint32.from_address(frame).value
         total = st.n + blocksize
         if st.max is not None and total > st.max:
-            st.exc = FLACDecodeError(f"FLAC payload holds more than the allowed {st.max} samples")
+            st.exc = DecodedSizeError(
+                f"FLAC payload holds more than the {st.max} samples its decoded-size limit allows",
+                st.consumed,
+            )
             return _WRITE_ABORT
         st.reserve(total)
         ctypes.memmove(st.out_addr + 4 * st.n, channels[0], 4 * blocksize)
@@ -335,8 +341,10 @@ class LibFLAC:
         """Decode a complete FLAC stream to its channel-0 samples as ``int32``.
 
         ``max_samples`` (optional) bounds the number of samples accepted, as a
-        guard against hostile payloads.  Raises ``FLACDecodeError`` for
-        anything that is not a clean FLAC stream.
+        guard against hostile payloads: the output never grows beyond it, and
+        a stream holding more raises ``DecodedSizeError`` (whose offset is in
+        the payload).  Raises ``FLACDecodeError`` for anything that is not a
+        clean FLAC stream.
         """
         src = np.frombuffer(payload, dtype=np.uint8)
         if src.nbytes < 4 or src[:4].tobytes() != _FLAC_MAGIC:

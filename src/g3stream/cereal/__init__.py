@@ -10,6 +10,7 @@ and 8) and nothing of frames, files or sockets:
   ``OpaqueFrameObject`` for classes this package cannot decode;
 * ``blobs``: a whole blob to one object and back (``decode_object``,
   ``encode_object``), with a fixed-layout short cut for single values;
+* ``budget``: what decoding a frame may cost (decoded bytes, nesting depth);
 * ``keyorder``: libstdc++'s hash-table order, which fixes the order of a
   frame's entries on disk;
 * ``crc``: the frame checksum.
@@ -26,10 +27,20 @@ from .blobs import (
     register_fixed_blob,
     scalar_blob_prefix,
 )
+from .budget import (
+    DEFAULT_MAX_DECODED_SIZE,
+    DEFAULT_MAX_NESTING_DEPTH,
+    DecodeBudget,
+    DecodeLimits,
+)
 from .classes import lookup_class, register, registered_names
 from .frameobject import G3FrameObject, OpaqueFrameObject
 
 __all__ = [
+    "DEFAULT_MAX_DECODED_SIZE",
+    "DEFAULT_MAX_NESTING_DEPTH",
+    "DecodeBudget",
+    "DecodeLimits",
     "ArchiveReader",
     "ArchiveWriter",
     "Serializable",

@@ -7,6 +7,11 @@ class versions already announced, class-name ids, and pointer ids.
 Invariants:
 * A reader never allocates more than the bytes it was given: every count is
   checked against the bytes that remain before anything is built from it.
+  Anything that costs more (a copy, a decompressed payload) is charged to
+  the reader's ``DecodeBudget`` first (see ``budget``).
+* Frame objects nest at most ``budget.max_depth`` pointers deep (nested
+  archives included): deeper data raise ``NestingTooDeepError`` long before
+  Python's recursion limit.
 * Arrays are returned as numpy views of the archive's buffer (read-only when
   the buffer is), so decoding large samples costs no copy.
 * A writer produces little-endian archives as a list of buffers; large arrays
@@ -25,11 +30,13 @@ from .._types import Buffer
 from ..errors import (
     InvalidEndianError,
     InvalidLengthError,
+    NestingTooDeepError,
     TruncatedFrameError,
     UnknownClassError,
     UnknownTypeCodeError,
     UnsupportedVersionError,
 )
+from .budget import DecodeBudget
 from .classes import lookup_class
 
 
@@ -65,7 +72,10 @@ class ArchiveReader:
     """Reads one archive from ``buf`` starting at ``pos`` (its endianness byte).
 
     ``base_offset`` is added to positions in error messages so that they name
-    absolute stream offsets.
+    absolute stream offsets.  ``budget`` is the account that copies and
+    expansions are charged to (a fresh one with the default limits when not
+    given); ``depth`` is the nesting depth of the object that holds this
+    archive (for archives nested in others).
     """
 
     __slots__ = (
@@ -83,9 +93,21 @@ class ArchiveReader:
         "_i64",
         "_f64",
         "_fmt",
+        "budget",
+        "depth",
     )
 
-    def __init__(self, buf: Buffer, pos: int = 0, end: int | None = None, base_offset: int = 0):
+    def __init__(
+        self,
+        buf: Buffer,
+        pos: int = 0,
+        end: int | None = None,
+        base_offset: int = 0,
+        budget: DecodeBudget | None = None,
+        depth: int = 0,
+    ):
+        self.budget = budget if budget is not None else DecodeBudget()
+        self.depth = depth
         self.buf = buf if isinstance(buf, memoryview) else memoryview(buf)
         self.end = len(self.buf) if end is None else end
         self.base_offset = base_offset
@@ -117,6 +139,13 @@ class ArchiveReader:
     def offset(self) -> int:
         """Absolute offset of the read position."""
         return self.base_offset + self.pos
+
+    def charge(self, nbytes: int, what: str = "decoded data", offset: int | None = None) -> None:
+        """Charge ``nbytes`` about to be allocated to the budget (``offset`` defaults to here).
+
+        Raises ``DecodedSizeError`` when the frame's decoded-size limit would be exceeded.
+        """
+        self.budget.charge(nbytes, self.base_offset + self.pos if offset is None else offset, what)
 
     def _need(self, n: int) -> int:
         p = self.pos
@@ -241,6 +270,7 @@ class ArchiveReader:
         p = self._need(nbytes)
         if self.little or dt.itemsize == 1:
             return np.frombuffer(self.buf, dtype=dt.newbyteorder("<"), count=n, offset=p)
+        self.budget.charge(nbytes, self.base_offset + p, "a byte-swapped array")
         arr = np.frombuffer(self.buf, dtype=dt.newbyteorder(">"), count=n, offset=p)
         return arr.astype(dt.newbyteorder("="))
 
@@ -296,8 +326,16 @@ class ArchiveReader:
         p = self.pos
         pid = self.u32()
         if pid & POINTER_NEW:
+            depth = self.depth + 1
+            if depth > self.budget.max_depth:
+                raise NestingTooDeepError(
+                    f"frame objects nested more than {self.budget.max_depth} deep",
+                    self.base_offset + p,
+                )
             version = self.begin(cls._g3_chain)
+            self.depth = depth
             obj = cls._g3_read(self, version)
+            self.depth = depth - 1
             self._pointers[pid & 0x7FFFFFFF] = obj
             return obj
         try:

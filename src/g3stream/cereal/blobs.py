@@ -11,8 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from .._types import Buffer
-from ..errors import TruncatedFrameError, UnknownClassError
+from ..errors import (
+    DecodedSizeError,
+    NestingTooDeepError,
+    TruncatedFrameError,
+    UnknownClassError,
+)
 from .archive import POINTER_DIRECT, POINTER_NEW, ArchiveReader, ArchiveWriter
+from .budget import DecodeBudget
 from .classes import lookup_class
 from .frameobject import G3FrameObject, OpaqueFrameObject
 
@@ -67,12 +73,19 @@ def scalar_blob_prefix(cls: type[G3FrameObject]) -> bytes:
     return bytes(out)
 
 
-def decode_object(blob: Buffer, base_offset: int = 0) -> Any:
+def decode_object(
+    blob: Buffer, base_offset: int = 0, budget: DecodeBudget | None = None, depth: int = 0
+) -> Any:
     """Decode a complete archive holding one frame-object pointer.
 
     A blob naming a class this package does not know becomes an
     ``OpaqueFrameObject`` that keeps the bytes; other problems raise
-    ``G3FormatError`` subclasses with absolute offsets.
+    ``G3FormatError`` subclasses with absolute offsets.  ``budget`` is the
+    frame's decoded-size account (a fresh default one when not given: see
+    :mod:`g3stream.cereal.budget`); a blob that would exceed it raises
+    ``DecodedSizeError``, and one nested too deeply ``NestingTooDeepError``.
+    ``depth`` is the nesting depth of the object this blob is nested in.
+    Bytes charged by a decode that fails are given back to the budget.
     """
     if len(blob) <= _FIXED_BLOB_MAX:
         fixed = _FIXED_BLOBS.get(len(blob))
@@ -80,18 +93,38 @@ def decode_object(blob: Buffer, base_offset: int = 0) -> Any:
             prefix, make = fixed
             if blob[: len(prefix)] == prefix:
                 return make(blob, len(prefix))
-    reader = ArchiveReader(blob, 0, None, base_offset)
+    if budget is None:
+        budget = DecodeBudget()
+    used = budget.used
+    reader = ArchiveReader(blob, 0, None, base_offset, budget, depth)
     try:
         return reader.pointer()
     except UnknownClassError:
+        budget.used = used
         name = peek_class_name(blob)
         if name is None or lookup_class(name) is not None:
             raise
         return OpaqueFrameObject(name, bytes(blob))
     except (struct.error, IndexError) as exc:  # defensive: never leak low-level errors
+        budget.used = used
         raise TruncatedFrameError(
             f"object data ended early ({exc})", base_offset + reader.pos
         ) from None
+    except RecursionError:  # Python's own limit, met before ours (a deep caller)
+        budget.used = used
+        raise NestingTooDeepError(
+            "frame objects nested too deeply for the Python stack", base_offset + reader.pos
+        ) from None
+    except MemoryError:
+        budget.used = used
+        raise DecodedSizeError(
+            "the system refused the memory this object needs "
+            "(lower max_decoded_size to fail earlier)",
+            base_offset + reader.pos,
+        ) from None
+    except BaseException:
+        budget.used = used
+        raise
 
 
 def encode_object(obj: G3FrameObject | None) -> list[Buffer]:

@@ -16,7 +16,7 @@ from typing import Any
 from ..frame import G3Frame
 from ..jsonform import frame_to_json
 from .common import EXIT_OK, frame_type_arg, non_negative_int_arg
-from .inputs import STDIN_NAME, check_url, is_url, iter_source
+from .inputs import STDIN_NAME, add_decode_options, check_url, is_url, iter_source
 
 HELP = "print the frames of .g3 files, stdin (-) or a tcp:// stream"
 
@@ -58,6 +58,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="for tcp:// sources: give up waiting for data after this long (default: wait forever)",
     )
+    add_decode_options(p)
     p.set_defaults(run=run)
     return p
 
@@ -84,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
         if is_url(name):
             check_url(name)
     for name in args.sources:
-        kwargs = {"timeout": args.timeout} if args.timeout >= 0 else {}
+        kwargs: dict[str, Any] = {"max_decoded_size": args.max_decoded_size}
+        if args.timeout >= 0:
+            kwargs["timeout"] = args.timeout
         live = is_url(name) or name == STDIN_NAME  # show frames as they arrive
         for frame in iter_source(name, on_listen=_announce_listening, **kwargs):
             if wanted is not None and frame.type not in wanted:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from ..cereal.budget import DEFAULT_MAX_DECODED_SIZE
 from ..codec.decoder import FrameDecoder
 from ..frame import G3Frame
 from ..io import G3Reader
@@ -21,7 +22,7 @@ from ..io.schemes import is_stream_url, registered_schemes
 from ..net.sockets import DEFAULT_KEEPALIVE_IDLE
 from ..net.tcp_source import DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF
 from ..net.url import is_tcp_url, parse_tcp_url
-from .common import CommandError, UsageError
+from .common import CommandError, UsageError, size_arg
 
 #: Bytes read from a file at a time.
 CHUNK_SIZE = 1 << 20
@@ -52,6 +53,7 @@ def stream_frames(
     name: str,
     progress: Callable[[int], None] | None = None,
     verify_crc: bool = True,
+    max_decoded_size: int = DEFAULT_MAX_DECODED_SIZE,
 ) -> Iterator[G3Frame]:
     """Yield every frame of the file ``name`` (``-`` for stdin), in order.
 
@@ -61,13 +63,14 @@ def stream_frames(
     file that ends inside a frame raises
     :class:`~g3stream.errors.TruncatedFrameError`.  Files are read by
     :class:`g3stream.io.G3Reader` (large frames in one block, no extra
-    copies); standard input is decoded here as it arrives.
+    copies); standard input is decoded here as it arrives.  The values of
+    each frame decode to at most ``max_decoded_size`` bytes.
     """
     if name == STDIN_NAME:
-        yield from _stdin_frames(progress, verify_crc)
+        yield from _stdin_frames(progress, verify_crc, max_decoded_size)
         return
     open_raw(name).close()  # a clear message for a missing or unreadable file
-    reader = G3Reader(name, verify_crc=verify_crc)
+    reader = G3Reader(name, verify_crc=verify_crc, max_decoded_size=max_decoded_size)
     try:
         while True:
             frames = reader(None)
@@ -82,9 +85,11 @@ def stream_frames(
         reader.close()
 
 
-def _stdin_frames(progress: Callable[[int], None] | None, verify_crc: bool) -> Iterator[G3Frame]:
+def _stdin_frames(
+    progress: Callable[[int], None] | None, verify_crc: bool, max_decoded_size: int
+) -> Iterator[G3Frame]:
     stream: Any = sys.stdin.buffer
-    decoder = FrameDecoder(verify_crc=verify_crc)
+    decoder = FrameDecoder(verify_crc=verify_crc, max_decoded_size=max_decoded_size)
     while True:
         chunk = stream.read1(CHUNK_SIZE)
         if not chunk:
@@ -172,7 +177,20 @@ def iter_source(
             if close is not None:
                 close()
     else:
-        yield from stream_frames(name)
+        limit = reader_kwargs.get("max_decoded_size", DEFAULT_MAX_DECODED_SIZE)
+        yield from stream_frames(name, max_decoded_size=limit)
+
+
+def add_decode_options(p: argparse.ArgumentParser) -> None:
+    """``--max-decoded-size``: what the values of one frame may decode to."""
+    p.add_argument(
+        "--max-decoded-size",
+        type=size_arg,
+        default=DEFAULT_MAX_DECODED_SIZE,
+        metavar="SIZE",
+        help="refuse frames whose values decode to more than SIZE bytes in all, "
+        "e.g. 512M (default: 4G)",
+    )
 
 
 def non_negative_float_arg(text: str) -> float:
@@ -188,6 +206,7 @@ def non_negative_float_arg(text: str) -> float:
 
 def add_reader_options(p: argparse.ArgumentParser) -> None:
     """Options of the network reader, shared by ``record``, ``relay`` and ``stats``."""
+    add_decode_options(p)
     p.add_argument(
         "--reconnect",
         action="store_true",
@@ -237,7 +256,7 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
 
 def reader_options(args: argparse.Namespace) -> dict[str, Any]:
     """The G3Reader keyword arguments that ``add_reader_options`` collected."""
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"max_decoded_size": args.max_decoded_size}
     if args.reconnect:
         kwargs["reconnect"] = True
     if args.timeout >= 0:

@@ -12,10 +12,11 @@ import argparse
 import sys
 from typing import Any
 
+from ..cereal.budget import DEFAULT_MAX_DECODED_SIZE
 from ..errors import G3FormatError
 from ..frame import G3Frame
 from .common import EXIT_OK, CommandError, format_bytes
-from .inputs import file_size, stream_frames
+from .inputs import add_decode_options, file_size, stream_frames
 
 HELP = "check the checksum of every frame of .g3 files"
 
@@ -45,6 +46,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="show a progress bar (default: for files over 32 MiB, on a terminal)",
     )
+    add_decode_options(p)
     p.set_defaults(run=run)
     return p
 
@@ -89,8 +91,16 @@ class _Bar:
         self._progress.stop()
 
 
-def verify_file(name: str, decode: bool, show_progress: bool | None) -> tuple[int, int]:
-    """Check one file; return (frames, bytes).  Raises CommandError on bad data."""
+def verify_file(
+    name: str,
+    decode: bool,
+    show_progress: bool | None,
+    max_decoded_size: int = DEFAULT_MAX_DECODED_SIZE,
+) -> tuple[int, int]:
+    """Check one file; return (frames, bytes).  Raises CommandError on bad data.
+
+    With ``decode``, the values of each frame may decode to ``max_decoded_size`` bytes.
+    """
     size = file_size(name)
     compressed = name.endswith((".gz", ".bz2", ".xz"))
     if show_progress is None:
@@ -100,7 +110,9 @@ def verify_file(name: str, decode: bool, show_progress: bool | None) -> tuple[in
     frames = 0
     end = 0
     try:
-        for frame in stream_frames(name, progress=bar.update if bar else None):
+        for frame in stream_frames(
+            name, progress=bar.update if bar else None, max_decoded_size=max_decoded_size
+        ):
             if decode:
                 _decode_all(frame)
             frames += 1
@@ -127,6 +139,6 @@ def frame_size_hint(frame: G3Frame) -> int:
 def run(args: argparse.Namespace) -> int:
     """Verify each file in turn; stop at the first bad one."""
     for name in args.files:
-        frames, nbytes = verify_file(name, args.decode, args.progress)
+        frames, nbytes = verify_file(name, args.decode, args.progress, args.max_decoded_size)
         print(f"File {name} OK ({frames} frames, {format_bytes(nbytes)})", flush=True)
     return EXIT_OK

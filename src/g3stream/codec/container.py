@@ -15,6 +15,7 @@ import struct
 from typing import NamedTuple
 
 from .._types import Buffer
+from ..cereal.budget import DEFAULT_LIMITS, DecodeLimits
 from ..cereal.crc import g3_crc, g3_crc_of
 from ..errors import (
     CRCMismatchError,
@@ -170,19 +171,28 @@ def check_crc(frame_bytes: Buffer, scanned: ScannedFrame, offset: int) -> None:
 
 
 def build_frame(
-    frame_bytes: Buffer, scanned: ScannedFrame, offset: int, verify: bool = True
+    frame_bytes: Buffer,
+    scanned: ScannedFrame,
+    offset: int,
+    verify: bool = True,
+    limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> G3Frame:
     """A lazily decoded G3Frame over ``frame_bytes`` (exactly one frame).
 
-    Only the CRC is computed here; keys and blobs are indexed on first use.
+    Only the CRC is computed here; keys and blobs are indexed on first use,
+    and values decode within ``limits`` (decoded bytes per frame, nesting).
     """
     if verify:
         check_crc(frame_bytes, scanned, offset)
-    return _frame_from_scan(scanned.type_code, frame_bytes, scanned.entries, offset)
+    return _frame_from_scan(scanned.type_code, frame_bytes, scanned.entries, offset, limits)
 
 
 def frame_spanning(
-    block: Buffer, offset: int, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE, verify: bool = True
+    block: Buffer,
+    offset: int,
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+    verify: bool = True,
+    limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> G3Frame | int | None:
     """The frame that ``block`` holds exactly, built over ``block`` without a copy.
 
@@ -191,7 +201,8 @@ def frame_spanning(
     frame, the total size that frame needs; or ``None`` when ``block`` is
     not exactly one frame (bad data, or more than one frame), which a
     ``FrameDecoder`` fed the same bytes reports in its own terms.  A CRC
-    mismatch raises ``CRCMismatchError``.
+    mismatch raises ``CRCMismatchError``.  The frame's values decode within
+    ``limits``.
     """
     try:
         scanned = scan_frame(block, 0, len(block), offset, max_frame_size)
@@ -201,13 +212,16 @@ def frame_spanning(
         return scanned
     if scanned.size != len(block):
         return None
-    return build_frame(block, scanned, offset, verify)
+    return build_frame(block, scanned, offset, verify, limits)
 
 
 def decode_frame(
-    data: Buffer, offset: int = 0, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+    data: Buffer,
+    offset: int = 0,
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+    limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> G3Frame:
-    """Decode exactly one complete frame from ``data``."""
+    """Decode exactly one complete frame from ``data`` (its values within ``limits``)."""
     scanned = scan_frame(data, 0, len(data), offset, max_frame_size)
     if isinstance(scanned, int):
         raise TruncatedFrameError(f"frame needs at least {scanned} bytes, got {len(data)}", offset)
@@ -215,7 +229,7 @@ def decode_frame(
         raise G3FormatError(
             f"{len(data) - scanned.size} bytes after the frame", offset + scanned.size
         )
-    return build_frame(bytes(data), scanned, offset)
+    return build_frame(bytes(data), scanned, offset, True, limits)
 
 
 __all__ = [

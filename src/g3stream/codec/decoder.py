@@ -26,6 +26,7 @@ from collections import deque
 import numpy as np
 
 from .._types import Buffer
+from ..cereal.budget import DEFAULT_MAX_DECODED_SIZE, DEFAULT_MAX_NESTING_DEPTH, DecodeLimits
 from ..errors import G3FormatError, TruncatedFrameError
 from ..frame import G3Frame
 from .container import (
@@ -52,6 +53,19 @@ class FrameDecoder:
     ``max_frame_size`` bounds the size of one frame: a length field that
     would exceed it is rejected before anything is allocated for it.
     ``verify_crc`` may be turned off for trusted data.
+
+    What a frame's values may cost once decoded is bounded too (values are
+    decoded lazily, on first access, so each frame carries these limits):
+
+    * ``max_decoded_size`` (default 4 GiB): the bytes that all the values of
+      one frame may decode to, in total; an absolute number, not a ratio,
+      since real data can compress by huge factors.  Decompressed payloads
+      (FLAC, bzip2), filled-in time gaps and copied or byte-swapped arrays
+      count; views of the frame's own bytes do not.  Decoding that would go
+      over it raises ``DecodedSizeError`` (with the offset of the data)
+      before allocating.
+    * ``max_nesting_depth`` (default 64): how deep frame objects may be
+      nested in one another; deeper data raise ``NestingTooDeepError``.
     """
 
     __slots__ = (
@@ -72,6 +86,7 @@ class FrameDecoder:
         "_layout",
         "_layout_misses",
         "_layout_rest",
+        "_limits",
     )
 
     def __init__(
@@ -80,12 +95,17 @@ class FrameDecoder:
         verify_crc: bool = True,
         *,
         offset: int = 0,
+        max_decoded_size: int = DEFAULT_MAX_DECODED_SIZE,
+        max_nesting_depth: int = DEFAULT_MAX_NESTING_DEPTH,
     ) -> None:
         """A decoder whose first frame starts at absolute stream ``offset``.
 
         Frames larger than ``max_frame_size`` are refused; ``verify_crc``
-        false skips the checksum test (the frames are still scanned).
+        false skips the checksum test (the frames are still scanned).  The
+        values of each frame decode to at most ``max_decoded_size`` bytes
+        and nest at most ``max_nesting_depth`` deep (see the class).
         """
+        self._limits = DecodeLimits(max_decoded_size, max_nesting_depth)
         self._buf = bytearray()
         self._pos = 0  # start of the first unconsumed byte in _buf
         self._need = 1
@@ -103,6 +123,16 @@ class FrameDecoder:
         self._layout: FrameLayout | None = None  # shape of the last small frame
         self._layout_misses = 0  # frames in a row whose shape was new
         self._layout_rest = 0  # frames to go before learning shapes again
+
+    @property
+    def max_decoded_size(self) -> int:
+        """Bytes the values of each frame may decode to, in total."""
+        return self._limits.max_decoded_size
+
+    @property
+    def max_nesting_depth(self) -> int:
+        """How deep the frame objects of each frame may nest."""
+        return self._limits.max_nesting_depth
 
     @property
     def offset(self) -> int:
@@ -236,7 +266,9 @@ class FrameDecoder:
             self.feed(tail)
         try:
             # the frame keeps the buffer; a read-only view keeps decoded arrays read-only
-            self._ready.append(build_frame(big.toreadonly(), scanned, offset, self.verify_crc))
+            self._ready.append(
+                build_frame(big.toreadonly(), scanned, offset, self.verify_crc, self._limits)
+            )
         except G3FormatError as exc:
             self._failed = exc  # a bad CRC: framing is intact, raised by the next call
 
@@ -276,6 +308,7 @@ class FrameDecoder:
         offset = self._offset
         verify = self.verify_crc
         max_size = self.max_frame_size
+        limits = self._limits
         try:
             while n - pos >= self._need and n > pos:
                 try:
@@ -297,7 +330,7 @@ class FrameDecoder:
                 frame_offset = offset
                 pos = end
                 offset += size
-                out.append(build_frame(raw, scanned, frame_offset, verify))
+                out.append(build_frame(raw, scanned, frame_offset, verify, limits))
                 if len(out) == limit:
                     break
         except G3FormatError as exc:

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..cereal.budget import DEFAULT_MAX_DECODED_SIZE, DEFAULT_MAX_NESTING_DEPTH, DecodeLimits
 from ..codec.container import DEFAULT_MAX_FRAME_SIZE, frame_spanning
 from ..codec.decoder import FrameDecoder
 from ..errors import G3FormatError, ReaderSeekError, TruncatedFrameError
@@ -82,7 +83,11 @@ class G3Reader:
       byte, so its bytes are copied only once).
 
     Keyword-only extras: ``reconnect`` (TCP: survive sender restarts),
-    ``max_frame_size`` and ``verify_crc`` (for the decoder), ``mmap`` (large
+    ``max_frame_size`` and ``verify_crc`` (for the decoder),
+    ``max_decoded_size`` (bytes the values of one frame may decode to, in
+    total: 4 GiB by default; more raises ``DecodedSizeError`` before the
+    memory is allocated) and ``max_nesting_depth`` (frame objects within
+    frame objects, 64 by default; see ``FrameDecoder``), ``mmap`` (large
     frames of uncompressed files become views of a memory map of the file
     instead of copies: fastest, but a file truncated by another process
     while its frames are in use crashes the process with SIGBUS, and each
@@ -109,6 +114,8 @@ class G3Reader:
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         verify_crc: bool = True,
         mmap: bool = False,
+        max_decoded_size: int = DEFAULT_MAX_DECODED_SIZE,
+        max_nesting_depth: int = DEFAULT_MAX_NESTING_DEPTH,
         **options: Any,
     ) -> None:
         if isinstance(filename, str | os.PathLike):
@@ -126,11 +133,14 @@ class G3Reader:
         self._max_read = max(self.buffersize, _MAX_READ)
         self.max_frame_size = int(max_frame_size)
         self.verify_crc = bool(verify_crc)
+        self._limits = DecodeLimits(max_decoded_size, max_nesting_depth)
+        self.max_decoded_size = self._limits.max_decoded_size
+        self.max_nesting_depth = self._limits.max_nesting_depth
         self.mmap = bool(mmap)
         self._n_read = 0
         self._ready: deque[G3Frame] = deque()
         self._source: ByteSource | None = None
-        self._decoder = FrameDecoder(self.max_frame_size, self.verify_crc)
+        self._decoder = self._new_decoder(0)
         self._frames_in_source = 0
         self._whole_frames = False
         self._tried_whole = -1
@@ -190,7 +200,13 @@ class G3Reader:
 
     def _new_decoder(self, offset: int) -> FrameDecoder:
         """A decoder for the current source whose next frame starts at ``offset``."""
-        return FrameDecoder(self.max_frame_size, self.verify_crc, offset=offset)
+        return FrameDecoder(
+            self.max_frame_size,
+            self.verify_crc,
+            offset=offset,
+            max_decoded_size=self._limits.max_decoded_size,
+            max_nesting_depth=self._limits.max_nesting_depth,
+        )
 
     def _read_whole_frame(self, src: ByteSource, dec: FrameDecoder, need: int) -> G3Frame | None:
         """Read the large frame the decoder has started as one block: one copy, not three.
@@ -218,7 +234,9 @@ class G3Reader:
         self._read_size = min(self.buffersize, _PROBE_SIZE)
         while len(data) == total:
             try:
-                found = frame_spanning(data, start, self.max_frame_size, self.verify_crc)
+                found = frame_spanning(
+                    data, start, self.max_frame_size, self.verify_crc, self._limits
+                )
             except G3FormatError as exc:  # a bad CRC: that frame is lost, the stream goes on
                 self._decoder = self._new_decoder(start + total)
                 raise located(exc, src.name) from exc

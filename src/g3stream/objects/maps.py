@@ -689,7 +689,7 @@ def read_nested_archives(r: ArchiveReader) -> dict[str, Any]:
         start = r.pos
         blob = r.raw(size)
         try:
-            value = decode_object(blob, r.base_offset + start)
+            value = decode_object(blob, r.base_offset + start, r.budget, r.depth)
         except RecursionError:
             raise InvalidLengthError(
                 "nested archives nested too deeply", r.base_offset + start

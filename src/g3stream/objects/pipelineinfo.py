@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..cereal import G3FrameObject, register
+from ..errors import ArgumentTooLongError
 from ..frametype import G3FrameType
 from .jsonvalue import object_from_json, object_to_json
 
@@ -25,6 +26,12 @@ __all__ = ["G3ModuleArg", "G3ModuleConfig", "G3PipelineInfo"]
 
 #: The repr of a frame type, with or without a package path in front.
 _FRAME_TYPE_REPR = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?G3FrameType\.(\w+)$")
+
+#: The longest argument text that ``G3ModuleArg.value`` parses back (64 KiB).
+#: Parsing costs far more than the text (a list of numbers: about 400 bytes of
+#: memory and 2.5 us per character), so a longer text raises
+#: ``ArgumentTooLongError`` instead; the text itself stays in ``repr``.
+MAX_ARGUMENT_REPR = 1 << 16
 
 #: First line of a pipeline written out as a script (``repr`` of G3PipelineInfo).
 PIPELINE_REPR_HEADER = "pipe = core.G3Pipeline()"
@@ -68,9 +75,16 @@ class G3ModuleArg(G3FrameObject):
         Python literals and frame types (``G3FrameType.Scan``, also as
         ``spt3g.core.G3FrameType.Scan``) are rebuilt; any other repr is
         returned as the repr string.  Nothing is ever evaluated as code.
+        A repr longer than ``MAX_ARGUMENT_REPR`` characters is not parsed:
+        it raises ``ArgumentTooLongError`` (read ``repr`` for the text).
         """
         if self.object is not None:
             return self.object
+        if len(self.repr) > MAX_ARGUMENT_REPR:
+            raise ArgumentTooLongError(
+                f"pipeline argument of {len(self.repr)} characters is longer than the "
+                f"{MAX_ARGUMENT_REPR} that are parsed back; its text is in .repr"
+            )
         try:
             return ast.literal_eval(self.repr)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):

@@ -6,6 +6,11 @@ compression mode is supported: raw blocks, and per-channel FLAC, bzip2 and
 constant-offset blocks (combined by addition), with float channels rescaled
 by their quantum.  Gaps in the time vector are filled (NaN for floats, 0 plus
 a ``_nanmask`` channel for integers), as the reference does.
+
+Every array built here is charged to the frame's decoded-size budget before
+it is allocated (``ArchiveReader.charge``), so a small blob whose declared
+shape or compressed blocks ask for more than the limit raises
+``DecodedSizeError`` without allocating it.
 """
 
 from __future__ import annotations
@@ -84,8 +89,9 @@ class G3SuperTimestream(G3FrameObject):
                 raise InvalidLengthError(f"negative time count {n_times}", at)
             comp = r.u32()
             block_at = r.offset()
+            r.charge(8 * n_times, "bzip2-compressed sample times", at)
             raw = _bunzip(r.raw(comp), 8 * n_times, block_at)
-            times = np.frombuffer(raw, dtype="<i8").astype(np.int64)
+            times = np.frombuffer(raw, dtype="<i8").astype(np.int64, copy=False)
         else:
             raise UnknownTypeCodeError(f"unknown time compression {times_algo}", algo_at)
         names = list(read_by_value(r, G3VectorString))
@@ -110,7 +116,19 @@ class G3SuperTimestream(G3FrameObject):
             )
         if nbytes != n_det * n_samp * dtype.itemsize:
             raise InvalidLengthError(f"data size {nbytes} does not match the shape", nbytes_at)
+        algo_at = r.offset()
         data_algo = r.i8()
+        if data_algo != 0:  # decompressed channels: the array, and one channel's work arrays
+            r.charge(nbytes, "decompressed samples", algo_at)
+            if n_det:
+                r.charge(n_samp * (2 * itype.itemsize + 4 + 16), "channel decoding", algo_at)
+        # what the map's rows cost: filled-in gaps (and their work arrays), or copies
+        positions, total = _gap_positions(times, r, nbytes_at)
+        if positions is not None:
+            rows = n_det + (1 if dtype.kind == "i" else 0)
+            r.charge(rows * total * dtype.itemsize, "time gaps filled in", nbytes_at)
+        elif dtype.newbyteorder("=") != dtype:
+            r.charge(nbytes, "byte-swapped samples", nbytes_at)
         if data_algo == 0:
             data_at = r.offset()
             block = r.raw(nbytes)
@@ -151,7 +169,9 @@ class G3SuperTimestream(G3FrameObject):
                         data[i] = scaled.astype(dtype)
                 else:
                     data[i] = ints
-        out = _to_map(names, times, data, flac_level if type_num == 5 else 0, dtype)
+        out = _to_map(
+            names, times, data, flac_level if type_num == 5 else 0, dtype, positions, total
+        )
         out._source = (
             "G3SuperTimestream",
             {
@@ -215,11 +235,14 @@ def _decode_channel(block: memoryview, n: int, itype: np.dtype, where: int) -> n
     return out
 
 
-def _gap_positions(times: np.ndarray) -> tuple[np.ndarray | None, int]:
+def _gap_positions(
+    times: np.ndarray, r: ArchiveReader, where: int
+) -> tuple[np.ndarray | None, int]:
     """Where each sample lands once the time gaps are filled, and the filled length."""
     n = times.shape[0]
     if n < 2:
         return None, n
+    r.charge(6 * 8 * n, "time-gap analysis", where)  # the work arrays below
     d = np.diff(times).astype(np.float64)
     dt = np.sort(d)[(n - 1) // 2]
     if dt == 0 or not np.isfinite(dt):
@@ -232,22 +255,30 @@ def _gap_positions(times: np.ndarray) -> tuple[np.ndarray | None, int]:
         return None, n
     if total > MAX_GAP_EXPANSION * n:
         raise InvalidLengthError(
-            f"time gaps would expand {n} samples to {int(total) + n}; refusing", None
+            f"time gaps would expand {n} samples to {int(total) + n}; refusing", where
         )
     extra = np.concatenate(([0], np.cumsum(missing.astype(np.int64))))
     return np.arange(n, dtype=np.int64) + extra, n + int(total)
 
 
 def _to_map(
-    names: list[str], times: np.ndarray, data: np.ndarray, level: int, dtype: np.dtype
+    names: list[str],
+    times: np.ndarray,
+    data: np.ndarray,
+    level: int,
+    dtype: np.dtype,
+    positions: np.ndarray | None,
+    total: int,
 ) -> G3TimestreamMap:
-    """The G3TimestreamMap the reference builds from decoded channels (FORMAT.md 11.4)."""
+    """The G3TimestreamMap the reference builds from decoded channels (FORMAT.md 11.4).
+
+    ``positions`` and ``total`` are what ``_gap_positions`` found for ``times``.
+    """
     native = dtype.newbyteorder("=")
     start = int(times[0]) if times.shape[0] else 0
     stop = int(times[-1]) if times.shape[0] else 0
     if not 1 <= level <= 9:
         level = 0
-    positions, total = _gap_positions(times)
     out = G3TimestreamMap()
     members = out._members
     for i, name in enumerate(names):

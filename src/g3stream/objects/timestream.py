@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..cereal import G3FrameObject, register
-from ..errors import G3FormatError, G3TimestreamError, InvalidLengthError, UnknownTypeCodeError
+from ..errors import (
+    DecodedSizeError,
+    G3FormatError,
+    G3TimestreamError,
+    InvalidLengthError,
+    UnknownTypeCodeError,
+)
 from .flac import FLAC_BIT_DEPTHS, FLACDecodeError, decode_flac, encode_flac
 from .scalars import from_json_number, json_number
 from .time import G3Time, read_time_by_value, write_time_by_value
@@ -733,17 +739,31 @@ class G3Timestream(TimeSpan, G3FrameObject):
         n = r.size()
         payload_at = r.offset()
         payload = r.raw(n)
-        limit = mask.shape[0] if mask is not None else 1024 * n + 65536
+        dt = _CODE_DTYPES[code]
+        # int32 samples, then a copy in the stored type unless that is int32
+        per_sample = 4 + (dt.itemsize if dt != np.int32 else 0)
+        allowed = r.budget.remaining // per_sample
+        limit = allowed if mask is None else min(allowed, mask.shape[0])
         try:
             samples = decode_flac(payload, max_samples=limit)
         except FLACDecodeError as exc:
             raise FLACDecodeError(exc.message, payload_at + (exc.offset or 0)) from None
+        except DecodedSizeError as exc:
+            if limit < allowed:
+                raise InvalidLengthError(
+                    f"FLAC payload holds more samples than its NaN mask's {limit}", flag_at
+                ) from None
+            raise DecodedSizeError(
+                f"FLAC payload decodes to more than the {limit} samples ({per_sample} bytes "
+                f"each) left of this frame's decoded-size limit of {r.budget.limit} bytes",
+                payload_at + (exc.offset or 0),
+            ) from None
+        r.charge(per_sample * samples.shape[0], "FLAC-compressed samples", payload_at)
         if mask is not None and mask.shape[0] != samples.shape[0]:
             raise InvalidLengthError(
                 f"FLAC NaN mask has {mask.shape[0]} entries for {samples.shape[0]} samples",
                 flag_at,
             )
-        dt = _CODE_DTYPES[code]
         data = samples if dt == samples.dtype else samples.astype(dt)
         if dt.kind == "f":
             if nanflag == 1:
