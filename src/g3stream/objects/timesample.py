@@ -48,7 +48,14 @@ class G3TimesampleMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
 
     @times.setter
     def times(self, value: Any) -> None:
-        self._times = value if isinstance(value, G3VectorTime) else G3VectorTime(value)
+        times = value if isinstance(value, G3VectorTime) else G3VectorTime(value)
+        for v in self._fields.values():
+            if hasattr(v, "__len__") and len(v) != len(times):
+                raise ValueError(
+                    "Cannot set .times because it conflicts with the established number "
+                    f"of samples ({len(v)})."
+                )
+        self._times = times
 
     # -- mapping -----------------------------------------------------------
     def _sorted_keys(self) -> list[str]:
