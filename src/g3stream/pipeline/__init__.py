@@ -23,7 +23,10 @@ host, user and every ``Add`` call with its arguments.
 
 from __future__ import annotations
 
-from . import rerun  # noqa: F401  (gives G3PipelineInfo its Run method)
+from . import (
+    parse_pipeline_graph,
+    rerun,  # noqa: F401  (gives G3PipelineInfo its Run method)
+)
 from .caching import cache_frame_data, scan_func_cache_data
 from .decorators import g3decorator, indexmod, pipesegment, pipesegment_nodoc, usefulfunc
 from .errors import G3FatalError, G3ModuleArgumentError, G3PipelineError
@@ -62,6 +65,7 @@ from .utility import (
 )
 
 __all__ = [
+    "parse_pipeline_graph",
     "G3Pipeline",
     "G3Module",
     "G3InfiniteSource",
