@@ -1396,6 +1396,14 @@ class ModuleConfigVector(ListVector):
     __slots__ = ()
 
 
+class G3LoggerVector(ListVector):
+    """spt3g's untyped vector of logger objects (what G3MultiLogger takes; not a frame object)."""
+
+    _g3_untyped = True
+
+    __slots__ = ()
+
+
 _VECTOR_OF_DTYPE: dict[str, Any] = {
     np.dtype(np.float64).str: G3VectorDouble,
     np.dtype(np.int64).str: G3VectorInt,
@@ -1434,6 +1442,7 @@ UNTYPED_VECTORS = (
     "FrameTypeVector",
     "FrameVector",
     "ModuleConfigVector",
+    "G3LoggerVector",
 )
 
 __all__ = [

@@ -49,6 +49,7 @@ from .loggers import (
     set_log_level,
 )
 from .module import G3Module
+from .parse_pipeline_graph import plot_frame_processing_info
 from .pipeline import G3Pipeline
 from .sources import G3InfiniteSource
 from .subproc import Subproc
@@ -66,6 +67,7 @@ from .utility import (
 
 __all__ = [
     "parse_pipeline_graph",
+    "plot_frame_processing_info",
     "G3Pipeline",
     "G3Module",
     "G3InfiniteSource",
