@@ -129,7 +129,7 @@ def _coerce_samples(data: Any) -> np.ndarray:
         try:
             arr = np.asarray(list(data) if not isinstance(data, list | tuple) else data, float)
         except (TypeError, ValueError):
-            raise TypeError(f"cannot make a timestream from {type(data).__name__}") from None
+            raise G3TimestreamError(f"cannot make a timestream from {data!r:.60}") from None
         if arr.ndim != 1:
             raise ValueError(f"timestream data must be one-dimensional, not {arr.ndim}-D")
         target = np.dtype(np.float64)
@@ -205,6 +205,8 @@ class G3Timestream(TimeSpan, G3FrameObject):
     """
 
     __slots__ = ("_data", "_units", "_start", "_stop", "_level", "_bit_depth", "_flac_cache")
+    #: vectors leave arithmetic with a timestream to it (the result is a timestream)
+    _g3_vector_defers = True
 
     _data: np.ndarray
     _units: int
@@ -474,88 +476,85 @@ class G3Timestream(TimeSpan, G3FrameObject):
             if other._stop != self._stop:
                 raise G3TimestreamError("timestreams stop at different times")
 
+    # As in spt3g: the other operand is taken as an array (so a scalar promotes as a
+    # 0-d int64/float64 array would: int32 + 1 gives int64), and the result keeps the
+    # left timestream's units, start and stop.
     def _binary(self, other: Any, op: Any) -> G3Timestream:
         self._check_congruent(other)
-        if isinstance(other, G3Timestream):
-            out = self._like(np.asarray(op(self._data, other._data)))
-            if op is np.multiply and other._units != self._units:
-                out._units = self._units or other._units
-            elif op is np.true_divide and other._units == self._units:
-                out._units = 0
-            return out
-        return self._like(np.asarray(op(self._data, other)))
+        o = other._data if isinstance(other, G3Timestream) else np.asarray(other)
+        return self._like(np.asarray(op(self._data, o)))
 
     def __add__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.add)
 
     def __radd__(self, o: Any) -> G3Timestream:
-        return self._like(np.add(o, self._data))
+        return self._like(np.add(np.asarray(o), self._data))
 
     def __sub__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.subtract)
 
     def __rsub__(self, o: Any) -> G3Timestream:
-        return self._like(np.subtract(o, self._data))
+        return self._like(np.subtract(np.asarray(o), self._data))
 
     def __mul__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.multiply)
 
     def __rmul__(self, o: Any) -> G3Timestream:
-        return self._like(np.multiply(o, self._data))
+        return self._like(np.multiply(np.asarray(o), self._data))
 
     def __truediv__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.true_divide)
 
     def __rtruediv__(self, o: Any) -> G3Timestream:
-        return self._like(np.true_divide(o, self._data))
+        return self._like(np.true_divide(np.asarray(o), self._data))
 
     def __floordiv__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.floor_divide)
 
     def __rfloordiv__(self, o: Any) -> G3Timestream:
-        return self._like(np.floor_divide(o, self._data))
+        return self._like(np.floor_divide(np.asarray(o), self._data))
 
     def __mod__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.mod)
 
     def __rmod__(self, o: Any) -> G3Timestream:
-        return self._like(np.mod(o, self._data))
+        return self._like(np.mod(np.asarray(o), self._data))
 
     def __pow__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.power)
 
     def __rpow__(self, o: Any) -> G3Timestream:
-        return self._like(np.power(o, self._data))
+        return self._like(np.power(np.asarray(o), self._data))
 
     def __and__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.bitwise_and)
 
     def __rand__(self, o: Any) -> G3Timestream:
-        return self._like(np.bitwise_and(o, self._data))
+        return self._like(np.bitwise_and(np.asarray(o), self._data))
 
     def __or__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.bitwise_or)
 
     def __ror__(self, o: Any) -> G3Timestream:
-        return self._like(np.bitwise_or(o, self._data))
+        return self._like(np.bitwise_or(np.asarray(o), self._data))
 
     def __xor__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.bitwise_xor)
 
     def __rxor__(self, o: Any) -> G3Timestream:
-        return self._like(np.bitwise_xor(o, self._data))
+        return self._like(np.bitwise_xor(np.asarray(o), self._data))
 
     def __lshift__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.left_shift)
 
     def __rlshift__(self, o: Any) -> G3Timestream:
-        return self._like(np.left_shift(o, self._data))
+        return self._like(np.left_shift(np.asarray(o), self._data))
 
     def __rshift__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.right_shift)
 
     def __rrshift__(self, o: Any) -> G3Timestream:
-        return self._like(np.right_shift(o, self._data))
+        return self._like(np.right_shift(np.asarray(o), self._data))
 
     def __invert__(self) -> G3Timestream:
         return self._like(np.invert(self._data))
@@ -575,7 +574,11 @@ class G3Timestream(TimeSpan, G3FrameObject):
 
     def _inplace(self, o: Any, op: Any) -> G3Timestream:
         self._check_congruent(o)
-        op(self._writable(), o._data if isinstance(o, G3Timestream) else o, out=self._data)
+        op(
+            self._writable(),
+            o._data if isinstance(o, G3Timestream) else np.asarray(o),
+            out=self._data,
+        )
         self._flac_cache = None
         return self
 
@@ -674,7 +677,7 @@ class G3Timestream(TimeSpan, G3FrameObject):
 
     # Comparisons are element-wise, as in the reference (a G3VectorBool).
     def _compare(self, other: Any, op: Any) -> Any:
-        o = other._data if isinstance(other, G3Timestream) else other
+        o = other._data if isinstance(other, G3Timestream) else np.asarray(other)
         result = op(self._data, o)
         if isinstance(result, np.ndarray) and result.ndim == 1 and result.dtype == np.bool_:
             return G3VectorBool._wrap(result)

@@ -502,16 +502,19 @@ def _is_untyped(obj: Any) -> bool:
 
 
 def _operand(other: Any) -> Any:
-    """The right-hand side of an arithmetic operator: a vector's array, else as it is."""
+    """The other operand of an arithmetic operator as an array (as spt3g takes it: a
+    scalar then promotes as a 0-d int64 or float64 array does)."""
     if isinstance(other, NumericVector):
         return other._view()
-    return other
+    return np.asarray(other)
 
 
 def _binary(op: Any, reflected: bool = False) -> Any:
     def method(self: NumericVector, other: Any) -> Any:
         if isinstance(other, G3VectorTime | G3VectorQuat | ListVector):
             return NotImplemented
+        if getattr(other, "_g3_vector_defers", False):
+            return NotImplemented  # a timestream: its own operator gives a timestream
         b = _operand(other)
         a = self._view()
         return _result_vector(op(b, a) if reflected else op(a, b), _is_untyped(self))
@@ -1091,7 +1094,7 @@ class ListVector(G3FrameObject):
         return iter(self._items)
 
     def __contains__(self, value: Any) -> bool:
-        return value in self._items
+        return self._coerce_one(value) in self._items  # a wrong element type is a TypeError
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ListVector):
