@@ -1098,10 +1098,13 @@ class ListVector(G3FrameObject):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ListVector):
-            return type(other) is type(self) and self._items == other._items
+            if type(other) is not type(self):
+                return False
+            other = other._items
         if isinstance(other, list | tuple):
+            # same_value: elements may be numeric vectors, whose == is element-wise
             return len(other) == len(self._items) and all(
-                a == b for a, b in zip(self._items, other, strict=True)
+                same_value(a, b) for a, b in zip(self._items, other, strict=True)
             )
         return NotImplemented
 
