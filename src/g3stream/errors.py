@@ -168,4 +168,5 @@ __all__ = [
     "UnknownTypeCodeError",
     "G3ConnectionError",
     "G3FileNotFoundError",
+    "G3TimeParseError",
 ]
