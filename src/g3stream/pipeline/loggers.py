@@ -4,7 +4,8 @@ Assigning ``G3Logger.global_logger = G3PrintfLogger(G3LogLevel.LOG_INFO)``
 routes the messages of every g3stream logging unit (the stdlib loggers under
 ``g3stream``) to the handlers of that object, formatted as spt3g prints
 them, and sets the level; ``G3NullLogger()`` silences them; assigning
-``None`` gives control back to ordinary ``logging`` configuration.
+``None`` gives control back to ordinary ``logging`` configuration.  Reading
+it never gives None (as in spt3g): see ``G3Logger.global_logger``.
 """
 
 from __future__ import annotations
