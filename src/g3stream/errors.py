@@ -7,16 +7,19 @@ Two trees, each rooted where spt3g's users would look for it:
 * connection problems: :class:`G3ConnectionError` and its subclasses, each
   naming the peer involved.
 
-Errors of the pipeline and of the frame objects derive from ``RuntimeError``,
-the type spt3g raises for the same conditions.  The modules that raise these
-errors re-export them under their old import paths.
+Every error raised where spt3g raises ``RuntimeError`` is also a
+``RuntimeError``, so that code written for spt3g (``except RuntimeError:``)
+catches it, while the typed classes (``except G3FormatError:``,
+``except ConnectionError:``, ``except FileNotFoundError:``) work as well.
+The modules that raise these errors re-export them under their old import
+paths.
 """
 
 from __future__ import annotations
 
 
-class G3FormatError(ValueError):
-    """Bytes that are not a valid G3 stream.
+class G3FormatError(ValueError, RuntimeError):
+    """Bytes that are not a valid G3 stream (a ``ValueError`` and, as in spt3g, a ``RuntimeError``).
 
     ``offset`` is the absolute byte offset in the stream (or blob) where the
     problem was found, or ``None`` when it is not known.
@@ -95,8 +98,11 @@ class FLACUnavailableError(RuntimeError):
 
 
 # -- connections -------------------------------------------------------------
-class G3ConnectionError(ConnectionError):
-    """A network peer could not be reached or went away."""
+class G3ConnectionError(ConnectionError, RuntimeError):
+    """A network peer could not be reached or went away.
+
+    A ``ConnectionError`` (an ``OSError``) and, as in spt3g, a ``RuntimeError``.
+    """
 
 
 class G3ConnectionRefusedError(G3ConnectionError):
@@ -140,6 +146,14 @@ class G3TimesampleError(ValueError, RuntimeError):
 
 
 # -- files ---------------------------------------------------------------------
+class G3FileNotFoundError(FileNotFoundError, RuntimeError):
+    """A file to read does not exist (a ``FileNotFoundError`` and, as in spt3g, a ``RuntimeError``)."""
+
+
+class G3TimeParseError(ValueError, RuntimeError):
+    """A string that is not a time G3Time can read (also the ``RuntimeError`` spt3g raises)."""
+
+
 class ReaderSeekError(RuntimeError):
     """``G3Reader.seek`` was asked for something impossible (after the end, on a socket)."""
 
@@ -188,4 +202,6 @@ __all__ = [
     "DecodedSizeError",
     "NestingTooDeepError",
     "G3ConnectionError",
+    "G3FileNotFoundError",
+    "G3TimeParseError",
 ]

@@ -302,6 +302,43 @@ class G3Frame:
         self._blobs.clear()
         self._raw = None
 
+    def drop_objects(self) -> None:
+        """Forget the decoded objects that still have their serialized copy, as spt3g does.
+
+        Saves memory for frames about to be written; an object asked for again
+        is decoded again.  Like spt3g, an object changed in place after it was
+        decoded keeps its serialized copy, so the change is dropped here (and
+        not written).
+        """
+        if self._keys is None:
+            return  # nothing was decoded yet
+        for key in [k for k in self._objs if k in self._blobs]:
+            del self._objs[key]
+
+    def generate_blobs(self, drop_objects: bool = False) -> None:
+        """Serialize every object now (as spt3g): writing the frame later re-uses these bytes.
+
+        With ``drop_objects`` the decoded objects are then forgotten (see ``drop_objects``).
+        """
+        if self._keys is None:
+            self._ensure()
+        for key, obj in self._objs.items():
+            if key not in self._blobs:
+                fast = getattr(obj, "_g3_blob", None)
+                blob = fast() if fast is not None else b"".join(encode_object(obj))
+                self._blobs[key] = (memoryview(blob), 0)
+        if drop_objects:
+            self.drop_objects()
+
+    @property
+    def hash(self) -> bytes:
+        """The serialized frame, as spt3g's ``hash`` gives it (the bytes a file holds).
+
+        A property, as in spt3g; equal frames (same keys, type and values
+        written the same way) give equal bytes.
+        """
+        return b"".join(bytes(b) if isinstance(b, memoryview) else b for b in encode_frame(self))
+
     # -- display -----------------------------------------------------------
     def Summary(self) -> str:
         """Listing of keys, type names and short summaries, like spt3g's."""

@@ -54,6 +54,17 @@ class G3FrameType(int):
         return adhoc_type_text(int(self))
 
     @property
+    def key(self) -> str:
+        """The type's character (``'M'`` for ``Map``), as spt3g's ``key``; an ad-hoc
+        type gives its characters."""
+        return adhoc_type_text(int(self))
+
+    @property
+    def value(self) -> int:
+        """The integer code (``77`` for ``Map``), as spt3g's ``value``."""
+        return int(self)
+
+    @property
     def is_standard(self) -> bool:
         """Whether this is one of spt3g's named frame types."""
         return int(self) in _STANDARD_NAMES

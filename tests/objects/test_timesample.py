@@ -58,9 +58,13 @@ def test_fields_and_times() -> None:
     with pytest.raises(TypeError):
         m["plain"] = [1.0, 2.0, 3.0]
     m.check()
-    m.times = [1, 2]
+    with pytest.raises(ValueError, match="conflicts"):  # at once, as in spt3g
+        m.times = [1, 2]
+    assert len(m.times) == 3
+    m["zeta"].append(4.0)  # a member changed in place is caught by check()
     with pytest.raises(ValueError):
         m.check()
+    m["zeta"].pop()
     m.times = [1, 2, 3]
     back = decode_object(encode_object_bytes(m))
     assert back == m and back.copy() == m

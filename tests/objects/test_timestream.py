@@ -562,7 +562,7 @@ def test_arithmetic_follows_reference_rules() -> None:
     b = G3Timestream([3.0, 4.0], G3TimestreamUnits.Power, start=0, stop=10)
     np.testing.assert_array_equal(np.asarray(a + b), [4.0, 6.0])
     assert (a + b).units == G3TimestreamUnits.Power and (a + b).start == G3Time(0)
-    assert (a / b).units == getattr(G3TimestreamUnits, "None")
+    assert (a / b).units == G3TimestreamUnits.Power  # the left operand's (spt3g 1.0.2 measured)
     np.testing.assert_array_equal(np.asarray(2 * a - 1), [1.0, 3.0])
     np.testing.assert_array_equal(np.asarray(1 - a), [0.0, -1.0])
     none = G3Timestream([1.0, 1.0], start=0, stop=10)

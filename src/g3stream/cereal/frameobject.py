@@ -35,6 +35,14 @@ class G3FrameObject:
     def _from_json_payload(cls, payload: Any) -> Any:
         return cls()
 
+    @property
+    def hash(self) -> bytes:
+        """The object serialized by value, as spt3g's ``hash`` property gives it."""
+        w = ArchiveWriter()
+        w.begin(self._g3_chain, self._g3_write_versions)
+        self._g3_write(w)
+        return w.getvalue()
+
     def Summary(self) -> str:
         """A one-line description, as printed in a frame listing."""
         return self.__str__()

@@ -14,7 +14,7 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
-from ..errors import TruncatedFrameError
+from ..errors import G3FileNotFoundError, TruncatedFrameError
 from .compression import (
     CompressedDataError,
     Compression,
@@ -35,7 +35,8 @@ class FileSource:
     """Reads the G3 byte stream stored in ``path`` (``.g3``, ``.g3.gz``, ``.g3.bz2``, ``.g3.xz``).
 
     The file is opened at construction, so a missing file fails at once
-    with ``FileNotFoundError``.  ``position`` is the offset in the
+    with ``G3FileNotFoundError`` (a ``FileNotFoundError`` and, as in
+    spt3g, a ``RuntimeError``).  ``position`` is the offset in the
     decompressed stream of the next byte ``read`` returns.
 
     With ``use_mmap=True`` an uncompressed file is also memory-mapped, and
@@ -48,7 +49,10 @@ class FileSource:
         self.path = os.fspath(path)
         self.name = self.path
         self.compression = compression_for_path(self.path)
-        self._file: BinaryIO | None = open_decompressed(self.path, self.compression)
+        try:
+            self._file: BinaryIO | None = open_decompressed(self.path, self.compression)
+        except FileNotFoundError as exc:
+            raise G3FileNotFoundError(exc.errno, exc.strerror, exc.filename) from None
         self.position = 0
         self._map: mmap.mmap | None = None
         self._halves: ThreadPoolExecutor | None = None  # second reader of large reads

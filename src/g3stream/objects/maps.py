@@ -36,18 +36,19 @@ from .scalars import from_json_number, json_number
 from .time import G3Time, read_time_by_value, write_time_by_value
 from .vectors import (
     SUMMARY_LIMIT,
-    G3VectorBool,
-    G3VectorComplexDouble,
-    G3VectorDouble,
-    G3VectorInt,
+    BoolVector,
+    ComplexDoubleVector,
+    DoubleVector,
     G3VectorQuat,
-    G3VectorString,
     G3VectorTime,
     G3VectorVectorString,
+    Int64Vector,
+    StringVector,
     format_double,
     read_bool_array,
     read_by_value,
     read_int_array,
+    same_value,
     store_bits,
     write_by_value,
     write_int_array,
@@ -160,7 +161,7 @@ class G3Map(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
         if len(other) != len(self._d):
             return False
         for k, v in self._d.items():
-            if k not in other or not _values_equal(v, other[k]):
+            if k not in other or not same_value(v, other[k]):
                 return False
         return True
 
@@ -218,13 +219,6 @@ class G3Map(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
     @classmethod
     def _from_json_payload(cls, payload: Any) -> Any:
         return cls._from_dict({k: cls._value_from_json(v) for k, v in payload})
-
-
-def _values_equal(a: Any, b: Any) -> bool:
-    eq = a == b
-    if isinstance(eq, np.ndarray):
-        return bool(eq.all()) and np.shape(a) == np.shape(b)
-    return bool(eq)
 
 
 _INT_CODES = {8: "b", 16: "h", 32: "i", 64: "q"}
@@ -384,7 +378,7 @@ class _PlainVectorMap(G3Map):
 
     __slots__ = ()
     _value_min_size = 8
-    _vector: ClassVar[Any] = G3VectorDouble
+    _vector: ClassVar[Any] = DoubleVector
 
     @classmethod
     def _coerce(cls, value: Any) -> Any:
@@ -411,30 +405,30 @@ class _PlainVectorMap(G3Map):
 
 @register(version=1)
 class G3MapVectorDouble(_PlainVectorMap):
-    """A map from strings to vectors of floats (values are G3VectorDouble)."""
+    """A map from strings to vectors of floats (values are DoubleVector, as in spt3g)."""
 
     __slots__ = ()
-    _vector = G3VectorDouble
+    _vector = DoubleVector
 
 
 @register(version=1)
 class G3MapVectorComplexDouble(_PlainVectorMap):
-    """A map from strings to vectors of complex numbers (values are G3VectorComplexDouble)."""
+    """A map from strings to vectors of complex numbers (values are ComplexDoubleVector)."""
 
     __slots__ = ()
-    _vector = G3VectorComplexDouble
+    _vector = ComplexDoubleVector
 
 
 @register(version=1)
 class G3MapVectorBool(_PlainVectorMap):
-    """A map from strings to vectors of booleans (values are G3VectorBool)."""
+    """A map from strings to vectors of booleans (values are BoolVector, as in spt3g)."""
 
     __slots__ = ()
-    _vector = G3VectorBool
+    _vector = BoolVector
 
     @classmethod
     def _read_value(cls, r: ArchiveReader) -> Any:
-        return G3VectorBool._wrap(read_bool_array(r))
+        return BoolVector._wrap(read_bool_array(r))
 
     @classmethod
     def _write_value(cls, w: ArchiveWriter, value: Any) -> None:
@@ -443,14 +437,14 @@ class G3MapVectorBool(_PlainVectorMap):
 
 @register(version=1)
 class G3MapVectorString(_PlainVectorMap):
-    """A map from strings to vectors of strings (values are G3VectorString)."""
+    """A map from strings to vectors of strings (values are StringVector, as in spt3g)."""
 
     __slots__ = ()
-    _vector = G3VectorString
+    _vector = StringVector
 
     @classmethod
     def _read_value(cls, r: ArchiveReader) -> Any:
-        return G3VectorString._g3_read(r, 1)
+        return StringVector._g3_read(r, 1)
 
     @classmethod
     def _write_value(cls, w: ArchiveWriter, value: Any) -> None:
@@ -459,7 +453,7 @@ class G3MapVectorString(_PlainVectorMap):
 
 @register(version=2)
 class G3MapVectorInt(G3Map):
-    """A map from strings to vectors of integers (values are G3VectorInt).
+    """A map from strings to vectors of integers (values are Int64Vector, as in spt3g).
 
     Version 2 (written) has a 32-bit entry count and an integer width per
     entry; version 1 (32-bit values, standard map layout) is read too.
@@ -468,8 +462,8 @@ class G3MapVectorInt(G3Map):
     __slots__ = ()
 
     @classmethod
-    def _coerce(cls, value: Any) -> G3VectorInt:
-        return value if type(value) is G3VectorInt else G3VectorInt(value)
+    def _coerce(cls, value: Any) -> Int64Vector:
+        return value if type(value) is Int64Vector else Int64Vector(value)
 
     @classmethod
     def _g3_read(cls, r: ArchiveReader, version: int) -> G3MapVectorInt:
@@ -480,7 +474,7 @@ class G3MapVectorInt(G3Map):
         d: dict[str, Any] = {}
         for _ in range(n):
             k = r.string()
-            d.setdefault(k, G3VectorInt._wrap(read_int_array(r, version)))
+            d.setdefault(k, Int64Vector._wrap(read_int_array(r, version)))
         return cls._from_dict(d)
 
     def _g3_write(self, w: ArchiveWriter) -> None:
@@ -496,7 +490,7 @@ class G3MapVectorInt(G3Map):
 
     @classmethod
     def _value_from_json(cls, payload: Any) -> Any:
-        return G3VectorInt._from_json_payload(payload)
+        return Int64Vector._from_json_payload(payload)
 
 
 class _ByValueMap(G3Map):

@@ -19,6 +19,11 @@ from .scalars import G3Bool, G3Double, G3Int, G3String
 def wrap_value(value: Any) -> G3FrameObject:
     """The frame object that stores ``value``: G3 objects as they are, plain values wrapped."""
     if isinstance(value, G3FrameObject):
+        if vars(type(value)).get("_g3_untyped"):
+            raise TypeError(
+                f"a {type(value).__name__} is not a frame object (as in spt3g): store its "
+                "G3 counterpart, for example G3VectorDouble(v) for a DoubleVector"
+            )
         return value
     if isinstance(value, bool | np.bool_):
         return G3Bool(bool(value))

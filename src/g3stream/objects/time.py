@@ -8,7 +8,10 @@ import struct
 import time as _time
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..cereal import G3FrameObject, register, register_fixed_blob, scalar_blob_prefix
+from ..errors import G3TimeParseError
 
 if TYPE_CHECKING:
     from ..cereal import ArchiveReader, ArchiveWriter
@@ -24,22 +27,182 @@ _ISO_TEXT = re.compile(
 )
 
 
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date; a day past the month's end
+    rolls over into the next month (as C's ``timegm`` normalises it)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
 def _civil_to_ticks(y: int, mo: int, d: int, h: int, mi: int, s: int, frac: str | None) -> int:
-    days = (_dt.date(y, mo, d) - _dt.date(1970, 1, 1)).days
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 23 and mi <= 59 and s <= 61):
+        raise G3TimeParseError(f"time field out of range in {y}-{mo}-{d} {h}:{mi}:{s}")
+    days = _days_from_civil(y, mo, d)
     ns = int((frac or "").ljust(9, "0")) if frac else 0
     return ((days * 86400 + h * 3600 + mi * 60 + s) * 1_000_000_000 + ns) // 10
 
 
+# The string forms spt3g reads, tried in its order, each read as C's strptime
+# reads it (numbers of 1..n digits after optional white space, range-checked;
+# white space in a form matches any amount), then an optional ".digits"
+# fraction of a second; anything after that is ignored, as there.
+_SPT3G_FORMS = (
+    "%d-%b-%Y:%H:%M:%S",
+    "%y%m%d_%H%M%S",
+    "%Y%m%d_%H%M%S",
+    "%y%m%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%z",
+)
+#: conversion -> (smallest, largest, most digits)
+_NUMBER_FIELDS = {
+    "d": (1, 31, 2),
+    "m": (1, 12, 2),
+    "Y": (0, 9999, 4),
+    "y": (0, 99, 2),
+    "H": (0, 23, 2),
+    "M": (0, 59, 2),
+    "S": (0, 61, 2),
+}
+_MONTH_NAMES = [
+    "january", "february", "march", "april", "may", "june", "july",
+    "august", "september", "october", "november", "december",
+]  # fmt: skip
+
+
+def _read_number(text: str, pos: int, lo: int, hi: int, width: int) -> tuple[int, int] | None:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    if pos >= len(text) or not "0" <= text[pos] <= "9":
+        return None
+    val = 0
+    n = width
+    while True:
+        val = val * 10 + ord(text[pos]) - 48
+        pos += 1
+        n -= 1
+        if not (n > 0 and val * 10 <= hi and pos < len(text) and "0" <= text[pos] <= "9"):
+            break
+    if not lo <= val <= hi:
+        return None
+    return val, pos
+
+
+def _read_month_name(text: str, pos: int) -> tuple[int, int] | None:
+    low = text[pos:].lower()
+    for i, name in enumerate(_MONTH_NAMES):
+        for candidate in (name, name[:3]):
+            if low.startswith(candidate):
+                return i + 1, pos + len(candidate)
+    return None
+
+
+def _read_zone(text: str, pos: int) -> tuple[int, int] | None:
+    """Seconds east of UTC of ``Z``, ``+hh``, ``+hhmm`` or ``+hh:mm``."""
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    if pos < len(text) and text[pos] == "Z":
+        return 0, pos + 1
+    if pos >= len(text) or text[pos] not in "+-":
+        return None
+    negative = text[pos] == "-"
+    pos += 1
+    val = digits = 0
+    while digits < 4 and pos < len(text) and "0" <= text[pos] <= "9":
+        val = val * 10 + ord(text[pos]) - 48
+        pos += 1
+        digits += 1
+        if digits == 2 and text[pos : pos + 1] == ":" and text[pos + 1 : pos + 2].isdigit():
+            pos += 1
+    if digits == 2:
+        val *= 100
+    elif digits != 4 or val % 100 >= 60:
+        return None
+    offset = (val // 100) * 3600 + (val % 100) * 60
+    return (-offset if negative else offset), pos
+
+
+def _scan(text: str, form: str) -> tuple[dict[str, int], int] | None:
+    """The fields of ``text`` read with the strptime ``form``, and where reading stopped."""
+    fields: dict[str, int] = {}
+    pos = 0
+    i = 0
+    while i < len(form):
+        c = form[i]
+        if c == "%":
+            conv = form[i + 1]
+            i += 2
+            got: tuple[int, int] | None
+            if conv == "b":
+                got = _read_month_name(text, pos)
+                conv = "m"
+            elif conv == "z":
+                got = _read_zone(text, pos)
+            else:
+                got = _read_number(text, pos, *_NUMBER_FIELDS[conv])
+            if got is None:
+                return None
+            fields[conv], pos = got
+        elif c.isspace():
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+            i += 1
+        else:
+            if pos >= len(text) or text[pos] != c:
+                return None
+            pos += 1
+            i += 1
+    return fields, pos
+
+
+def _parse_spt3g_form(text: str) -> int | None:
+    """Ticks of ``text`` read exactly as spt3g reads a time string, or None if it cannot."""
+    for form in _SPT3G_FORMS:
+        got = _scan(text, form)
+        if got is not None:
+            break
+    else:
+        return None
+    f, pos = got
+    year = f["Y"] if "Y" in f else f["y"] + (1900 if f["y"] >= 69 else 2000)
+    secs = _days_from_civil(year, f["m"], f["d"]) * 86400 + f["H"] * 3600 + f["M"] * 60 + f["S"]
+    secs -= f.get("z", 0)
+    sub = 0
+    if text[pos : pos + 1] == ".":
+        end = pos + 1
+        while end < len(text) and "0" <= text[end] <= "9":
+            end += 1
+        digits = text[pos + 1 : end]
+        if digits:  # the first 8 digits are ticks; more digits are dropped
+            sub = int(digits[:8]) * 10 ** (8 - len(digits[:8]))
+    return secs * TICKS_PER_SECOND + sub
+
+
 def parse_time(text: str) -> int:
-    """Ticks for a G3 text time (``25-Nov-2026:16:39:43.386186000``) or an ISO 8601 time."""
+    """Ticks of a time string.
+
+    Every form spt3g reads gives spt3g's result (``YYYYMMDD_HHMMSS``,
+    ``YYMMDD_HHMMSS``, ``YYMMDD HH:MM:SS``, ``DD-Mon-YYYY:HH:MM:SS``,
+    ``YYYY-MM-DDTHH:MM:SS[+TZ]``, each with an optional ``.fraction``);
+    also read: ISO 8601 with a space or a fraction and a zone, and negative
+    years.  Anything else raises ``G3TimeParseError`` (a ``ValueError``
+    and, as in spt3g, a ``RuntimeError``).
+    """
+    ticks = _parse_spt3g_form(text)
+    if ticks is not None:
+        return ticks
     t = text.strip()
     m = _G3_TEXT.match(t)
     if m:
         d, mon, y, h, mi, s, frac = m.groups()
         month = _MONTH_NUMBER.get(mon.lower())
-        if month is None:
-            raise ValueError(f"unknown month in time {text!r}")
-        return _civil_to_ticks(int(y), month, int(d), int(h), int(mi), int(s), frac)
+        if month is not None:
+            return _civil_to_ticks(int(y), month, int(d), int(h), int(mi), int(s), frac)
     m = _ISO_TEXT.match(t)
     if m:
         y, mo, d, h, mi, s, frac, tz = m.groups()
@@ -49,7 +212,7 @@ def parse_time(text: str) -> int:
             hh, mm = int(tz[1:3]), int(tz[-2:])
             ticks -= sign * (hh * 3600 + mm * 60) * TICKS_PER_SECOND
         return ticks
-    raise ValueError(f"cannot parse time {text!r}")
+    raise G3TimeParseError(f'Could not convert time string "{text}"')
 
 
 def _civil(days: int) -> tuple[int, int, int]:
@@ -126,7 +289,14 @@ class G3Time(G3FrameObject):
     datetime = property(to_datetime)
 
     def GetFileFormatString(self) -> str:
-        """Text form ``DD-Mon-YYYY:HH:MM:SS.nnnnnnnnn`` (UTC)."""
+        """The ``YYYYMMDD_HHMMSS`` form (UTC) that SPTpol and GCP name files with, as spt3g."""
+        t = self.time
+        whole = t // TICKS_PER_SECOND if t >= 0 else -(-t // TICKS_PER_SECOND)  # C truncation
+        y, mo, d, h, mi, sec, _ = _split(whole * TICKS_PER_SECOND)
+        return f"{y}{mo:02d}{d:02d}_{h:02d}{mi:02d}{sec:02d}"
+
+    def Description(self) -> str:
+        """Text form ``DD-Mon-YYYY:HH:MM:SS.nnnnnnnnn`` (UTC), as ``str()``."""
         y, mo, d, h, mi, sec, ns = _split(self.time)
         return f"{d:02d}-{_MONTHS[mo - 1]}-{y}:{h:02d}:{mi:02d}:{sec:02d}.{ns:09d}"
 
@@ -136,10 +306,10 @@ class G3Time(G3FrameObject):
         return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{sec:02d}.{ns:09d}"
 
     def __str__(self) -> str:
-        return self.GetFileFormatString()
+        return self.Description()
 
     def __repr__(self) -> str:
-        return f"G3Time({self.GetFileFormatString()!r})"
+        return f"G3Time({self.Description()!r})"
 
     # -- arithmetic and ordering ---------------------------------------
     def __int__(self) -> int:
@@ -168,14 +338,31 @@ class G3Time(G3FrameObject):
     def __hash__(self) -> int:
         return hash(self.time)
 
-    def __add__(self, ticks: float) -> G3Time:
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        # the ticks, so that arrays and vectors combine with a time as spt3g's do
+        return np.array(self.time, dtype=dtype or np.int64)
+
+    def __add__(self, ticks: Any) -> Any:
+        if (
+            isinstance(ticks, np.ndarray)
+            or hasattr(ticks, "__array__")
+            and hasattr(ticks, "__len__")
+        ):
+            return NotImplemented  # numpy (or the vector) adds the ticks element by element
         return G3Time(self.time + int(ticks))
 
     __radd__ = __add__
 
     def __sub__(self, other: Any) -> Any:
+        """A time minus ticks, or minus a time (a G3Time of the difference, as spt3g)."""
+        if (
+            isinstance(other, np.ndarray)
+            or hasattr(other, "__array__")
+            and hasattr(other, "__len__")
+        ):
+            return NotImplemented
         if isinstance(other, G3Time):
-            return self.time - other.time
+            return G3Time(self.time - other.time)
         return G3Time(self.time - int(other))
 
     # -- codec -------------------------------------------------------------

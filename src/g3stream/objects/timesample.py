@@ -15,7 +15,7 @@ from ..cereal import G3FrameObject, register
 from ..errors import G3TimesampleError
 from .jsonvalue import object_from_json, object_to_json
 from .maps import G3MapFrameObject, key_bytes, read_nested_archives, write_nested_archives
-from .vectors import G3VectorTime, read_by_value, write_by_value
+from .vectors import G3VectorTime, read_by_value, same_value, write_by_value
 
 if TYPE_CHECKING:
     from ..cereal import ArchiveReader, ArchiveWriter
@@ -48,7 +48,14 @@ class G3TimesampleMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
 
     @times.setter
     def times(self, value: Any) -> None:
-        self._times = value if isinstance(value, G3VectorTime) else G3VectorTime(value)
+        times = value if isinstance(value, G3VectorTime) else G3VectorTime(value)
+        for v in self._fields.values():
+            if hasattr(v, "__len__") and len(v) != len(times):
+                raise ValueError(
+                    "Cannot set .times because it conflicts with the established number "
+                    f"of samples ({len(v)})."
+                )
+        self._times = times
 
     # -- mapping -----------------------------------------------------------
     def _sorted_keys(self) -> list[str]:
@@ -127,7 +134,7 @@ class G3TimesampleMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
         return (
             bool(np.array_equal(np.asarray(self._times), np.asarray(other._times)))
             and self._sorted_keys() == other._sorted_keys()
-            and all(self._fields[k] == other._fields[k] for k in self._fields)
+            and all(same_value(self._fields[k], other._fields[k]) for k in self._fields)
         )
 
     __hash__ = None  # type: ignore[assignment]

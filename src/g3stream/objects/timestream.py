@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import itertools
 import math
+import operator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from ..errors import (
 from .flac import FLAC_BIT_DEPTHS, FLACDecodeError, decode_flac, encode_flac
 from .scalars import from_json_number, json_number
 from .time import G3Time, read_time_by_value, write_time_by_value
-from .vectors import G3VectorInt, G3VectorTime
+from .vectors import G3VectorBool, G3VectorInt, G3VectorTime
 
 if TYPE_CHECKING:
     from ..cereal import ArchiveReader, ArchiveWriter
@@ -111,40 +112,32 @@ def _units_object(code: int) -> Any:
 
 
 def _coerce_samples(data: Any) -> np.ndarray:
-    """A fresh 1-D array of one of the four sample types holding ``data``."""
+    """A fresh 1-D array of one of the four sample types holding ``data``.
+
+    As in spt3g: an array (or buffer) must hold float64, float32, int32 or
+    int64 samples, anything else is a ``TypeError``; any other iterable
+    becomes float64 samples.  Unlike spt3g, a byte-swapped or strided array
+    is accepted (and converted).
+    """
     if isinstance(data, G3Timestream):
         return data._data.copy()
     if isinstance(data, np.ndarray) or hasattr(data, "__array__") or hasattr(data, "__buffer__"):
         arr = np.asarray(data)
-    else:  # a plain iterable: float64 samples, as the reference makes them
-        arr = np.asarray(list(data) if not isinstance(data, list | tuple) else data, float)
-    if arr.ndim != 1:
-        if arr.ndim == 0 and arr.dtype == object:
-            raise TypeError(f"cannot make a timestream from {type(data).__name__}")
-        raise ValueError(f"timestream data must be one-dimensional, not {arr.ndim}-D")
-    kind = arr.dtype.kind
-    if arr.dtype.newbyteorder("=") in _DTYPE_CODES:
+        if arr.ndim != 1:
+            raise ValueError(f"timestream data must be one-dimensional, not {arr.ndim}-D")
         target = arr.dtype.newbyteorder("=")
-    elif kind in "iu" and arr.size == 0:
-        target = np.dtype(np.int64)
-    elif kind in "iu":
-        if arr.dtype.itemsize < 4 or (kind == "u" and arr.dtype.itemsize == 4):
-            target = np.dtype(np.int32) if arr.dtype.itemsize < 4 else np.dtype(np.int64)
-        elif kind == "u" and int(arr.max()) <= np.iinfo(np.int64).max:
-            target = np.dtype(np.int64)
-        else:
-            raise TypeError(f"unsupported timestream sample type {arr.dtype}")
-    elif kind == "f" and arr.dtype.itemsize < 4:
-        target = np.dtype(np.float32)
-    elif kind == "b":
-        target = np.dtype(np.int32)
-    elif kind in "O" and arr.size == 0:
-        target = np.dtype(np.float64)
-    else:
+        if target not in _DTYPE_CODES:
+            raise TypeError(
+                f"Unsupported data type: {arr.dtype} (a timestream holds float64, float32, "
+                "int32 or int64 samples)"
+            )
+    else:  # a plain iterable: float64 samples, as the reference makes them
         try:
-            arr = arr.astype(np.float64)
+            arr = np.asarray(list(data) if not isinstance(data, list | tuple) else data, float)
         except (TypeError, ValueError):
-            raise TypeError(f"unsupported timestream sample type {arr.dtype}") from None
+            raise G3TimestreamError(f"cannot make a timestream from {data!r:.60}") from None
+        if arr.ndim != 1:
+            raise ValueError(f"timestream data must be one-dimensional, not {arr.ndim}-D")
         target = np.dtype(np.float64)
     return np.array(arr, dtype=target, copy=True, order="C")
 
@@ -218,6 +211,8 @@ class G3Timestream(TimeSpan, G3FrameObject):
     """
 
     __slots__ = ("_data", "_units", "_start", "_stop", "_level", "_bit_depth", "_flac_cache")
+    #: vectors leave arithmetic with a timestream to it (the result is a timestream)
+    _g3_vector_defers = True
 
     _data: np.ndarray
     _units: int
@@ -487,49 +482,92 @@ class G3Timestream(TimeSpan, G3FrameObject):
             if other._stop != self._stop:
                 raise G3TimestreamError("timestreams stop at different times")
 
+    # As in spt3g: the other operand is taken as an array (so a scalar promotes as a
+    # 0-d int64/float64 array would: int32 + 1 gives int64), and the result keeps the
+    # left timestream's units, start and stop.
     def _binary(self, other: Any, op: Any) -> G3Timestream:
         self._check_congruent(other)
-        if isinstance(other, G3Timestream):
-            out = self._like(np.asarray(op(self._data, other._data)))
-            if op is np.multiply and other._units != self._units:
-                out._units = self._units or other._units
-            elif op is np.true_divide and other._units == self._units:
-                out._units = 0
-            return out
-        return self._like(np.asarray(op(self._data, other)))
+        o = other._data if isinstance(other, G3Timestream) else np.asarray(other)
+        return self._like(np.asarray(op(self._data, o)))
 
     def __add__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.add)
 
     def __radd__(self, o: Any) -> G3Timestream:
-        return self._like(np.add(o, self._data))
+        return self._like(np.add(np.asarray(o), self._data))
 
     def __sub__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.subtract)
 
     def __rsub__(self, o: Any) -> G3Timestream:
-        return self._like(np.subtract(o, self._data))
+        return self._like(np.subtract(np.asarray(o), self._data))
 
     def __mul__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.multiply)
 
     def __rmul__(self, o: Any) -> G3Timestream:
-        return self._like(np.multiply(o, self._data))
+        return self._like(np.multiply(np.asarray(o), self._data))
 
     def __truediv__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.true_divide)
 
     def __rtruediv__(self, o: Any) -> G3Timestream:
-        return self._like(np.true_divide(o, self._data))
+        return self._like(np.true_divide(np.asarray(o), self._data))
 
     def __floordiv__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.floor_divide)
 
+    def __rfloordiv__(self, o: Any) -> G3Timestream:
+        return self._like(np.floor_divide(np.asarray(o), self._data))
+
     def __mod__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.mod)
 
+    def __rmod__(self, o: Any) -> G3Timestream:
+        return self._like(np.mod(np.asarray(o), self._data))
+
     def __pow__(self, o: Any) -> G3Timestream:
         return self._binary(o, np.power)
+
+    def __rpow__(self, o: Any) -> G3Timestream:
+        return self._like(np.power(np.asarray(o), self._data))
+
+    def __and__(self, o: Any) -> G3Timestream:
+        return self._binary(o, np.bitwise_and)
+
+    def __rand__(self, o: Any) -> G3Timestream:
+        return self._like(np.bitwise_and(np.asarray(o), self._data))
+
+    def __or__(self, o: Any) -> G3Timestream:
+        return self._binary(o, np.bitwise_or)
+
+    def __ror__(self, o: Any) -> G3Timestream:
+        return self._like(np.bitwise_or(np.asarray(o), self._data))
+
+    def __xor__(self, o: Any) -> G3Timestream:
+        return self._binary(o, np.bitwise_xor)
+
+    def __rxor__(self, o: Any) -> G3Timestream:
+        return self._like(np.bitwise_xor(np.asarray(o), self._data))
+
+    def __lshift__(self, o: Any) -> G3Timestream:
+        return self._binary(o, np.left_shift)
+
+    def __rlshift__(self, o: Any) -> G3Timestream:
+        return self._like(np.left_shift(np.asarray(o), self._data))
+
+    def __rshift__(self, o: Any) -> G3Timestream:
+        return self._binary(o, np.right_shift)
+
+    def __rrshift__(self, o: Any) -> G3Timestream:
+        return self._like(np.right_shift(np.asarray(o), self._data))
+
+    def __invert__(self) -> G3Timestream:
+        return self._like(np.invert(self._data))
+
+    def __bool__(self) -> bool:
+        # numpy's truth value (as spt3g): one sample is its own truth, other lengths raise
+        return bool(self._data)
 
     def __neg__(self) -> G3Timestream:
         return self._like(-self._data)
@@ -542,7 +580,11 @@ class G3Timestream(TimeSpan, G3FrameObject):
 
     def _inplace(self, o: Any, op: Any) -> G3Timestream:
         self._check_congruent(o)
-        op(self._writable(), o._data if isinstance(o, G3Timestream) else o, out=self._data)
+        op(
+            self._writable(),
+            o._data if isinstance(o, G3Timestream) else np.asarray(o),
+            out=self._data,
+        )
         self._flac_cache = None
         return self
 
@@ -557,6 +599,30 @@ class G3Timestream(TimeSpan, G3FrameObject):
 
     def __itruediv__(self, o: Any) -> G3Timestream:
         return self._inplace(o, np.true_divide)
+
+    def __ifloordiv__(self, o: Any) -> G3Timestream:
+        return self._inplace(o, np.floor_divide)
+
+    def __imod__(self, o: Any) -> G3Timestream:
+        return self._inplace(o, np.mod)
+
+    def __ipow__(self, o: Any) -> G3Timestream:
+        return self._inplace(o, np.power)
+
+    def __iand__(self, o: Any) -> G3Timestream:
+        return self._inplace(o, np.bitwise_and)
+
+    def __ior__(self, o: Any) -> G3Timestream:
+        return self._inplace(o, np.bitwise_or)
+
+    def __ixor__(self, o: Any) -> G3Timestream:
+        return self._inplace(o, np.bitwise_xor)
+
+    def __ilshift__(self, o: Any) -> G3Timestream:
+        return self._inplace(o, np.left_shift)
+
+    def __irshift__(self, o: Any) -> G3Timestream:
+        return self._inplace(o, np.right_shift)
 
     def sum(self, *args: Any, **kw: Any) -> Any:
         """Sum of the samples (``numpy.sum``)."""
@@ -615,16 +681,19 @@ class G3Timestream(TimeSpan, G3FrameObject):
             )
         )
 
-    # Comparisons are element-wise, as in the reference (a boolean array).
+    # Comparisons are element-wise, as in the reference (a G3VectorBool).
     def _compare(self, other: Any, op: Any) -> Any:
-        o = other._data if isinstance(other, G3Timestream) else other
-        return op(self._data, o)
+        o = other._data if isinstance(other, G3Timestream) else np.asarray(other)
+        result = op(self._data, o)
+        if isinstance(result, np.ndarray) and result.ndim == 1 and result.dtype == np.bool_:
+            return G3VectorBool._wrap(result)
+        return result
 
     def __eq__(self, other: object) -> Any:  # type: ignore[override]
-        return self._compare(other, np.equal)
+        return self._compare(other, operator.eq)
 
     def __ne__(self, other: object) -> Any:  # type: ignore[override]
-        return self._compare(other, np.not_equal)
+        return self._compare(other, operator.ne)
 
     def __lt__(self, other: Any) -> Any:
         return self._compare(other, np.less)

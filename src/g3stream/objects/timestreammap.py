@@ -195,6 +195,23 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
         first = self._first()
         return first.times if first is not None else None
 
+    @property
+    def elapsed(self) -> Any:
+        """Ticks since ``start`` of every sample (a G3VectorInt; None when empty)."""
+        first = self._first()
+        return first.elapsed if first is not None else None
+
+    def std(self, *args: Any, **kw: Any) -> Any:
+        """Standard deviation of the samples of all members (``numpy.std`` of the 2-D data)."""
+        return self._block().std(*args, **kw)
+
+    def var(self, *args: Any, **kw: Any) -> Any:
+        """Variance of the samples of all members (``numpy.var`` of the 2-D data)."""
+        return self._block().var(*args, **kw)
+
+    def _block(self) -> np.ndarray:
+        return np.asarray(self) if self._members else np.zeros(0)
+
     def SetFLACCompression(self, level: int) -> None:
         """Set the FLAC compression level of every member."""
         for ts in self._unique():

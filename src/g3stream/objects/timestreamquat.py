@@ -13,7 +13,7 @@ import numpy as np
 
 from ..cereal import register
 from .time import G3Time, read_time_by_value, write_time_by_value
-from .timestream import TimeSpan, _format_rate
+from .timestream import G3Timestream, TimeSpan, _format_rate
 from .vectors import G3VectorQuat
 
 if TYPE_CHECKING:
@@ -49,6 +49,15 @@ class G3TimestreamQuat(TimeSpan, G3VectorQuat):
         obj._start = 0
         obj._stop = 0
         return obj
+
+    def _quats(self, arr: np.ndarray) -> Any:
+        out = type(self)._wrap(arr)
+        out._start, out._stop = self._start, self._stop
+        return out
+
+    def _doubles(self, arr: np.ndarray) -> Any:
+        # as in spt3g: a timestream over the same times (units None)
+        return G3Timestream._wrap(arr, 0, self._start, self._stop)
 
     def copy(self) -> G3TimestreamQuat:
         """An independent copy, with the same start and stop."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["G3Units"]
+__all__ = ["G3Units", "G3Constants"]
 
 
 class G3Units:
@@ -118,3 +118,24 @@ class G3Units:
 
 
 setattr(G3Units, "in", G3Units.inch)  # "in" is a Python keyword
+
+
+class G3Constants:
+    """Physical constants in G3 units (spt3g's ``core.G3Constants``): CODATA 2018 values."""
+
+    #: Newton's gravitational constant
+    G = 6.67430e-11 * G3Units.m**3 / G3Units.kg / G3Units.s**2
+    #: temperature of the cosmic microwave background
+    Tcmb = 2.7255 * G3Units.K
+    #: speed of light in vacuum
+    c = 299792458 * G3Units.m / G3Units.s
+    #: elementary charge
+    e = 1.602176634e-19 * G3Units.A * G3Units.s
+    #: standard acceleration of gravity
+    g0 = 9.80665 * G3Units.m / G3Units.s**2
+    #: Planck constant
+    h = 6.62607015e-34 * G3Units.W * G3Units.s * G3Units.s
+    #: reduced Planck constant
+    hbar = h / (2 * math.pi)
+    #: Boltzmann constant
+    k = kb = 1.380649e-23 * G3Units.W * G3Units.s / G3Units.K

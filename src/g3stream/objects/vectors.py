@@ -8,13 +8,25 @@ is changed (the view is read-only, so the original blob stays intact).
 
 The other vectors (strings, vectors of strings, frame objects) keep a Python
 list.  Every vector behaves like a Python list: ``len``, indexing and
-slicing, iteration, ``append``/``extend``/``insert``/``pop``, ``==``.
+slicing, iteration, ``append``/``extend``/``insert``/``pop``.
+
+As in spt3g, the numeric vectors of doubles, integers, booleans and complex
+numbers behave like numpy arrays in arithmetic: operators (comparisons
+included) work element by element and give a vector, in-place operators
+change the vector itself, and the truth value of such a vector is numpy's.
+The other vectors compare as lists (``==`` gives one ``bool``).
+
+Each ``G3Vector*`` class derives from spt3g's untyped vector of the same
+element type (``G3VectorDouble`` from ``DoubleVector``, ``G3VectorInt`` from
+``Int64Vector``...); the untyped classes are what ``G3MapVector*`` maps
+hold, and cannot be stored in a frame by themselves.
 """
 
 from __future__ import annotations
 
 import base64
 import math
+import numbers
 import operator
 import struct
 from collections.abc import Iterable, Iterator
@@ -24,9 +36,10 @@ import numpy as np
 
 from ..cereal import G3FrameObject, OpaqueFrameObject, register
 from ..errors import InvalidLengthError, TruncatedFrameError, UnknownTypeCodeError
+from ..frametype import G3FrameType
 from .jsonvalue import object_from_json, object_to_json
 from .plain import wrap_value
-from .quat import Quat, quat_from_json, quat_json
+from .quat import Quat, is_real_number, quat_from_json, quat_json
 from .scalars import from_json_number, json_number
 from .time import G3Time
 
@@ -134,6 +147,63 @@ def write_strings(w: ArchiveWriter, items: Iterable[str]) -> None:
         parts.append(b)
     if parts:
         w.raw(b"".join(parts))
+
+
+# --------------------------------------------------------------------------
+# quaternion arrays: ``(..., 4)`` float64 arrays of (a, b, c, d), computed
+# in the order spt3g's scalar code computes them (the same bits)
+
+
+def quat_multiply(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The Hamilton product of quaternion arrays (broadcast)."""
+    a1, b1, c1, d1 = x[..., 0], x[..., 1], x[..., 2], x[..., 3]
+    a2, b2, c2, d2 = y[..., 0], y[..., 1], y[..., 2], y[..., 3]
+    return np.stack(
+        [
+            a1 * a2 - b1 * b2 - c1 * c2 - d1 * d2,
+            a1 * b2 + b1 * a2 + c1 * d2 - d1 * c2,
+            a1 * c2 - b1 * d2 + c1 * a2 + d1 * b2,
+            a1 * d2 + b1 * c2 - c1 * b2 + d1 * a2,
+        ],
+        axis=-1,
+    )
+
+
+def quat_conj(x: np.ndarray) -> np.ndarray:
+    """The conjugates of a quaternion array."""
+    out = -x
+    out[..., 0] = x[..., 0]
+    return out
+
+
+def quat_norm(x: np.ndarray) -> np.ndarray:
+    """The Cayley norms (sums of squares) of a quaternion array."""
+    return (
+        x[..., 0] * x[..., 0]
+        + x[..., 1] * x[..., 1]
+        + x[..., 2] * x[..., 2]
+        + x[..., 3] * x[..., 3]
+    )
+
+
+def quat_divide(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x / y`` for quaternion arrays: ``x * conj(y) / norm(y)``."""
+    return quat_multiply(x, quat_conj(y)) / quat_norm(y)[..., None]
+
+
+def quat_power(x: np.ndarray, n: int) -> np.ndarray:
+    """``x ** n`` for a quaternion array and an integer ``n`` (by squaring)."""
+    if n < 0:
+        return quat_power(quat_conj(x) / quat_norm(x)[..., None], -n)
+    if n == 0:
+        out = np.zeros_like(x)
+        out[..., 0] = 1.0
+        return out
+    if n == 1:
+        return x.copy()
+    half = quat_power(x, n // 2)
+    out = quat_multiply(half, half)
+    return quat_multiply(out, x) if n % 2 else out
 
 
 # --------------------------------------------------------------------------
@@ -418,29 +488,67 @@ class NumericVector(G3FrameObject):
         return cls._wrap(array_from_json(payload).astype(cls._dtype, copy=False))
 
 
-def _result_vector(arr: np.ndarray) -> Any:
+def _result_vector(arr: Any, untyped: bool = False) -> Any:
     """Wrap an arithmetic result in the vector class of its dtype (else keep the array)."""
-    cls = _VECTOR_OF_DTYPE.get(arr.dtype.str) if arr.ndim == 1 else None
+    if not isinstance(arr, np.ndarray) or arr.ndim != 1:
+        return arr
+    cls = (_UNTYPED_OF_DTYPE if untyped else _VECTOR_OF_DTYPE).get(arr.dtype.str)
     return arr if cls is None else cls._wrap(arr)
+
+
+def _is_untyped(obj: Any) -> bool:
+    """Whether ``obj`` is one of spt3g's untyped vectors (``DoubleVector``...), not a G3Vector."""
+    return bool(vars(type(obj)).get("_g3_untyped"))
+
+
+def _operand(other: Any) -> Any:
+    """The other operand of an arithmetic operator as an array (as spt3g takes it: a
+    scalar then promotes as a 0-d int64 or float64 array does)."""
+    if isinstance(other, NumericVector):
+        return other._view()
+    return np.asarray(other)
 
 
 def _binary(op: Any, reflected: bool = False) -> Any:
     def method(self: NumericVector, other: Any) -> Any:
         if isinstance(other, G3VectorTime | G3VectorQuat | ListVector):
             return NotImplemented
-        b = np.asarray(other) if isinstance(other, NumericVector) else other
+        if getattr(other, "_g3_vector_defers", False):
+            return NotImplemented  # a timestream: its own operator gives a timestream
+        b = _operand(other)
         a = self._view()
-        return _result_vector(op(b, a) if reflected else op(a, b))
+        return _result_vector(op(b, a) if reflected else op(a, b), _is_untyped(self))
 
+    method.__name__ = f"__{'r' if reflected else ''}{op.__name__.strip('_')}__"
+    method.__doc__ = f"Element-wise ``numpy.{op.__name__}``{' (reflected)' if reflected else ''}."
+    return method
+
+
+def _inplace(op: Any) -> Any:
+    def method(self: NumericVector, other: Any) -> Any:
+        if isinstance(other, G3VectorTime | G3VectorQuat | ListVector):
+            return NotImplemented
+        b = _operand(other)
+        self._reserve(0)  # writable storage of its own (a decoded vector views its blob)
+        view = self._view()
+        op(view, b, out=view)
+        return self
+
+    method.__name__ = f"__i{op.__name__}__"
+    method.__doc__ = f"In-place element-wise ``numpy.{op.__name__}`` (the vector itself changes)."
     return method
 
 
 class ArithmeticVector(NumericVector):
     """Numeric vectors with element-wise arithmetic, as spt3g offers.
 
-    ``v * 2``, ``v + w``, ``-v``, ``abs(v)`` give a vector of the result's
-    element type; ``v < x`` and friends give a G3VectorBool.  ``==`` keeps
-    list semantics and returns one ``bool``.
+    ``v * 2``, ``v + w``, ``2 ** v``, ``v & w``, ``-v``, ``abs(v)`` give a
+    vector of the result's element type; comparisons (``==`` included) give
+    a G3VectorBool; ``v += 1`` and the other in-place operators change ``v``
+    itself (an object stored in a frame or held elsewhere sees the change).
+    The truth value is numpy's: a vector of one element is that element,
+    any other length raises ``ValueError`` (so ``if v == w:`` cannot pass
+    silently; use ``(v == w).all()``).
     """
 
     __slots__ = ()
@@ -456,27 +564,65 @@ class ArithmeticVector(NumericVector):
     __floordiv__ = _binary(np.floor_divide)
     __rfloordiv__ = _binary(np.floor_divide, True)
     __mod__ = _binary(np.mod)
+    __rmod__ = _binary(np.mod, True)
     __pow__ = _binary(np.power)
+    __rpow__ = _binary(np.power, True)
+    __and__ = _binary(np.bitwise_and)
+    __rand__ = _binary(np.bitwise_and, True)
+    __or__ = _binary(np.bitwise_or)
+    __ror__ = _binary(np.bitwise_or, True)
+    __xor__ = _binary(np.bitwise_xor)
+    __rxor__ = _binary(np.bitwise_xor, True)
+    __lshift__ = _binary(np.left_shift)
+    __rlshift__ = _binary(np.left_shift, True)
+    __rshift__ = _binary(np.right_shift)
+    __rrshift__ = _binary(np.right_shift, True)
     __lt__ = _binary(np.less)
     __le__ = _binary(np.less_equal)
     __gt__ = _binary(np.greater)
     __ge__ = _binary(np.greater_equal)
+    __eq__ = _binary(operator.eq)  # type: ignore[assignment]
+    __ne__ = _binary(operator.ne)  # type: ignore[assignment]
+
+    __iadd__ = _inplace(np.add)
+    __isub__ = _inplace(np.subtract)
+    __imul__ = _inplace(np.multiply)
+    __itruediv__ = _inplace(np.true_divide)
+    __ifloordiv__ = _inplace(np.floor_divide)
+    __imod__ = _inplace(np.mod)
+    __ipow__ = _inplace(np.power)
+    __iand__ = _inplace(np.bitwise_and)
+    __ior__ = _inplace(np.bitwise_or)
+    __ixor__ = _inplace(np.bitwise_xor)
+    __ilshift__ = _inplace(np.left_shift)
+    __irshift__ = _inplace(np.right_shift)
 
     def __neg__(self) -> Any:
-        return _result_vector(np.negative(self._view()))
+        return _result_vector(np.negative(self._view()), _is_untyped(self))
 
     def __pos__(self) -> Any:
         return self.copy()
 
     def __abs__(self) -> Any:
-        return _result_vector(np.abs(self._view()))
+        view = self._view()  # keeps the element type, as spt3g does (complex stays complex)
+        return _result_vector(np.abs(view).astype(view.dtype, copy=False), _is_untyped(self))
+
+    def __invert__(self) -> Any:
+        return _result_vector(np.invert(self._view()), _is_untyped(self))
+
+    def __bool__(self) -> bool:
+        return bool(self._view())
+
+    def __contains__(self, value: Any) -> bool:
+        return bool((self._view() == value).any())
 
     __hash__ = None  # type: ignore[assignment]
 
 
-@register(version=1)
-class G3VectorDouble(ArithmeticVector):
+class DoubleVector(ArithmeticVector):
     """A vector of binary64 values."""
+
+    _g3_untyped = True
 
     __slots__ = ()
     _dtype = np.dtype(np.float64)
@@ -493,13 +639,21 @@ class G3VectorDouble(ArithmeticVector):
         return format_double(v)
 
 
-@register(version=2)
-class G3VectorInt(ArithmeticVector):
+@register(version=1)
+class G3VectorDouble(DoubleVector):
+    """A vector of binary64 values (a frame object; see ``DoubleVector``)."""
+
+    __slots__ = ()
+
+
+class Int64Vector(ArithmeticVector):
     """A vector of signed 64-bit integers.
 
     Written as version 2 with the narrowest integer width that holds every
     value; version 1 (32-bit integers) is read too.
     """
+
+    _g3_untyped = True
 
     __slots__ = ()
     _dtype = np.dtype(np.int64)
@@ -513,11 +667,18 @@ class G3VectorInt(ArithmeticVector):
         return int(raw)
 
     @classmethod
-    def _g3_read(cls, r: ArchiveReader, version: int) -> G3VectorInt:
+    def _g3_read(cls, r: ArchiveReader, version: int) -> Any:
         return cls._wrap(read_int_array(r, version))
 
     def _g3_write(self, w: ArchiveWriter) -> None:
         write_int_array(w, self._view())
+
+
+@register(version=2)
+class G3VectorInt(Int64Vector):
+    """A vector of signed 64-bit integers (a frame object; see ``Int64Vector``)."""
+
+    __slots__ = ()
 
 
 def read_int_array(r: ArchiveReader, version: int) -> np.ndarray:
@@ -540,9 +701,10 @@ def write_int_array(w: ArchiveWriter, values: np.ndarray) -> None:
     w.array(values, f"i{bits // 8}")
 
 
-@register(version=1)
-class G3VectorBool(ArithmeticVector):
+class BoolVector(ArithmeticVector):
     """A vector of booleans (one byte each on the wire)."""
+
+    _g3_untyped = True
 
     __slots__ = ()
     _dtype = np.dtype(np.bool_)
@@ -555,11 +717,18 @@ class G3VectorBool(ArithmeticVector):
         return "1" if v else "0"
 
     @classmethod
-    def _g3_read(cls, r: ArchiveReader, version: int) -> G3VectorBool:
+    def _g3_read(cls, r: ArchiveReader, version: int) -> Any:
         return cls._wrap(read_bool_array(r))
 
     def _g3_write(self, w: ArchiveWriter) -> None:
         w.array(self._view().view(np.uint8), "u1")
+
+
+@register(version=1)
+class G3VectorBool(BoolVector):
+    """A vector of booleans (one byte each on the wire) (a frame object; see ``BoolVector``)."""
+
+    __slots__ = ()
 
 
 def read_bool_array(r: ArchiveReader) -> np.ndarray:
@@ -570,9 +739,10 @@ def read_bool_array(r: ArchiveReader) -> np.ndarray:
     return raw.view(np.bool_)
 
 
-@register(version=1)
-class G3VectorComplexDouble(ArithmeticVector):
+class ComplexDoubleVector(ArithmeticVector):
     """A vector of complex numbers (two binary64 values each)."""
+
+    _g3_untyped = True
 
     __slots__ = ()
     _dtype = np.dtype(np.complex128)
@@ -586,8 +756,16 @@ class G3VectorComplexDouble(ArithmeticVector):
 
 
 @register(version=1)
-class G3VectorUnsignedChar(ArithmeticVector):
+class G3VectorComplexDouble(ComplexDoubleVector):
+    """A vector of complex numbers (two binary64 values each) (a frame object; see ``ComplexDoubleVector``)."""
+
+    __slots__ = ()
+
+
+class UnsignedCharVector(ArithmeticVector):
     """A vector of bytes (``bytes`` and ``bytearray`` are accepted as input)."""
+
+    _g3_untyped = True
 
     __slots__ = ()
     _dtype = np.dtype(np.uint8)
@@ -609,13 +787,31 @@ class G3VectorUnsignedChar(ArithmeticVector):
         """The elements as a ``bytes`` object."""
         return self._view().tobytes()
 
+    # as in spt3g, a vector of bytes compares as a list (one bool) and is true when not empty
+    __eq__ = NumericVector.__eq__  # type: ignore[assignment]
+    __ne__ = object.__ne__  # type: ignore[assignment]
+
+    def __bool__(self) -> bool:
+        return self._n > 0
+
+    def __contains__(self, value: Any) -> bool:
+        return any(v == value for v in self)
+
     def __bytes__(self) -> bytes:
         return self.tobytes()
 
 
 @register(version=1)
-class G3VectorTime(NumericVector):
+class G3VectorUnsignedChar(UnsignedCharVector):
+    """A vector of bytes (``bytes`` and ``bytearray`` are accepted as input) (a frame object; see ``UnsignedCharVector``)."""
+
+    __slots__ = ()
+
+
+class G3TimeVector(NumericVector):
     """A vector of G3Time values, stored as int64 ticks (``numpy.asarray`` gives the ticks)."""
+
+    _g3_untyped = True
 
     __slots__ = ()
     _dtype = np.dtype(np.int64)
@@ -641,7 +837,7 @@ class G3VectorTime(NumericVector):
     __hash__ = None  # type: ignore[assignment]
 
     @classmethod
-    def _g3_read(cls, r: ArchiveReader, version: int) -> G3VectorTime:
+    def _g3_read(cls, r: ArchiveReader, version: int) -> Any:
         n = r.size(8)
         if n:
             r.begin(G3Time._g3_chain)
@@ -657,13 +853,21 @@ class G3VectorTime(NumericVector):
         return [int(t) for t in self._view().tolist()]
 
     @classmethod
-    def _from_json_payload(cls, payload: Any) -> G3VectorTime:
+    def _from_json_payload(cls, payload: Any) -> Any:
         return cls._wrap(np.array([int(t) for t in payload], dtype=np.int64).reshape(-1))
 
 
 @register(version=1)
-class G3VectorQuat(NumericVector):
+class G3VectorTime(G3TimeVector):
+    """A vector of G3Time values, stored as int64 ticks (``numpy.asarray`` gives the ticks) (a frame object; see ``G3TimeVector``)."""
+
+    __slots__ = ()
+
+
+class QuatVector(NumericVector):
     """A vector of quaternions, stored as an ``(n, 4)`` binary64 array of (a, b, c, d)."""
+
+    _g3_untyped = True
 
     __slots__ = ()
     _dtype = np.dtype(np.float64)
@@ -703,8 +907,121 @@ class G3VectorQuat(NumericVector):
 
     __hash__ = None  # type: ignore[assignment]
 
+    # -- element-wise quaternion arithmetic, as spt3g's ----------------------
+    def _quats(self, arr: np.ndarray) -> Any:
+        """A vector of the same kind holding the quaternions ``arr`` (``(n, 4)``)."""
+        return type(self)._wrap(arr)
+
+    def _doubles(self, arr: np.ndarray) -> Any:
+        """A vector of doubles holding one value per quaternion."""
+        return (DoubleVector if _is_untyped(self) else G3VectorDouble)._wrap(arr)
+
+    @staticmethod
+    def _quat_operand(o: Any) -> np.ndarray | None:
+        if isinstance(o, QuatVector):
+            return o._view()
+        if isinstance(o, Quat):
+            return np.array(tuple(o), dtype=np.float64)
+        return None
+
+    def __mul__(self, o: Any) -> Any:
+        q = self._quat_operand(o)
+        if q is not None:
+            return self._quats(quat_multiply(self._view(), q))
+        if is_real_number(o):
+            return self._quats(self._view() * o)
+        return NotImplemented
+
+    def __rmul__(self, o: Any) -> Any:
+        q = self._quat_operand(o)
+        if q is not None:
+            return self._quats(quat_multiply(q, self._view()))
+        if is_real_number(o):
+            return self._quats(o * self._view())
+        return NotImplemented
+
+    def __truediv__(self, o: Any) -> Any:
+        q = self._quat_operand(o)
+        if q is not None:
+            return self._quats(quat_divide(self._view(), q))
+        if is_real_number(o):
+            return self._quats(self._view() / o)
+        return NotImplemented
+
+    def __rtruediv__(self, o: Any) -> Any:
+        q = self._quat_operand(o)
+        if q is not None:
+            return self._quats(quat_divide(q, self._view()))
+        if is_real_number(o):
+            v = self._view()
+            return self._quats((o * quat_conj(v)) / quat_norm(v)[..., None])
+        return NotImplemented
+
+    def __pow__(self, n: Any) -> Any:
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool):
+            return NotImplemented
+        return self._quats(quat_power(self._view(), int(n)))
+
+    def __imul__(self, o: Any) -> Any:
+        return self._assign(self * o)
+
+    def __itruediv__(self, o: Any) -> Any:
+        return self._assign(self / o)
+
+    def _assign(self, result: Any) -> Any:
+        if result is NotImplemented:
+            return NotImplemented
+        self._reserve(0)
+        self._view()[...] = result._view()
+        return self
+
+    def __neg__(self) -> Any:
+        return self._quats(-self._view())
+
+    def __invert__(self) -> Any:
+        return self._quats(quat_conj(self._view()))
+
+    def __abs__(self) -> Any:
+        return self._doubles(np.sqrt(quat_norm(self._view())))
+
+    def abs(self) -> Any:
+        """The Euclidean norm of each quaternion (same as ``abs(v)``)."""
+        return abs(self)
+
+    @property
+    def real(self) -> Any:
+        """The real (scalar) part of each quaternion."""
+        return self._doubles(self._view()[:, 0].copy())
+
+    def norm(self) -> Any:
+        """The Cayley norm (``a² + b² + c² + d²``) of each quaternion."""
+        return self._doubles(quat_norm(self._view()))
+
+    def vnorm(self) -> Any:
+        """The Cayley norm of the vector part (``b² + c² + d²``) of each quaternion."""
+        v = self._view()
+        return self._doubles(v[:, 1] * v[:, 1] + v[:, 2] * v[:, 2] + v[:, 3] * v[:, 3])
+
+    def dot3(self, o: Quat) -> Any:
+        """The dot product of each quaternion's vector part with that of ``o``."""
+        if not isinstance(o, Quat):
+            raise TypeError(f"dot3 takes a Quat, not {type(o).__name__}")
+        v = self._view()
+        return self._doubles(v[:, 1] * o.b + v[:, 2] * o.c + v[:, 3] * o.d)
+
+    def cross3(self, o: Quat) -> Any:
+        """The cross product of each quaternion's vector part with that of ``o``."""
+        if not isinstance(o, Quat):
+            raise TypeError(f"cross3 takes a Quat, not {type(o).__name__}")
+        v = self._view()
+        out = np.zeros_like(v)
+        out[:, 1] = v[:, 2] * o.d - v[:, 3] * o.c
+        out[:, 2] = v[:, 3] * o.b - v[:, 1] * o.d
+        out[:, 3] = v[:, 1] * o.c - v[:, 2] * o.b
+        return self._quats(out)
+
     @classmethod
-    def _g3_read(cls, r: ArchiveReader, version: int) -> G3VectorQuat:
+    def _g3_read(cls, r: ArchiveReader, version: int) -> Any:
         n = r.size(32)
         if n:
             r.version("Quat", 1)
@@ -720,8 +1037,15 @@ class G3VectorQuat(NumericVector):
         return [quat_json(q) for q in self]
 
     @classmethod
-    def _from_json_payload(cls, payload: Any) -> G3VectorQuat:
+    def _from_json_payload(cls, payload: Any) -> Any:
         return cls([quat_from_json(q) for q in payload])
+
+
+@register(version=1)
+class G3VectorQuat(QuatVector):
+    """A vector of quaternions, stored as an ``(n, 4)`` binary64 array of (a, b, c, d) (a frame object; see ``QuatVector``)."""
+
+    __slots__ = ()
 
 
 # --------------------------------------------------------------------------
@@ -770,14 +1094,17 @@ class ListVector(G3FrameObject):
         return iter(self._items)
 
     def __contains__(self, value: Any) -> bool:
-        return value in self._items
+        return self._coerce_one(value) in self._items  # a wrong element type is a TypeError
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ListVector):
-            return type(other) is type(self) and self._items == other._items
+            if type(other) is not type(self):
+                return False
+            other = other._items
         if isinstance(other, list | tuple):
+            # same_value: elements may be numeric vectors, whose == is element-wise
             return len(other) == len(self._items) and all(
-                a == b for a, b in zip(self._items, other, strict=True)
+                same_value(a, b) for a, b in zip(self._items, other, strict=True)
             )
         return NotImplemented
 
@@ -842,9 +1169,10 @@ class ListVector(G3FrameObject):
         return f"{type(self).__name__}({self.Description()})"
 
 
-@register(version=1)
-class G3VectorString(ListVector):
+class StringVector(ListVector):
     """A vector of strings."""
+
+    _g3_untyped = True
 
     __slots__ = ()
 
@@ -855,7 +1183,7 @@ class G3VectorString(ListVector):
         return v
 
     @classmethod
-    def _g3_read(cls, r: ArchiveReader, version: int) -> G3VectorString:
+    def _g3_read(cls, r: ArchiveReader, version: int) -> Any:
         n = r.size(8)
         return cls._wrap(read_strings(r, n))
 
@@ -867,13 +1195,21 @@ class G3VectorString(ListVector):
         return list(self._items)
 
     @classmethod
-    def _from_json_payload(cls, payload: Any) -> G3VectorString:
+    def _from_json_payload(cls, payload: Any) -> Any:
         return cls(payload)
 
 
 @register(version=1)
-class G3VectorVectorString(ListVector):
+class G3VectorString(StringVector):
+    """A vector of strings (a frame object; see ``StringVector``)."""
+
+    __slots__ = ()
+
+
+class G3VectorStringVector(ListVector):
     """A vector of G3VectorString (each element stored by value)."""
+
+    _g3_untyped = True
 
     __slots__ = ()
 
@@ -885,7 +1221,7 @@ class G3VectorVectorString(ListVector):
         return v.Description()
 
     @classmethod
-    def _g3_read(cls, r: ArchiveReader, version: int) -> G3VectorVectorString:
+    def _g3_read(cls, r: ArchiveReader, version: int) -> Any:
         n = r.size(8)
         return cls._wrap([read_by_value(r, G3VectorString) for _ in range(n)])
 
@@ -898,18 +1234,26 @@ class G3VectorVectorString(ListVector):
         return [v._json_payload() for v in self._items]
 
     @classmethod
-    def _from_json_payload(cls, payload: Any) -> G3VectorVectorString:
+    def _from_json_payload(cls, payload: Any) -> Any:
         return cls([G3VectorString(v) for v in payload])
 
 
 @register(version=1)
-class G3VectorFrameObject(ListVector):
+class G3VectorVectorString(G3VectorStringVector):
+    """A vector of G3VectorString (each element stored by value) (a frame object; see ``G3VectorStringVector``)."""
+
+    __slots__ = ()
+
+
+class FrameObjectVector(ListVector):
     """A vector of frame objects (or ``None``), each stored as a polymorphic pointer.
 
     The same object appearing twice is written once and referred to after;
     such a blob decodes to one shared object.  Plain ``bool``/``int``/
     ``float``/``str`` values are wrapped as in a frame.
     """
+
+    _g3_untyped = True
 
     __slots__ = ()
 
@@ -930,7 +1274,7 @@ class G3VectorFrameObject(ListVector):
         return "NULL" if v is None else f"0x{id(v):x}"
 
     @classmethod
-    def _g3_read(cls, r: ArchiveReader, version: int) -> G3VectorFrameObject:
+    def _g3_read(cls, r: ArchiveReader, version: int) -> Any:
         n = r.size(4)
         try:
             return cls._wrap([r.pointer() for _ in range(n)])
@@ -947,9 +1291,123 @@ class G3VectorFrameObject(ListVector):
         return [object_to_json(v) for v in self._items]
 
     @classmethod
-    def _from_json_payload(cls, payload: Any) -> G3VectorFrameObject:
+    def _from_json_payload(cls, payload: Any) -> Any:
 
         return cls._wrap([object_from_json(v) for v in payload])
+
+
+@register(version=1)
+class G3VectorFrameObject(FrameObjectVector):
+    """A vector of frame objects (or ``None``), each stored as a polymorphic pointer (a frame object; see ``FrameObjectVector``)."""
+
+    __slots__ = ()
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are equal as wholes (one ``bool``).
+
+    For the containers' own ``==``: numeric vectors compare element by
+    element (as in spt3g), so two of them are equal here when they are of
+    related classes and hold the same elements.
+    """
+    if isinstance(a, ArithmeticVector) or isinstance(b, ArithmeticVector):
+        if isinstance(a, NumericVector) and isinstance(b, NumericVector):
+            if not (isinstance(a, type(b)) or isinstance(b, type(a))):
+                return False
+        try:
+            x, y = np.asarray(a), np.asarray(b)
+        except (TypeError, ValueError):
+            return False
+        return x.shape == y.shape and bool(np.array_equal(x, y))
+    eq = a == b
+    if isinstance(eq, np.ndarray):
+        return bool(eq.all()) and np.shape(a) == np.shape(b)
+    return bool(eq)
+
+
+class IntVector(Int64Vector):
+    """spt3g's untyped vector of signed 32-bit integers (not a frame object)."""
+
+    _g3_untyped = True
+
+    __slots__ = ()
+    _dtype = np.dtype(np.int32)
+    _json_dtype = "int32"
+
+
+class UIntVector(Int64Vector):
+    """spt3g's untyped vector of unsigned 32-bit integers (not a frame object)."""
+
+    _g3_untyped = True
+
+    __slots__ = ()
+    _dtype = np.dtype(np.uint32)
+    _json_dtype = "uint32"
+
+
+class UInt64Vector(Int64Vector):
+    """spt3g's untyped vector of unsigned 64-bit integers (not a frame object)."""
+
+    _g3_untyped = True
+
+    __slots__ = ()
+    _dtype = np.dtype(np.uint64)
+    _json_dtype = "uint64"
+
+
+class FloatVector(DoubleVector):
+    """spt3g's untyped vector of binary32 values (not a frame object)."""
+
+    _g3_untyped = True
+
+    __slots__ = ()
+    _dtype = np.dtype(np.float32)  # type: ignore[assignment]
+    _json_dtype = "float32"
+
+
+class ComplexFloatVector(ComplexDoubleVector):
+    """spt3g's untyped vector of single-precision complex numbers (not a frame object)."""
+
+    _g3_untyped = True
+
+    __slots__ = ()
+    _dtype = np.dtype(np.complex64)
+
+
+class FrameTypeVector(ListVector):
+    """spt3g's untyped vector of ``G3FrameType`` values (not a frame object)."""
+
+    _g3_untyped = True
+
+    __slots__ = ()
+
+    @classmethod
+    def _coerce_one(cls, v: Any) -> G3FrameType:
+        return G3FrameType(v)
+
+
+class FrameVector(ListVector):
+    """spt3g's untyped vector of frames (not a frame object)."""
+
+    _g3_untyped = True
+
+    __slots__ = ()
+
+
+class ModuleConfigVector(ListVector):
+    """spt3g's untyped vector of module configurations (not a frame object)."""
+
+    _g3_untyped = True
+
+    __slots__ = ()
+
+
+class G3LoggerVector(ListVector):
+    """spt3g's untyped vector of logger objects (what G3MultiLogger takes; not a frame object)."""
+
+    _g3_untyped = True
+
+    __slots__ = ()
 
 
 _VECTOR_OF_DTYPE: dict[str, Any] = {
@@ -958,6 +1416,40 @@ _VECTOR_OF_DTYPE: dict[str, Any] = {
     np.dtype(np.bool_).str: G3VectorBool,
     np.dtype(np.complex128).str: G3VectorComplexDouble,
 }
+_UNTYPED_OF_DTYPE: dict[str, Any] = {
+    np.dtype(np.float64).str: DoubleVector,
+    np.dtype(np.int64).str: Int64Vector,
+    np.dtype(np.bool_).str: BoolVector,
+    np.dtype(np.complex128).str: ComplexDoubleVector,
+    np.dtype(np.int32).str: IntVector,
+    np.dtype(np.uint32).str: UIntVector,
+    np.dtype(np.uint64).str: UInt64Vector,
+    np.dtype(np.float32).str: FloatVector,
+    np.dtype(np.complex64).str: ComplexFloatVector,
+}
+
+#: spt3g's untyped vector classes (what G3MapVector* maps hold), by name.
+UNTYPED_VECTORS = (
+    "DoubleVector",
+    "Int64Vector",
+    "IntVector",
+    "UIntVector",
+    "UInt64Vector",
+    "FloatVector",
+    "BoolVector",
+    "ComplexDoubleVector",
+    "ComplexFloatVector",
+    "UnsignedCharVector",
+    "StringVector",
+    "QuatVector",
+    "G3TimeVector",
+    "G3VectorStringVector",
+    "FrameObjectVector",
+    "FrameTypeVector",
+    "FrameVector",
+    "ModuleConfigVector",
+    "G3LoggerVector",
+)
 
 __all__ = [
     "G3VectorDouble",
@@ -970,4 +1462,5 @@ __all__ = [
     "G3VectorString",
     "G3VectorVectorString",
     "G3VectorFrameObject",
+    *UNTYPED_VECTORS,
 ]

@@ -23,7 +23,10 @@ host, user and every ``Add`` call with its arguments.
 
 from __future__ import annotations
 
-from . import rerun  # noqa: F401  (gives G3PipelineInfo its Run method)
+from . import (
+    parse_pipeline_graph,
+    rerun,  # noqa: F401  (gives G3PipelineInfo its Run method)
+)
 from .caching import cache_frame_data, scan_func_cache_data
 from .decorators import g3decorator, indexmod, pipesegment, pipesegment_nodoc, usefulfunc
 from .errors import G3FatalError, G3ModuleArgumentError, G3PipelineError
@@ -46,6 +49,7 @@ from .loggers import (
     set_log_level,
 )
 from .module import G3Module
+from .parse_pipeline_graph import plot_frame_processing_info
 from .pipeline import G3Pipeline
 from .sources import G3InfiniteSource
 from .subproc import Subproc
@@ -62,6 +66,8 @@ from .utility import (
 )
 
 __all__ = [
+    "parse_pipeline_graph",
+    "plot_frame_processing_info",
     "G3Pipeline",
     "G3Module",
     "G3InfiniteSource",

@@ -61,6 +61,10 @@ class G3LogLevel(enum.IntEnum):
         return _TO_STDLIB[self]
 
 
+#: value -> member and name -> member, like spt3g's enum ``values`` / ``names``.
+G3LogLevel.values = {m.value: m for m in G3LogLevel}  # type: ignore[attr-defined]
+G3LogLevel.names = {m.name: m for m in G3LogLevel}  # type: ignore[attr-defined]
+
 _TO_STDLIB = {
     G3LogLevel.LOG_TRACE: TRACE,
     G3LogLevel.LOG_DEBUG: logging.DEBUG,

@@ -4,7 +4,8 @@ Assigning ``G3Logger.global_logger = G3PrintfLogger(G3LogLevel.LOG_INFO)``
 routes the messages of every g3stream logging unit (the stdlib loggers under
 ``g3stream``) to the handlers of that object, formatted as spt3g prints
 them, and sets the level; ``G3NullLogger()`` silences them; assigning
-``None`` gives control back to ordinary ``logging`` configuration.
+``None`` gives control back to ordinary ``logging`` configuration.  Reading
+it never gives None (as in spt3g): see ``G3Logger.global_logger``.
 """
 
 from __future__ import annotations
@@ -70,14 +71,34 @@ class _GlobalLoggerSlot(type):
 
     _current: G3Logger | None = None
     _saved_level = logging.NOTSET
+    _assigned = False  # whether a script ever assigned global_logger (None included)
+    _stdlib_view: G3Logger | None = None
 
     @property
-    def global_logger(cls) -> G3Logger | None:
-        """The logger object receiving g3stream's messages (None: plain stdlib configuration)."""
-        return _GlobalLoggerSlot._current
+    def global_logger(cls) -> G3Logger:
+        """The logger object receiving g3stream's messages.
+
+        Never None, as in spt3g: until a script assigns one, the first read
+        installs spt3g's default (a G3PrintfLogger at LOG_NOTICE) unless
+        stdlib logging already has handlers; with those, or after assigning
+        None, it is a plain ``G3Logger`` standing for the stdlib configuration.
+        """
+        current = _GlobalLoggerSlot._current
+        if current is None and not _GlobalLoggerSlot._assigned:
+            install_default_output()
+            current = _GlobalLoggerSlot._current
+        if current is None:
+            view = _GlobalLoggerSlot._stdlib_view
+            if view is None:
+                view = _GlobalLoggerSlot._stdlib_view = G3Logger()
+            return view
+        return current
 
     @global_logger.setter
     def global_logger(cls, logger: G3Logger | None) -> None:
+        _GlobalLoggerSlot._assigned = True
+        if logger is _GlobalLoggerSlot._stdlib_view and logger is not None:
+            logger = None  # assigning back what was read under stdlib control
         root = unit_logger(None)
         old = _GlobalLoggerSlot._current
         if old is not None:
@@ -96,8 +117,20 @@ class _GlobalLoggerSlot(type):
         root.setLevel(stdlib_level(logger.default_level))
 
 
+class _InstanceGlobalLogger:
+    """``logger.global_logger`` read or assigned through an instance (listed by ``dir``)."""
+
+    def __get__(self, obj: Any, objtype: Any = None) -> G3Logger:
+        return _GlobalLoggerSlot.global_logger.fget(G3Logger)  # type: ignore[attr-defined,no-any-return]
+
+    def __set__(self, obj: Any, logger: G3Logger | None) -> None:
+        G3Logger.global_logger = logger  # type: ignore[misc]
+
+
 class G3Logger(metaclass=_GlobalLoggerSlot):
     """Base of spt3g-style logger objects: a level plus stdlib handlers."""
+
+    global_logger = _InstanceGlobalLogger()
 
     def __init__(self, default_level: G3LogLevel | int = G3LogLevel.LOG_NOTICE) -> None:
         self.default_level = default_level
@@ -203,7 +236,7 @@ def install_default_output() -> bool:
     the root logger nor on g3stream's, stdlib would print only warnings.
     """
     root = unit_logger(None)
-    if G3Logger.global_logger is not None or root.handlers or logging.getLogger().handlers:
+    if _GlobalLoggerSlot._current is not None or root.handlers or logging.getLogger().handlers:
         return False
     level = root.level or logging.getLevelName("NOTICE")
     G3Logger.global_logger = G3PrintfLogger(G3LogLevel.LOG_NOTICE)
