@@ -41,6 +41,7 @@ from .inputs import (
     reader_frames,
     reader_options,
 )
+from .prometheus import add_metrics_options, start_metrics
 from .streaming import announce, close_module, end_processing
 
 HELP = "record a live stream to (rotating, optionally compressed) .g3 files"
@@ -95,6 +96,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="stop after this many seconds",
     )
     add_reader_options(p)
+    add_metrics_options(p)
     p.set_defaults(run=run)
     return p
 
@@ -176,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
     if listen_port:
         say(f"listening on port {listen_port}")
 
+    metrics = start_metrics(args, reader=reader)
     frames = nbytes = 0
     deadline = time.monotonic() + args.duration if args.duration else None
     timer = None
@@ -187,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for frame in reader_frames(reader):
             writer(frame)
+            metrics.count(frame)
             if not frames:
                 say(f"recording {args.url} to {args.out}")
             frames += 1
@@ -205,5 +209,6 @@ def run(args: argparse.Namespace) -> int:
             timer.cancel()
         end_processing([writer])
         close_module(reader)
+        metrics.close()
     print(f"recorded {frames} frames ({format_bytes(nbytes)})", file=sys.stderr, flush=True)
     return EXIT_OK

@@ -15,6 +15,7 @@ from typing import Any
 from .common import EXIT_OK, UsageError, positive_float_arg
 from .inputs import add_reader_options, check_url, is_url, listening_port, reader_options
 from .monitor import StreamMonitor, show_until_done
+from .prometheus import add_metrics_options, start_metrics
 from .rates import RateBoard, RateDisplay
 
 HELP = "live frames/s and bytes/s per frame type, drops and gaps of a stream"
@@ -48,6 +49,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object per interval instead of a table"
     )
     add_reader_options(p)
+    add_metrics_options(p)
     p.set_defaults(run=run)
     return p
 
@@ -66,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"listening on port {listen_port}", flush=True, file=sys.stderr if args.json else None
         )
+    metrics = start_metrics(args, board=board, reader=monitor.reader)
     title = f"g3stream stats {args.url}"
     with RateDisplay(board, title, json_lines=args.json) as display:
         try:
@@ -73,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     monitor.stop()
+    metrics.close()
     if monitor.error is not None:
         raise monitor.error
     return EXIT_OK
