@@ -31,7 +31,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,9 +146,7 @@ class LiveReader:
     **reader_options)``, for example ``reconnect=True`` or ``timeout=5``), a
     G3Reader-like driving module, or an iterable of frames.  ``history`` is
     the number of frames kept per type; ``history_per_type`` overrides it for
-    some types (``{"Scan": 120, "Timepoint": 2000}``).  ``rate`` paces the
-    source to at most that many frames per second (to replay a file as if
-    live).  ``stale_after`` is the silence, in seconds, after which
+    some types (``{"Scan": 120, "Timepoint": 2000}``).  ``stale_after`` is the silence, in seconds, after which
     :meth:`health` reports the stream stale.
     """
 
@@ -157,7 +155,6 @@ class LiveReader:
         source: str | Any,
         history: int = DEFAULT_HISTORY,
         history_per_type: Mapping[G3FrameType | int | str, int] | None = None,
-        rate: float | None = None,
         stale_after: float = DEFAULT_STALE_AFTER,
         **reader_options: Any,
     ) -> None:
@@ -166,7 +163,6 @@ class LiveReader:
         self.source = source
         self.history = int(history)
         self.history_per_type = {frame_type(t): int(n) for t, n in (history_per_type or {}).items()}
-        self.rate = rate
         self.stale_after = float(stale_after)
         self.reader_options = reader_options
         self.error: BaseException | None = None
@@ -252,22 +248,9 @@ class LiveReader:
         else:
             yield from reader
 
-    def _paced(self, frames: Iterable[G3Frame]) -> Iterator[G3Frame]:
-        if not self.rate:
-            yield from frames
-            return
-        period = 1.0 / self.rate
-        due = time.monotonic()
-        for frame in frames:
-            wait = due - time.monotonic()
-            if wait > 0 and self._stop.wait(wait):
-                return
-            due = max(due + period, time.monotonic() - 1.0)
-            yield frame
-
     def _run(self) -> None:
         try:
-            for frame in self._paced(self._source_frames()):
+            for frame in self._source_frames():
                 if self._stop.is_set():
                     break
                 self._add(frame)
