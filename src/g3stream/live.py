@@ -171,6 +171,7 @@ class LiveReader:
         self._arrived = threading.Condition(self._lock)
         self._observers: list[Observer] = []
         self._frames = 0
+        self._per_type: dict[G3FrameType, int] = {}
         self._last_arrival: float | None = None
         self._stop = threading.Event()
         self._ended = False
@@ -273,12 +274,18 @@ class LiveReader:
                 ring = self._rings[t] = deque(maxlen=self.history_per_type.get(t, self.history))
             ring.append((now, frame))
             self._frames += 1
+            self._per_type[t] = self._per_type.get(t, 0) + 1
             self._last_arrival = now
             self._arrived.notify_all()
         for observer in self._observers:
             observer(frame, nbytes, now)
 
     # -- queries -------------------------------------------------------------
+    def received(self, type: G3FrameType | int | str | None = None) -> int:  # noqa: A002
+        """Frames of ``type`` (of every type when None) received since the start."""
+        with self._lock:
+            return self._frames if type is None else self._per_type.get(frame_type(type), 0)
+
     def types(self) -> list[G3FrameType]:
         """The frame types seen so far, in order of first arrival."""
         with self._lock:
@@ -324,10 +331,7 @@ class LiveReader:
         end = None if timeout is None else time.monotonic() + timeout
 
         def have() -> bool:
-            if t is None:
-                return self._frames >= count
-            ring = self._rings.get(t)
-            return ring is not None and len(ring) >= min(count, ring.maxlen or count)
+            return (self._frames if t is None else self._per_type.get(t, 0)) >= count
 
         with self._arrived:
             while not have():
