@@ -117,26 +117,47 @@ class TimestreamWindow:
 
 
 class SourceLiveness:
-    """Connection state of a reader: what the network source tells, else what arrivals tell.
+    """Connection state of a reader: connected, and outages survived.
 
-    This adapter is the one place that knows how liveness is read from a
-    reader; it prefers ``reader.statistics()`` and falls back to the TCP
-    source's own counters.
+    The one place that knows how liveness is read.  A reader with a
+    ``statistics()`` method (fields ``connected`` and ``reconnects``) is
+    asked directly.  Otherwise both are derived from frame arrivals, which
+    the owner reports with :meth:`arrived`: the source counts as connected
+    while the last frame is at most ``stale_after`` seconds old, and each
+    return of frames after a longer silence counts as one reconnect.
     """
 
-    def __init__(self, reader: Any) -> None:
+    def __init__(self, reader: Any, stale_after: float = DEFAULT_STALE_AFTER) -> None:
         self.reader = reader
+        self.stale_after = float(stale_after)
+        self._last: float | None = None
+        self._outages = 0
+        self._lock = threading.Lock()
 
-    def connected_and_reconnects(self) -> tuple[bool | None, int]:
-        """(connected or None when unknown, outages survived)."""
+    def arrived(self, when: float | None) -> None:
+        """Report the arrival time (``time.time()``) of the latest frame (None: none yet)."""
+        if when is None:
+            return
+        with self._lock:
+            last = self._last
+            if last is not None and when > last:
+                if when - last > self.stale_after:
+                    self._outages += 1
+            if last is None or when > last:
+                self._last = when
+
+    def status(self) -> tuple[bool | None, int]:
+        """(connected, reconnects); connected is None before anything is known."""
         stats = getattr(self.reader, "statistics", None)
         if callable(stats):
             s = stats()
-            return bool(getattr(s, "connected", True)), int(getattr(s, "reconnects", 0))
-        source = getattr(self.reader, "_source", None)
-        if source is None or not hasattr(source, "outages"):
-            return None, 0
-        return bool(source.connected), int(source.outages)
+            if hasattr(s, "connected") and hasattr(s, "reconnects"):
+                return bool(s.connected), int(s.reconnects)
+        with self._lock:
+            last, outages = self._last, self._outages
+        if last is None:
+            return None, outages
+        return time.time() - last <= self.stale_after, outages
 
 
 class LiveReader:
@@ -191,7 +212,7 @@ class LiveReader:
             raise TypeError("reader options apply only to a source given by name")
         else:
             self._reader = src
-        self._liveness = SourceLiveness(self._reader)
+        self._liveness = SourceLiveness(self._reader, self.stale_after)
         self._thread = threading.Thread(target=self._run, name="g3stream-live", daemon=True)
         self._thread.start()
         return self
@@ -277,6 +298,8 @@ class LiveReader:
             self._per_type[t] = self._per_type.get(t, 0) + 1
             self._last_arrival = now
             self._arrived.notify_all()
+        if self._liveness is not None:
+            self._liveness.arrived(now)
         for observer in self._observers:
             observer(frame, nbytes, now)
 
@@ -348,11 +371,9 @@ class LiveReader:
         with self._lock:
             last, frames, ended = self._last_arrival, self._frames, self._ended
         age = None if last is None else max(0.0, time.time() - last)
-        connected, reconnects = (
-            self._liveness.connected_and_reconnects() if self._liveness else (None, 0)
-        )
-        if connected is None:  # not a network source: delivering while the thread runs
-            connected = self.running
+        connected, reconnects = self._liveness.status() if self._liveness else (None, 0)
+        if connected is None:  # nothing arrived yet
+            connected = False
         if self.error is not None:
             state = "error"
         elif ended:

@@ -23,7 +23,6 @@ import numpy as np
 from ..cli.rates import RateBoard
 from ..frame import G3Frame
 from ..live import LiveReader, frame_type
-from ..objects.base import OpaqueFrameObject
 from .downsample import minmax_downsample
 
 __all__ = ["MonitorState", "TimestreamChoice", "ScalarChoice", "frame_listing"]
@@ -48,37 +47,43 @@ def _finite(values: np.ndarray) -> list[float | None]:
 
 
 def frame_listing(frame: G3Frame) -> list[dict[str, str]]:
-    """Every key of ``frame`` with its value's type name and short summary (as ``dump`` shows)."""
-    rows = []
-    for key in sorted(frame.keys()):
-        try:
-            obj = frame._object(key)
-            listing = getattr(obj, "_listing_summary", None) or getattr(obj, "Summary", None)
-            summary = listing() if listing is not None else str(obj)
-            name = obj.class_name if isinstance(obj, OpaqueFrameObject) else type(obj).__name__
-        except Exception as exc:  # noqa: BLE001 - one bad entry must not hide the others
-            name, summary = "undecodable", f"<{exc}>"
-        if len(summary) > SHORT_VALUE:
-            summary = summary[: SHORT_VALUE - 1] + "\u2026"
-        rows.append({"key": key, "type": name, "summary": summary})
+    """Every key of ``frame`` with its value's type name and short summary, as ``dump`` prints.
+
+    Read from the frame's own listing (:meth:`G3Frame.Summary`), so the
+    inspector shows exactly what ``g3stream dump`` shows.
+    """
+    keys = sorted(frame.keys())
+    lines = frame.Summary().split("\n")[1:-1]
+    rows: list[dict[str, str]] = []
+    pending = iter(keys)
+    expect = next(pending, None)
+    for line in lines:
+        if expect is not None and line.startswith(f'"{expect}" ('):
+            rest = line[len(expect) + 4 :]
+            name, _, summary = rest.partition(") => ")
+            rows.append({"key": expect, "type": name, "summary": summary})
+            expect = next(pending, None)
+        elif rows:  # a summary that spans lines
+            rows[-1]["summary"] += " " + line.strip()
+    for row in rows:
+        if len(row["summary"]) > SHORT_VALUE:
+            row["summary"] = row["summary"][: SHORT_VALUE - 1] + "\u2026"
     return rows
 
 
 def value_detail(frame: G3Frame, key: str) -> str:
     """A long description of one value of ``frame`` (cut at :data:`LONG_VALUE` characters)."""
-    obj = frame._object(key)
-    describe = getattr(obj, "Description", None)
-    text = describe() if describe is not None else str(obj)
-    if isinstance(obj, dict) or hasattr(obj, "items"):
-        try:
-            text = "\n".join(f"{k}: {v}" for k, v in obj.items())
-        except Exception:  # noqa: BLE001 - keep the description
-            pass
-    elif hasattr(obj, "__len__") and hasattr(obj, "__getitem__") and not isinstance(obj, str):
+    obj = frame[key]
+    if hasattr(obj, "items") and callable(obj.items):
+        text = "\n".join(f"{k}: {v}" for k, v in obj.items())
+    elif isinstance(obj, str | bytes) or not hasattr(obj, "__len__"):
+        describe = getattr(obj, "Description", None)
+        text = describe() if callable(describe) else str(obj)
+    else:
         try:
             text = np.array2string(np.asarray(obj), threshold=2000, max_line_width=100)
-        except Exception:  # noqa: BLE001 - keep the description
-            pass
+        except Exception:  # noqa: BLE001 - not an array: its description instead
+            text = str(obj)
     if len(text) > LONG_VALUE:
         text = text[:LONG_VALUE] + f"\n\u2026 ({len(text) - LONG_VALUE} more characters)"
     return text
