@@ -4,6 +4,7 @@
 
 const PLOT_MARGIN = { l: 60, r: 20, t: 10, b: 40 };
 const PLOT_CONFIG = { displaylogo: false, responsive: true };
+const SMALL_PLOT_CONFIG = { displaylogo: false, responsive: true, displayModeBar: false };
 const MAX_LISTED_CHANNELS = 500;
 const DEFAULT_CHANNELS = 4;
 
@@ -83,8 +84,8 @@ function showRates(r) {
   const now = h.t.length ? h.t[h.t.length - 1] : 0;
   const x = h.t.map((t) => t - now);
   const traces = (series) => Object.keys(series).map((t) => ({ x, y: series[t], name: t, mode: "lines" }));
-  Plotly.react("fps-plot", traces(h.fps), layout("seconds", "frames/s", true), PLOT_CONFIG);
-  Plotly.react("bps-plot", traces(h.bps), layout("seconds", "bytes/s", true), PLOT_CONFIG);
+  Plotly.react("fps-plot", traces(h.fps), layout("seconds", "frames/s", true), SMALL_PLOT_CONFIG);
+  Plotly.react("bps-plot", traces(h.bps), layout("seconds", "bytes/s", true), SMALL_PLOT_CONFIG);
 }
 
 // -- choices ------------------------------------------------------------------
