@@ -146,18 +146,25 @@ class SourceLiveness:
             if last is None or when > last:
                 self._last = when
 
-    def status(self) -> tuple[bool | None, int]:
-        """(connected, reconnects); connected is None before anything is known."""
+    def last_arrival(self) -> float | None:
+        """The latest arrival reported (``time.time()``), None before the first."""
+        with self._lock:
+            return self._last
+
+    def status(self) -> tuple[bool | None, int, float | None]:
+        """(connected, reconnects, seconds since the last frame); None where nothing is known."""
         stats = getattr(self.reader, "statistics", None)
         if callable(stats):
             s = stats()
             if hasattr(s, "connected") and hasattr(s, "reconnects"):
-                return bool(s.connected), int(s.reconnects)
+                age = getattr(s, "last_frame_age_s", None)
+                return bool(s.connected), int(s.reconnects), age
         with self._lock:
             last, outages = self._last, self._outages
         if last is None:
-            return None, outages
-        return time.time() - last <= self.stale_after, outages
+            return None, outages, None
+        age = max(0.0, time.time() - last)
+        return age <= self.stale_after, outages, age
 
 
 class LiveReader:
@@ -371,7 +378,7 @@ class LiveReader:
         with self._lock:
             last, frames, ended = self._last_arrival, self._frames, self._ended
         age = None if last is None else max(0.0, time.time() - last)
-        connected, reconnects = self._liveness.status() if self._liveness else (None, 0)
+        connected, reconnects, _ = self._liveness.status() if self._liveness else (None, 0, None)
         if connected is None:  # nothing arrived yet
             connected = False
         if self.error is not None:

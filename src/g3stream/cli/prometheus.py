@@ -51,6 +51,7 @@ class CommandMetrics:
         self._counting = counting
         self._liveness = SourceLiveness(reader) if reader is not None else None
         self._external = not counting
+        self._seen = 0
         self.collector = StreamMetrics(
             rates=self.board,
             health=self._health if reader is not None else None,
@@ -60,19 +61,20 @@ class CommandMetrics:
 
     def _health(self) -> tuple[bool | None, int, float | None]:
         assert self._liveness is not None
-        last = self.board.last_frame_time
         if self._external:
-            # frames counted elsewhere: outages are seen from here, at scrape time
-            self._liveness.arrived(last)
-        connected, reconnects = self._liveness.status()
-        return connected, reconnects, None if last is None else max(0.0, time.time() - last)
+            # frames counted elsewhere: an arrival is seen here, when the totals moved
+            total = sum(r.frames for r in self.board.snapshot().rows)
+            if total != self._seen:
+                self._seen = total
+                self._liveness.arrived(time.time())
+        return self._liveness.status()
 
     def count(self, frame: G3Frame) -> None:
         """Count one frame handled by the command."""
         if self._counting:
             self.board.add(frame, frame_size(frame))
             if self._liveness is not None:
-                self._liveness.arrived(self.board.last_frame_time)
+                self._liveness.arrived(time.time())
 
     def close(self) -> None:
         """Stop the endpoint."""

@@ -92,8 +92,6 @@ class RateBoard:
         self.gaps = 0
         self.longest_gap = 0.0
         self.status = "waiting"
-        #: Wall-clock time (``time.time()``) of the last frame counted, None before the first.
-        self.last_frame_time: float | None = None
 
     def add(self, frame: G3Frame, nbytes: int) -> None:
         """Count one received frame of ``nbytes`` bytes."""
@@ -116,7 +114,6 @@ class RateBoard:
                 c = self._counts[frame.type] = TypeCounts()
             c.frames += 1
             c.nbytes += nbytes
-            self.last_frame_time = time.time()
             if seq is not None:
                 if c.last_seq is not None and seq > c.last_seq + 1:
                     c.dropped += seq - c.last_seq - 1
