@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up everything the tests need (virtualenv, packages, netcat) and run
+# Set up everything the tests need (virtualenv, packages, netcat, chromium) and run
 # lint, type checks and the test suite.  Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,11 +10,17 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,dev]'
 
-# netcat (Debian's netcat-openbsd) for the netcat interoperability tests;
-# without it those tests skip with a reason.
-if ! command -v nc >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq netcat-openbsd) >/dev/null 2>&1 \
-        || echo "warning: could not install netcat-openbsd; netcat tests will skip"
+# Debian packages some tests drive, installed only where missing (as root):
+# netcat (netcat-openbsd) for the netcat interoperability tests, and
+# chromium with chromium-driver for the web monitor's browser tests.
+# Without them those tests skip with a reason.
+missing=()
+command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 \
+        || echo "warning: could not install ${missing[*]}; the tests needing them will skip"
 fi
 
 .venv/bin/ruff check src tests bench

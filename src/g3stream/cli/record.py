@@ -43,6 +43,7 @@ from .inputs import (
     reader_frames,
     reader_options,
 )
+from .prometheus import add_metrics_options, start_metrics
 from .streaming import announce, close_module, end_processing
 
 HELP = "record a live stream to (rotating, optionally compressed) .g3 files"
@@ -98,6 +99,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_reader_options(p)
     add_skip_option(p)
+    add_metrics_options(p)
     p.set_defaults(run=run)
     return p
 
@@ -179,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
     if listen_port:
         say(f"listening on port {listen_port}")
 
+    metrics = start_metrics(args, reader=reader)
     frames = nbytes = 0
     skipper = FrameSkipper(args.skip_key)
     deadline = time.monotonic() + args.duration if args.duration else None
@@ -191,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for frame in skipper(reader_frames(reader)):
             writer(frame)
+            metrics.count(frame)
             if not frames:
                 say(f"recording {args.url} to {args.out}")
             frames += 1
@@ -209,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
             timer.cancel()
         end_processing([writer])
         close_module(reader)
+        metrics.close()
     skipped = f", skipped {skipper.skipped} frames with {'/'.join(args.skip_key)}"
     summary = f"recorded {frames} frames ({format_bytes(nbytes)})"
     print(summary + (skipped if args.skip_key else ""), file=sys.stderr, flush=True)

@@ -22,6 +22,7 @@ from .inputs import (
     reader_frames,
     reader_options,
 )
+from .prometheus import add_metrics_options, start_metrics
 from .streaming import (
     add_sender_options,
     announce,
@@ -51,6 +52,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("url", metavar="URL", help="tcp://host:port, or tcp://*:port to listen")
     add_sender_options(p)
     add_reader_options(p)
+    add_metrics_options(p)
     p.set_defaults(run=run)
     return p
 
@@ -67,11 +69,13 @@ def run(args: argparse.Namespace) -> int:
         announce(f"listening on port {listen_port}")
     sender = make_sender(args)
     announce(f"serving on port {sender_port(sender, args.port)}")
+    metrics = start_metrics(args, reader=reader, sender=sender)
     count = 0
     try:
         wait_for_clients(sender, args.wait_for_client, threading.Event())
         for frame in reader_frames(reader):
             sender(frame)
+            metrics.count(frame)
             count += 1
     except KeyboardInterrupt:
         log.warning("interrupted: closing client connections")
@@ -79,5 +83,6 @@ def run(args: argparse.Namespace) -> int:
         end_processing([sender])
         close_module(reader)
         log_sender_statistics(sender)
+        metrics.close()
     log.info("relayed %d frames", count)
     return EXIT_OK

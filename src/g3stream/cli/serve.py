@@ -20,6 +20,7 @@ from ..objects.time import G3Time
 from ..sim import SPT3G_SAMPLE_RATE, SimulatedDAQ
 from .common import EXIT_OK, UsageError, positive_float_arg
 from .inputs import STDIN_NAME, is_url, iter_source
+from .prometheus import add_metrics_options, start_metrics
 from .streaming import (
     add_sender_options,
     announce,
@@ -93,6 +94,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_sender_options(p)
     add_simulation_options(p)
+    add_metrics_options(p)
     p.set_defaults(run=run)
     return p
 
@@ -151,11 +153,13 @@ def run(args: argparse.Namespace) -> int:
         announce(f"serving on port {port}")
     else:
         announce(f"sending to {args.host}:{port}")
+    metrics = start_metrics(args, sender=sender)
     count = 0
     try:
         wait_for_clients(sender, args.wait_for_client, stop)
         for frame in frames:
             sender(frame)
+            metrics.count(frame)
             count += 1
     except KeyboardInterrupt:
         log.warning("interrupted: closing client connections")
@@ -165,5 +169,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         end_processing([sender])
         log_sender_statistics(sender)
+        metrics.close()
     log.info("served %d frames", count)
     return EXIT_OK

@@ -24,6 +24,7 @@ from .inputs import (
     reader_options,
 )
 from .monitor import StreamMonitor, show_until_done
+from .prometheus import add_metrics_options, start_metrics
 from .rates import RateBoard, RateDisplay
 
 HELP = "live frames/s and bytes/s per frame type, drops and gaps of a stream"
@@ -76,6 +77,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_reader_options(p)
     add_skip_option(p)
+    add_metrics_options(p)
     p.set_defaults(run=run)
     return p
 
@@ -94,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"listening on port {listen_port}", flush=True, file=sys.stderr if args.json else None
         )
+    metrics = start_metrics(args, board=board, reader=monitor.reader)
     title = f"g3stream stats {args.url}"
     with RateDisplay(board, title, json_lines=args.json) as display:
         try:
@@ -101,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     monitor.stop()
+    metrics.close()
     if monitor.error is not None:
         raise monitor.error
     return EXIT_OK
