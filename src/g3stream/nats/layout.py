@@ -58,6 +58,17 @@ def type_token(type_code: int) -> str:
     return t.name if t.is_standard else f"x{int(type_code):08x}"
 
 
+def type_code_of_token(token: str) -> int | None:
+    """The frame type code of a subject token (the reverse of :func:`type_token`); None if none."""
+    if token.startswith("x") and len(token) == 9:
+        try:
+            return int(token[1:], 16)
+        except ValueError:
+            return None
+    t = G3FrameType.names.get(token)
+    return int(t) if t is not None else None
+
+
 def data_stream(stream: str) -> str:
     """The data stream's name."""
     return stream
@@ -229,5 +240,6 @@ __all__ = [
     "meta_subject",
     "meta_subjects",
     "split_payload",
+    "type_code_of_token",
     "type_token",
 ]

@@ -171,6 +171,7 @@ class G3NatsSender:
         self._frames = self._bytes = self._messages = self._dups = self._republished = 0
         self._ranks: dict[int, int] = {}
         self._unacked: deque[_Item] = deque()
+        self._meta_unacked: deque[tuple[_Item, int, list[Any], float]] = deque()
         self._nc: Any = None
         self._js: Any = None
         self._part_size = 0
@@ -271,13 +272,15 @@ class G3NatsSender:
             first = first or ack
         return first
 
-    async def _publish_meta(self, item: _Item, data_seq: int) -> None:
+    async def _publish_meta(self, item: _Item, data_seq: int, wait: bool) -> list[Any]:
+        """Store ``item`` as the latest of its type; the acknowledgement futures unless ``wait``."""
         code = item.type_code
         rank = self._ranks.get(code)
         if rank is None:
             rank = self._ranks[code] = max(self._ranks.values(), default=-1) + 1
         parts = split_payload(item.data, self._part_size)
         n = len(parts)
+        futures = []
         # the other parts first: part 0, which readers look up, is complete last
         for i in [*range(1, n), 0]:
             hdrs = self._headers(item, i, n, ".meta")
@@ -286,7 +289,27 @@ class G3NatsSender:
             hdrs[HDR_RANK] = str(rank)
             hdrs[HDR_SEQ] = str(data_seq)
             subject = meta_subject(self.address.stream, code, i)
-            await self._js.publish(subject, bytes(parts[i]), headers=hdrs, timeout=self.ack_timeout)
+            if wait:
+                await self._js.publish(
+                    subject, bytes(parts[i]), headers=hdrs, timeout=self.ack_timeout
+                )
+            else:
+                futures.append(await self._js.publish_async(subject, bytes(parts[i]), headers=hdrs))
+        return futures
+
+    async def _settle_meta(self) -> None:
+        """Retire acknowledged metadata publishes; publish again (waiting) those that failed."""
+        pending = self._meta_unacked
+        while pending:
+            item, seq, futures, since = pending[0]
+            if all(f.done() for f in futures):
+                if any(f.exception() is not None for f in futures):
+                    await self._publish_meta(item, seq, wait=True)
+            elif time.monotonic() - since > self.ack_timeout:
+                await self._publish_meta(item, seq, wait=True)
+            else:
+                return
+            pending.popleft()
 
     def _transient(self, exc: BaseException) -> bool:
         nats = nats_module()
@@ -299,8 +322,21 @@ class G3NatsSender:
     async def _ack_loop(self) -> None:
         while True:
             if not self._unacked:
+                try:
+                    await self._settle_meta()
+                except Exception as exc:
+                    if not self._transient(exc):
+                        self._fail(NatsRefusedError(f"{self.address.display}: refused: {exc}"))
+                        return
+                    await asyncio.sleep(0.1)
+                    continue
                 with self._cond:
-                    if self._closing and not self._queue and self._publisher.done():
+                    if (
+                        self._closing
+                        and not self._queue
+                        and self._publisher.done()
+                        and not self._meta_unacked
+                    ):
                         return
                 self._item_added.clear()
                 try:
@@ -310,9 +346,18 @@ class G3NatsSender:
                 continue
             item = self._unacked[0]
             try:
-                acks = await asyncio.wait_for(asyncio.gather(*item.futures), self.ack_timeout)
+                futures = item.futures
+                if not all(f.done() for f in futures):
+                    _, pending = await asyncio.wait(futures, timeout=self.ack_timeout)
+                    if pending:
+                        raise asyncio.TimeoutError
+                acks = [f.result() for f in futures]
                 if is_metadata(item.type_code):
-                    await self._publish_meta(item, acks[0].seq)
+                    # pipelined: the data stream's order is what matters, and
+                    # readers check the metadata stream against it
+                    futures = await self._publish_meta(item, acks[0].seq, wait=False)
+                    self._meta_unacked.append((item, acks[0].seq, futures, time.monotonic()))
+                await self._settle_meta()
             except Exception as exc:
                 if not self._transient(exc):
                     self._fail(NatsRefusedError(f"{self.address.display}: publish refused: {exc}"))
@@ -350,8 +395,9 @@ class G3NatsSender:
                 item = self._unacked[0]
                 try:
                     ack = await self._publish_now(item)
+                    await self._settle_meta()
                     if is_metadata(item.type_code):
-                        await self._publish_meta(item, ack.seq)
+                        await self._publish_meta(item, ack.seq, wait=True)
                 except Exception as exc:
                     if not self._transient(exc):
                         self._fail(

@@ -56,9 +56,11 @@ from .layout import (
     FrameAssembler,
     data_subject,
     data_subjects,
+    is_metadata,
     meta_stream,
     meta_subjects,
     parse_part,
+    type_code_of_token,
 )
 from .url import NatsAddress, parse_nats_url
 
@@ -258,7 +260,44 @@ class NatsSource:
                 continue  # that frame comes live right after the snapshot
             found.append((rank, d))
         found.sort(key=lambda e: e[0])
-        return [d for _, d in found]
+        known = {d.type_code for _, d in found}
+        # a type whose first frame is stored in the data stream but not yet in
+        # the metadata stream (the sender stores it there right after)
+        late = [d for d in await self._unindexed(last, known, wanted) if d.sequence <= last]
+        late.sort(key=lambda d: d.sequence)
+        return [d for _, d in found] + late
+
+    async def _unindexed(self, last: int, known: set[int], wanted: set[int]) -> list[Delivery]:
+        """The latest data-stream frame of each metadata type missing from the metadata stream."""
+        addr = self.address
+        info = await self._js.stream_info(addr.stream, subjects_filter=data_subjects(addr.stream))
+        out = []
+        for subject in info.state.subjects or {}:
+            token = subject.rsplit(".", 1)[-1]
+            code = type_code_of_token(token)
+            if code is None or code in known or not is_metadata(code):
+                continue
+            if wanted and code not in wanted:
+                continue
+            m = await self._js.get_msg(addr.stream, subject=subject, direct=True)
+            index, _ = parse_part((m.headers or {}).get(HDR_PART))
+            d = await self._frame_at(m.seq - index, last)
+            if d is not None:
+                out.append(d)
+        return out
+
+    async def _frame_at(self, first_seq: int, last: int) -> Delivery | None:
+        """The frame whose first message is at ``first_seq`` in the data stream, if whole."""
+        asm = FrameAssembler()
+        seq = first_seq
+        while seq <= last:
+            m = await self._js.get_msg(self.address.stream, seq=seq, direct=True)
+            for out in asm.add(seq, m.headers, m.data or b""):
+                if isinstance(out, AssembledFrame):
+                    return Delivery(out.data, out.type_code, out.last_seq, True)
+                return None
+            seq += 1
+        return None
 
     async def _meta_frame(self, meta: str, prefix: str) -> tuple[int, Delivery] | None:
         """The frame stored under ``prefix.0``, ``prefix.1``, ... (consistent parts) and its rank."""
@@ -296,6 +335,18 @@ class NatsSource:
         """
         nats = nats_module()
         subject = data_subject(self.address.stream, d.type_code)
+        if d.sequence >= last:
+            return d
+        try:
+            m = await self._js.get_msg(self.address.stream, subject=subject, direct=True)
+        except nats.js.errors.NotFoundError:
+            return d
+        if m.seq <= d.sequence:
+            return d
+        if m.seq <= last:  # the usual case: the type's last frame is the one wanted
+            index, _ = parse_part((m.headers or {}).get(HDR_PART))
+            newer = await self._frame_at(m.seq - index, last)
+            return newer if newer is not None else d
         while d.sequence < last:
             try:
                 m = await self._js.get_msg(
@@ -305,17 +356,11 @@ class NatsSource:
                 return d
             if m.seq > last:
                 return d
-            asm = FrameAssembler()
-            seq = m.seq
-            got: list[Any] = list(asm.add(seq, m.headers, m.data or b""))
-            while not got and seq < last:
-                seq += 1
-                m = await self._js.get_msg(self.address.stream, seq=seq, direct=True)
-                got = list(asm.add(seq, m.headers, m.data or b""))
-            frame = got[0] if got else None
-            if not isinstance(frame, AssembledFrame):
+            index, _ = parse_part((m.headers or {}).get(HDR_PART))
+            newer = await self._frame_at(m.seq - index, last)
+            if newer is None:
                 return d
-            d = Delivery(frame.data, frame.type_code, frame.last_seq, True)
+            d = newer
         return d
 
     def _push(self, item: Delivery | BaseException) -> None:
