@@ -16,7 +16,9 @@ with :meth:`NatsSource.next_delivery` instead.
 * ``durable=NAME`` reads through a durable consumer that remembers its
   position on the server; frames are acknowledged only when the caller
   says so (:meth:`NatsSource.acknowledge`), so anything not durably handled
-  is delivered again after a restart.  Without it, an ephemeral consumer is
+  is delivered again after a restart: a reader binding to an existing
+  consumer re-creates it right after its acknowledged sequence (or after
+  ``start_after``), so those frames come first and in order.  Without it, an ephemeral consumer is
   used, and re-created after the last delivered sequence whenever the
   server loses it or a delivery goes missing (a restart, a lost link).
 * ``types=`` filters by subject on the server; ``decimate=`` keeps every
@@ -111,6 +113,7 @@ class NatsSource:
         max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
         ack_wait: float = 60.0,
         max_ack_pending: int = 20000,
+        start_after: int | None = None,
     ) -> None:
         self.address: NatsAddress = parse_nats_url(url)
         self.name = self.address.display
@@ -119,6 +122,9 @@ class NatsSource:
         self.max_buffer_bytes = int(max_buffer_bytes)
         self.ack_wait = float(ack_wait)
         self.max_ack_pending = int(max_ack_pending)
+        #: Start right after this data-stream sequence, whatever the URL or a
+        #: durable consumer says (a recorder's own record of what it has).
+        self.start_after = start_after
         self._cond = threading.Condition()
         self._ready: deque[Delivery | BaseException] = deque()
         self._buffered = 0
@@ -164,25 +170,39 @@ class NatsSource:
             except nats.js.errors.NotFoundError:
                 existing = None
         start_seq: int | None = None
-        if existing is None and addr.start.kind == "new":
+        if existing is not None:
+            # resume in order right after what was acknowledged (or what the caller
+            # says it has): frames delivered to a reader that died are not left to
+            # come back after the acknowledgement wait, behind newer ones
+            floor = existing.ack_floor.stream_seq if existing.ack_floor else 0
+            if self.start_after is not None:
+                floor = self.start_after
+            await self._js.delete_consumer(addr.stream, addr.durable)
+            if floor or existing.config.deliver_policy == nats.js.api.DeliverPolicy.NEW:
+                start_seq = floor + 1
+            else:
+                start_seq = existing.config.opt_start_seq
+            self._last_seq = floor
+            existing = None
+        elif self.start_after is not None:
+            start_seq = self.start_after + 1
+            self._last_seq = self.start_after
+        elif addr.start.kind == "new":
             last = info.state.last_seq
             for d in await self._snapshot(last):
                 self._push(d)
                 self._snap += 1
             start_seq = last + 1
             self._last_seq = last
-        elif existing is None and addr.start.kind == "seq":
+        elif addr.start.kind == "seq":
             start_seq = addr.start.sequence
-        await self._subscribe(start_seq, existing is not None)
+        await self._subscribe(start_seq)
         self._fetcher = asyncio.ensure_future(self._fetch_loop())
 
-    async def _subscribe(self, start_seq: int | None, resume: bool) -> None:
-        """Create (or bind to) the consumer that delivers from ``start_seq`` on."""
+    async def _subscribe(self, start_seq: int | None) -> None:
+        """Create the consumer that delivers from ``start_seq`` on (else as the URL says)."""
         api = nats_module().js.api
         addr = self.address
-        if addr.durable and resume:
-            self._psub = await self._js.pull_subscribe_bind(addr.durable, stream=addr.stream)
-            return
         kwargs: dict[str, Any] = {}
         if start_seq is not None:
             kwargs = {"deliver_policy": api.DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": start_seq}
@@ -226,14 +246,12 @@ class NatsSource:
                 await old.unsubscribe()
             except Exception:  # the consumer or the connection is gone already
                 pass
-        resume = False
         if self.address.durable:
             try:
-                await self._js.consumer_info(self.address.stream, self.address.durable)
-                resume = True
-            except Exception:
-                resume = False
-        await self._subscribe(self._last_seq + 1, resume)
+                await self._js.delete_consumer(self.address.stream, self.address.durable)
+            except nats_module().js.errors.NotFoundError:
+                pass
+        await self._subscribe(self._last_seq + 1)
 
     async def _snapshot(self, last: int) -> list[Delivery]:
         """The latest frame of every metadata type as of data sequence ``last``, first-seen order."""
