@@ -75,10 +75,23 @@ class LoopThread:
         asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the loop and join the thread (idempotent)."""
-        if self._thread.is_alive():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(timeout)
+        """Cancel what still runs on the loop, stop it and join the thread (idempotent)."""
+        if not self._thread.is_alive():
+            return
+        try:
+            self.run(_cancel_others(), timeout)
+        except Exception:  # a task that will not end: stop the loop anyway
+            log.debug("tasks still running when the loop was stopped", exc_info=True)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout)
+
+
+async def _cancel_others() -> None:
+    current = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not current]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _tls_context(addr: NatsAddress) -> ssl.SSLContext | None:

@@ -21,7 +21,9 @@ Layout (docs/NATS.md has the reasoning):
 
 Headers of every message: ``G3-Type`` (the frame type code; its absence
 means "not a G3 frame"), ``Nats-Msg-Id`` (for de-duplication; parts add
-``.i``).  Metadata-stream messages also carry ``G3-Rank`` (the order in
+``.i``), ``Nats-Expected-Last-Msg-Id`` (the previous message's id: the
+server refuses a message whose predecessor it did not store, so a stream
+is never stored out of order).  Metadata-stream messages also carry ``G3-Rank`` (the order in
 which the type first appeared) and ``G3-Seq`` (the data-stream sequence of
 the frame's first part).
 """
@@ -42,6 +44,7 @@ HDR_FRAME = "G3-Frame"
 HDR_RANK = "G3-Rank"
 HDR_SEQ = "G3-Seq"
 HDR_MSG_ID = "Nats-Msg-Id"
+HDR_EXPECTED_LAST_ID = "Nats-Expected-Last-Msg-Id"
 
 #: Bytes of a message kept free for headers when splitting frames.
 HEADER_ROOM = 4096

@@ -42,6 +42,7 @@ from g3stream.frame import G3Frame, G3FrameType
 from .connection import DEFAULT_CONNECT_TIMEOUT, LoopThread, connect, ensure_streams, nats_module
 from .errors import G3NatsError, NatsOutageError, NatsRefusedError
 from .layout import (
+    HDR_EXPECTED_LAST_ID,
     HDR_FRAME,
     HDR_MSG_ID,
     HDR_PART,
@@ -64,6 +65,8 @@ log = logging.getLogger(__name__)
 #: Default bound on bytes published but not yet acknowledged.
 DEFAULT_MAX_INFLIGHT_BYTES = 64 << 20
 _END = int(G3FrameType.EndProcessing)
+#: JetStream's error code for a refused Nats-Expected-Last-Msg-Id.
+_WRONG_LAST_MSG_ID = 10070
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class _Item:
     msg_id: str
     size: int
     futures: list[Any] = field(default_factory=list)
+    last_id: str | None = None
 
 
 def message_id(frame: G3Frame, fallback: str) -> str:
@@ -171,6 +175,11 @@ class G3NatsSender:
         self._frames = self._bytes = self._messages = self._dups = self._republished = 0
         self._ranks: dict[int, int] = {}
         self._unacked: deque[_Item] = deque()
+        self._last_id: str | None = None  # the last message id handed to the server
+        self._acked_id: str | None = None  # the last message id it acknowledged
+        self._outage_since: float | None = None
+        self._stalled: BaseException | None = None  # set when nats-py stops taking publishes
+        self._reconnects = 0
         self._meta_unacked: deque[tuple[_Item, int, list[Any], float]] = deque()
         self._nc: Any = None
         self._js: Any = None
@@ -188,7 +197,7 @@ class G3NatsSender:
     # -- on the loop -------------------------------------------------------
     async def _start(self, connect_timeout: float) -> str:
         addr = self.address
-        self._nc = await connect(addr, connect_timeout, name="g3stream-sender")
+        self._nc = await connect(addr, connect_timeout, name="g3stream-sender", on_event=self._event)
         self._js = self._nc.jetstream(timeout=self.ack_timeout)
         await ensure_streams(self._js, addr)
         self._part_size = max(1024, int(self._nc.max_payload) - HEADER_ROOM)
@@ -199,6 +208,11 @@ class G3NatsSender:
         self._publisher = asyncio.ensure_future(self._publish_loop())
         self._acker = asyncio.ensure_future(self._ack_loop())
         return bytes(self._nc._nuid.next()).decode()
+
+    def _event(self, what: str) -> None:
+        if what == "reconnected":
+            self._reconnects += 1
+        log.info("%s: %s", self.address.display, what)
 
     async def _load_ranks(self) -> None:
         """Continue the first-seen ranks of types already in the metadata stream."""
@@ -226,8 +240,42 @@ class G3NatsSender:
             hdrs[HDR_MSG_ID] = f"{item.msg_id}{suffix}"
         return hdrs
 
+    async def _send(self, item: _Item) -> None:
+        """Publish ``item``'s messages (pipelined), each expecting its predecessor as the last.
+
+        The expectation makes the server refuse a message whose predecessor
+        is not stored, so nothing is ever stored out of order (a message
+        buffered across a reconnect, for one); the refusal starts a recovery.
+        """
+        subject = data_subject(self.address.stream, item.type_code)
+        parts = split_payload(item.data, self._part_size)
+        n = len(parts)
+        item.futures = []
+        for i, part in enumerate(parts):
+            hdrs = self._headers(item, i, n, "")
+            if self._last_id is not None:
+                hdrs[HDR_EXPECTED_LAST_ID] = self._last_id
+            self._last_id = hdrs[HDR_MSG_ID]
+            payload = item.data if n == 1 else bytes(part)
+            fut = None
+            if self._stalled is None:
+                try:
+                    fut = await self._js.publish_async(
+                        subject, payload, headers=hdrs, wait_stall=self.ack_timeout
+                    )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # no acknowledgements for a while, or a full buffer
+                    self._stalled = exc
+            if fut is None:
+                # not sent: fails at once, and the recovery publishes it again
+                fut = asyncio.get_running_loop().create_future()
+                fut.set_exception(self._stalled or RuntimeError("not sent"))
+            item.futures.append(fut)
+        item.last_id = self._last_id
+        self._messages += n
+
     async def _publish_loop(self) -> None:
-        subject_of: dict[int, str] = {}
         closing = False
         while True:
             if not closing:
@@ -240,37 +288,11 @@ class G3NatsSender:
                 closing = self._closing
             async with self._lock:
                 for item in items:
-                    subject = subject_of.get(item.type_code)
-                    if subject is None:
-                        subject = subject_of[item.type_code] = data_subject(
-                            self.address.stream, item.type_code
-                        )
-                    parts = split_payload(item.data, self._part_size)
-                    n = len(parts)
-                    for i, part in enumerate(parts):
-                        payload = item.data if n == 1 else bytes(part)
-                        hdrs = self._headers(item, i, n, "")
-                        item.futures.append(
-                            await self._js.publish_async(subject, payload, headers=hdrs)
-                        )
-                    self._messages += n
+                    await self._send(item)
                     self._unacked.append(item)
                     self._item_added.set()
             if closing and not items:
                 return
-
-    async def _publish_now(self, item: _Item) -> Any:
-        """Publish ``item`` waiting for each acknowledgement; the first part's ack."""
-        subject = data_subject(self.address.stream, item.type_code)
-        parts = split_payload(item.data, self._part_size)
-        first = None
-        for i, part in enumerate(parts):
-            hdrs = self._headers(item, i, len(parts), "")
-            ack = await self._js.publish(
-                subject, bytes(part), headers=hdrs, timeout=self.ack_timeout
-            )
-            first = first or ack
-        return first
 
     async def _publish_meta(self, item: _Item, data_seq: int, wait: bool) -> list[Any]:
         """Store ``item`` as the latest of its type; the acknowledgement futures unless ``wait``."""
@@ -316,7 +338,9 @@ class G3NatsSender:
         if isinstance(exc, nats.js.errors.APIError) and not isinstance(
             exc, nats.js.errors.NoStreamResponseError
         ):
-            return exc.code in (None, 503, 408)
+            # a predecessor not stored (10070: wrong last message id), or the
+            # server busy or electing a leader: publish again; anything else is final
+            return exc.err_code == _WRONG_LAST_MSG_ID or exc.code in (None, 503, 408)
         return True
 
     async def _ack_loop(self) -> None:
@@ -348,9 +372,7 @@ class G3NatsSender:
             try:
                 futures = item.futures
                 if not all(f.done() for f in futures):
-                    _, pending = await asyncio.wait(futures, timeout=self.ack_timeout)
-                    if pending:
-                        raise asyncio.TimeoutError
+                    await self._await_acks(futures)
                 acks = [f.result() for f in futures]
                 if is_metadata(item.type_code):
                     # pipelined: the data stream's order is what matters, and
@@ -358,15 +380,30 @@ class G3NatsSender:
                     futures = await self._publish_meta(item, acks[0].seq, wait=False)
                     self._meta_unacked.append((item, acks[0].seq, futures, time.monotonic()))
                 await self._settle_meta()
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:
                 if not self._transient(exc):
                     self._fail(NatsRefusedError(f"{self.address.display}: publish refused: {exc}"))
                     return
-                log.warning("%s: no acknowledgement (%r); re-publishing", self.address.display, exc)
-                if not await self._recover():
+                if not await self._recover(exc):
                     return
                 continue
+            self._outage_since = None
+            self._acked_id = item.last_id
             self._done(self._unacked.popleft(), any(a.duplicate for a in acks))
+
+    async def _await_acks(self, futures: list[Any]) -> None:
+        """Wait for ``futures``; TimeoutError after ``ack_timeout``, or at once after a reconnect."""
+        deadline = time.monotonic() + self.ack_timeout
+        reconnects = self._reconnects
+        pending = [f for f in futures if not f.done()]
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._reconnects != reconnects:
+                raise asyncio.TimeoutError
+            _, still = await asyncio.wait(pending, timeout=min(left, 0.25))
+            pending = list(still)
 
     def _done(self, item: _Item, duplicate: bool) -> None:
         self._frames += 1
@@ -376,39 +413,47 @@ class G3NatsSender:
             self._inflight -= item.size
             self._cond.notify_all()
 
-    async def _recover(self) -> bool:
-        """Re-publish every unacknowledged frame in order; False after the outage timeout."""
-        deadline = time.monotonic() + self.outage_timeout
+    async def _recover(self, exc: BaseException) -> bool:
+        """Publish every unacknowledged frame again, in order; False after the outage timeout.
+
+        Frames the server already stored come back as duplicates (their
+        message ids are within the de-duplication window); the others are
+        stored now, after their predecessors.
+        """
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            log.warning("%s: no acknowledgement (%r); publishing again", self.address.display, exc)
+        self._cancel_unacked()  # the publisher may wait for a free place, holding the lock
         async with self._lock:
-            while self._unacked:
-                if time.monotonic() > deadline:
-                    self._fail(
-                        NatsOutageError(
-                            f"{self.address.display}: no acknowledgement for "
-                            f"{self.outage_timeout:g} s; {len(self._unacked)} frames not stored"
-                        )
+            while not self._nc.is_connected:
+                if time.monotonic() - self._outage_since > self.outage_timeout:
+                    break
+                await asyncio.sleep(0.05)
+            if time.monotonic() - self._outage_since > self.outage_timeout:
+                self._fail(
+                    NatsOutageError(
+                        f"{self.address.display}: no acknowledgement for "
+                        f"{self.outage_timeout:g} s; {len(self._unacked)} frames not stored"
                     )
-                    return False
-                if not self._nc.is_connected:
-                    await asyncio.sleep(0.1)
-                    continue
-                item = self._unacked[0]
-                try:
-                    ack = await self._publish_now(item)
-                    await self._settle_meta()
-                    if is_metadata(item.type_code):
-                        await self._publish_meta(item, ack.seq, wait=True)
-                except Exception as exc:
-                    if not self._transient(exc):
-                        self._fail(
-                            NatsRefusedError(f"{self.address.display}: publish refused: {exc}")
-                        )
-                        return False
-                    await asyncio.sleep(0.1)
-                    continue
-                self._republished += 1
-                self._done(self._unacked.popleft(), bool(ack.duplicate))
+                )
+                return False
+            await asyncio.sleep(0.05)  # do not spin while a cluster elects a leader
+            self._cancel_unacked()
+            self._stalled = None
+            self._last_id = self._acked_id
+            for item in self._unacked:
+                await self._send(item)
+            self._republished += len(self._unacked)
         return True
+
+    def _cancel_unacked(self) -> None:
+        """Give up waiting for the acknowledgements of unacknowledged frames.
+
+        Each gives back its place among nats-py's pending publishes.
+        """
+        for item in self._unacked:
+            for fut in item.futures:
+                fut.cancel()
 
     def _fail(self, exc: BaseException) -> None:
         log.error("%s", exc)
