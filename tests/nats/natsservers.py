@@ -63,7 +63,7 @@ class NatsServer:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = int(values.pop("port", 0) or free_port())  # type: ignore[call-overload]
-        self.http_port = free_port()
+        self.http_port = int(values.pop("http_port", 0) or free_port())  # type: ignore[call-overload]
         self.store = self.workdir / "store"
         self.values = {"port": self.port, "http_port": self.http_port, "store": self.store, **values}
         text = (CONFIG_DIR / template).read_text()
@@ -86,9 +86,13 @@ class NatsServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        path = "/healthz?js-enabled-only=true" if wait_jetstream else "/healthz"
+        path = "/healthz?js-enabled-only=true" if wait_jetstream else "/varz"
         wait_for(lambda: self._healthy(path), timeout, f"nats-server on port {self.port}")
         return self
+
+    def healthy(self) -> bool:
+        """Whether the server reports itself healthy, JetStream included."""
+        return self._healthy("/healthz")
 
     def _healthy(self, path: str) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
@@ -121,3 +125,32 @@ class NatsServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def start_cluster(workdir: Path, size: int = 3, timeout: float = 60.0) -> list[NatsServer]:
+    """``size`` servers forming one JetStream cluster (``cluster.conf``), all started."""
+    cluster_ports = [free_port() for _ in range(size)]
+    servers = []
+    for i in range(size):
+        routes = ", ".join(
+            f"nats-route://127.0.0.1:{p}" for j, p in enumerate(cluster_ports) if j != i
+        )
+        servers.append(
+            NatsServer(
+                Path(workdir) / f"n{i}",
+                "cluster.conf",
+                name=f"n{i}",
+                cluster_port=cluster_ports[i],
+                routes=routes,
+            )
+        )
+    try:
+        for s in servers:
+            s.start(timeout, wait_jetstream=False)
+        for s in servers:  # JetStream is ready once the cluster elected its leader
+            wait_for(lambda s=s: s.healthy(), timeout, f"JetStream on {s.url}")
+    except BaseException:
+        for s in servers:
+            s.stop()
+        raise
+    return servers

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from natshelpers import numbered, read_numbers
-from natsservers import NatsServer, wait_for
+from natsservers import NatsServer, start_cluster, wait_for
 
 from g3stream.frame import G3FrameType
 from g3stream.nats import G3NatsSender, NatsSource
@@ -62,3 +62,48 @@ def test_server_killed_and_restarted_mid_stream_loses_nothing(tmp_path: Path):
             again.close()
     finally:
         server.stop()
+
+
+def _stream_leader(server_url: str, stream: str) -> str:
+    import asyncio
+
+    import nats
+
+    async def ask() -> str:
+        nc = await nats.connect(server_url)
+        try:
+            info = await nc.jetstream().stream_info(stream)
+            return str(info.cluster.leader)
+        finally:
+            await nc.close()
+
+    return asyncio.run(ask())
+
+
+def test_cluster_keeps_publishing_and_reading_when_the_stream_leader_is_killed(tmp_path: Path):
+    servers = start_cluster(tmp_path)
+    try:
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in servers)
+        url = f"nats://{hosts}/REPLICATED"
+        sender = G3NatsSender(f"{url}?replicas=3", outage_timeout=60)
+        reader = NatsSource(f"{url}?start=first")
+        progress = [0]
+        thread, errors = _publish_in_background(sender, TOTAL, progress)
+        got = read_numbers(reader, 2000)
+        leader = _stream_leader(servers[0].url, "REPLICATED")
+        victim = next(s for s in servers if s.values["name"] == leader)
+        victim.kill()
+        got += read_numbers(reader, TOTAL - len(got), timeout=150)
+        thread.join(150)
+        assert not errors, errors
+        assert got == list(range(TOTAL))
+        assert reader.next_delivery(0.5) is None
+        reader.close()
+        again = NatsSource(f"{url}?start=first")
+        try:
+            assert read_numbers(again, TOTAL, timeout=120) == list(range(TOTAL))
+        finally:
+            again.close()
+    finally:
+        for s in servers:
+            s.stop()

@@ -416,35 +416,83 @@ class G3NatsSender:
     async def _recover(self, exc: BaseException) -> bool:
         """Publish every unacknowledged frame again, in order; False after the outage timeout.
 
-        Frames the server already stored come back as duplicates (their
-        message ids are within the de-duplication window); the others are
-        stored now, after their predecessors.
+        What the server stored of them is a prefix (each message expected its
+        predecessor).  They are published again one at a time, each
+        acknowledged before the next and without the expectation, while the
+        server answers "duplicate" (the message ids are within the
+        de-duplication window); from the first one it stores afresh, the
+        rest are not stored and follow pipelined.  Waits through a
+        restarted server or a cluster electing a new stream leader.
         """
         if self._outage_since is None:
             self._outage_since = time.monotonic()
             log.warning("%s: no acknowledgement (%r); publishing again", self.address.display, exc)
         self._cancel_unacked()  # the publisher may wait for a free place, holding the lock
         async with self._lock:
-            while not self._nc.is_connected:
-                if time.monotonic() - self._outage_since > self.outage_timeout:
-                    break
-                await asyncio.sleep(0.05)
-            if time.monotonic() - self._outage_since > self.outage_timeout:
-                self._fail(
-                    NatsOutageError(
-                        f"{self.address.display}: no acknowledgement for "
-                        f"{self.outage_timeout:g} s; {len(self._unacked)} frames not stored"
-                    )
-                )
-                return False
-            await asyncio.sleep(0.05)  # do not spin while a cluster elects a leader
             self._cancel_unacked()
             self._stalled = None
-            self._last_id = self._acked_id
-            for item in self._unacked:
+            loop = asyncio.get_running_loop()
+            resend = list(self._unacked)
+            while resend:
+                item = resend.pop(0)
+                acks = await self._send_waiting(item)
+                if acks is None:
+                    return False
+                item.futures = []
+                for ack in acks:
+                    fut = loop.create_future()
+                    fut.set_result(ack)
+                    item.futures.append(fut)
+                self._last_id = item.last_id
+                self._republished += 1
+                if not all(a.duplicate for a in acks):
+                    break  # stored afresh: none of the rest is stored
+            for item in resend:
                 await self._send(item)
-            self._republished += len(self._unacked)
+            self._republished += len(resend)
         return True
+
+    async def _send_waiting(self, item: _Item) -> list[Any] | None:
+        """Publish ``item`` message by message, each acknowledged before the next (retrying).
+
+        None after the outage timeout or a refusal (the error is stored).
+        """
+        subject = data_subject(self.address.stream, item.type_code)
+        parts = split_payload(item.data, self._part_size)
+        acks = []
+        for i, part in enumerate(parts):
+            hdrs = self._headers(item, i, len(parts), "")
+            while True:
+                assert self._outage_since is not None
+                if time.monotonic() - self._outage_since > self.outage_timeout:
+                    self._fail(
+                        NatsOutageError(
+                            f"{self.address.display}: no acknowledgement for "
+                            f"{self.outage_timeout:g} s; {len(self._unacked)} frames not stored"
+                        )
+                    )
+                    return None
+                if not self._nc.is_connected:
+                    await asyncio.sleep(0.05)
+                    continue
+                try:
+                    ack = await self._js.publish(
+                        subject, bytes(part), headers=dict(hdrs), timeout=self.ack_timeout
+                    )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as again:
+                    if not self._transient(again):
+                        self._fail(
+                            NatsRefusedError(f"{self.address.display}: publish refused: {again}")
+                        )
+                        return None
+                    await asyncio.sleep(0.1)
+                    continue
+                acks.append(ack)
+                break
+        item.last_id = hdrs[HDR_MSG_ID]
+        return acks
 
     def _cancel_unacked(self) -> None:
         """Give up waiting for the acknowledgements of unacknowledged frames.
