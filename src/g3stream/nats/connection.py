@@ -153,21 +153,41 @@ async def connect(
         kwargs["tls_hostname"] = addr.servers[0].rsplit(":", 1)[0]
     # the first connection must not retry forever: a wrong address is an error
     kwargs["max_reconnect_attempts"] = 0
+    # nats-py reports refused credentials to error_cb and may keep trying:
+    # watch for that rather than waiting for the timeout
+    task = asyncio.ensure_future(nats.connect(**kwargs))
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not task.done():
+        if any(_is_auth_error(e) for e in errors) or asyncio.get_running_loop().time() > deadline:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            if any(_is_auth_error(e) for e in errors):
+                raise NatsAuthError(
+                    f"{addr.display}: the server refused the credentials ({errors[-1]})"
+                )
+            raise NatsUnreachableError(
+                f"{addr.display}: no NATS server answered within {timeout:g} s"
+            )
+        await asyncio.wait([task], timeout=0.05)
     try:
-        nc = await asyncio.wait_for(nats.connect(**kwargs), timeout)
-    except asyncio.TimeoutError:
-        raise NatsUnreachableError(
-            f"{addr.display}: no NATS server answered within {timeout:g} s"
-        ) from None
+        nc = task.result()
     except Exception as exc:
         raise _classify(addr, exc, errors) from None
     nc.options["max_reconnect_attempts"] = -1
     return nc
 
 
+def _is_auth_error(exc: BaseException) -> bool:
+    """Whether nats-py reported refused credentials (it has no error class for all forms)."""
+    nats = nats_module()
+    if isinstance(exc, nats.errors.AuthorizationError):
+        return True
+    text = str(exc).lower()
+    return "authorization violation" in text or "authentication" in text
+
+
 def _classify(addr: NatsAddress, exc: BaseException, errors: list[BaseException]) -> G3NatsError:
-    text = " ".join(str(e) for e in [*errors, exc]).lower()
-    if "authorization" in text or "authentication" in text or "user" in text and "auth" in text:
+    if any(_is_auth_error(e) for e in [*errors, exc]):
         return NatsAuthError(f"{addr.display}: the server refused the credentials ({exc})")
     return NatsUnreachableError(f"{addr.display}: cannot connect ({exc or type(exc).__name__})")
 
