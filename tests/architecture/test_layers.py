@@ -34,6 +34,7 @@ FLOORS: dict[str, int] = {
     "g3stream.pipeline": 8,
     "g3stream.sim": 9,
     "g3stream.net": 10,
+    "g3stream.nats": 11,
     "g3stream.cli": 20,
     "g3stream.core": 21,
     "g3stream.__main__": 21,

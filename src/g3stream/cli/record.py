@@ -23,6 +23,7 @@ from typing import Any
 from ..frame import G3FrameType
 from ..io import G3MultiFileWriter, G3Writer
 from ..nats import is_nats_url
+from ..nats.recorder import DurableRecorder
 from .common import (
     EXIT_OK,
     UsageError,
@@ -219,8 +220,6 @@ def run(args: argparse.Namespace) -> int:
 
 def run_nats(args: argparse.Namespace) -> int:
     """Record a JetStream stream through a durable consumer, resuming where a previous run stopped."""
-    from ..nats.recorder import DurableRecorder
-
     if args.out == "-" or args.size_limit or args.divide_on:
         raise UsageError("nats:// recording writes numbered .g3 files: no -, --size-limit or --divide-on")
     try:

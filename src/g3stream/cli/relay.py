@@ -12,6 +12,8 @@ import logging
 import threading
 from typing import Any
 
+from ..io import G3Reader
+from ..nats import G3NatsSender, is_nats_url
 from .common import EXIT_OK, UsageError
 from .inputs import (
     add_reader_options,
@@ -96,9 +98,6 @@ def run(args: argparse.Namespace) -> int:
 
 def run_to_nats(args: argparse.Namespace) -> int:
     """Publish the upstream's frames to the JetStream stream of ``--to``."""
-    from ..io import G3Reader
-    from ..nats import G3NatsSender, is_nats_url
-
     if not is_nats_url(args.to):
         raise UsageError(f"--to {args.to}: expected nats://host:port/STREAM")
     if is_url(args.url):
