@@ -65,7 +65,12 @@ class NatsServer:
         self.port = int(values.pop("port", 0) or free_port())  # type: ignore[call-overload]
         self.http_port = int(values.pop("http_port", 0) or free_port())  # type: ignore[call-overload]
         self.store = self.workdir / "store"
-        self.values = {"port": self.port, "http_port": self.http_port, "store": self.store, **values}
+        self.values = {
+            "port": self.port,
+            "http_port": self.http_port,
+            "store": self.store,
+            **values,
+        }
         text = (CONFIG_DIR / template).read_text()
         self.config = self.workdir / "server.conf"
         self.config.write_text(text.format(**self.values))

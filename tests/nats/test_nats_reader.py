@@ -42,7 +42,16 @@ def test_dump_and_stats_commands_read_nats_urls(nats_server):
     url = f"{nats_server.url}/CLI"
     _publish(url, 20)
     out = subprocess.run(
-        [sys.executable, "-m", "g3stream", "dump", "--json", "--timeout", "2", f"{url}?start=first"],
+        [
+            sys.executable,
+            "-m",
+            "g3stream",
+            "dump",
+            "--json",
+            "--timeout",
+            "2",
+            f"{url}?start=first",
+        ],
         capture_output=True,
         timeout=60,
     )
@@ -50,7 +59,16 @@ def test_dump_and_stats_commands_read_nats_urls(nats_server):
     lines = [json.loads(line) for line in out.stdout.decode().splitlines()]
     assert len(lines) == 20
     stats = subprocess.run(
-        [sys.executable, "-m", "g3stream", "stats", "--json", "--timeout", "2", f"{url}?start=first"],
+        [
+            sys.executable,
+            "-m",
+            "g3stream",
+            "stats",
+            "--json",
+            "--timeout",
+            "2",
+            f"{url}?start=first",
+        ],
         capture_output=True,
         timeout=60,
     )

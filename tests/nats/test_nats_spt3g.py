@@ -92,7 +92,15 @@ def test_spt3g_sender_through_relay_into_jetstream_is_read_and_recorded_identica
         assert sender.stdout.readline().strip() == b"ready"
         nats_url = f"{nats_server.url}/DAQ"
         relay = subprocess.Popen(
-            [sys.executable, "-m", "g3stream", "relay", f"tcp://127.0.0.1:{port}", "--to", nats_url],
+            [
+                sys.executable,
+                "-m",
+                "g3stream",
+                "relay",
+                f"tcp://127.0.0.1:{port}",
+                "--to",
+                nats_url,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )

@@ -221,7 +221,9 @@ def run(args: argparse.Namespace) -> int:
 def run_nats(args: argparse.Namespace) -> int:
     """Record a JetStream stream through a durable consumer, resuming where a previous run stopped."""
     if args.out == "-" or args.size_limit or args.divide_on:
-        raise UsageError("nats:// recording writes numbered .g3 files: no -, --size-limit or --divide-on")
+        raise UsageError(
+            "nats:// recording writes numbered .g3 files: no -, --size-limit or --divide-on"
+        )
     try:
         recorder = DurableRecorder(args.url, args.out)
     except ValueError as exc:

@@ -16,8 +16,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .connection import DEFAULT_DEDUP_WINDOW, DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, connect
-from .connection import nats_module, stream_config
+from .connection import (
+    DEFAULT_DEDUP_WINDOW,
+    DEFAULT_MAX_AGE,
+    DEFAULT_MAX_BYTES,
+    connect,
+    nats_module,
+    stream_config,
+)
 from .errors import NatsRefusedError
 from .layout import meta_stream
 from .url import parse_nats_url

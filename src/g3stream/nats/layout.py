@@ -220,7 +220,9 @@ class FrameAssembler:
         ):
             yield from self._drop(seq)
             self.incomplete_frames += 1
-            yield Rejected(f"part {index}/{count} of frame {frame_id} without its start", seq, False)
+            yield Rejected(
+                f"part {index}/{count} of frame {frame_id} without its start", seq, False
+            )
             return
         self._parts.append(payload)
         if len(self._parts) == count:

@@ -197,7 +197,9 @@ class G3NatsSender:
     # -- on the loop -------------------------------------------------------
     async def _start(self, connect_timeout: float) -> str:
         addr = self.address
-        self._nc = await connect(addr, connect_timeout, name="g3stream-sender", on_event=self._event)
+        self._nc = await connect(
+            addr, connect_timeout, name="g3stream-sender", on_event=self._event
+        )
         self._js = self._nc.jetstream(timeout=self.ack_timeout)
         await ensure_streams(self._js, addr)
         self._part_size = max(1024, int(self._nc.max_payload) - HEADER_ROOM)
@@ -218,7 +220,9 @@ class G3NatsSender:
         """Continue the first-seen ranks of types already in the metadata stream."""
         nats = nats_module()
         stream = meta_stream(self.address.stream)
-        info = await self._js.stream_info(stream, subjects_filter=meta_subjects(self.address.stream))
+        info = await self._js.stream_info(
+            stream, subjects_filter=meta_subjects(self.address.stream)
+        )
         for subject in info.state.subjects or {}:
             if not subject.endswith(".0"):
                 continue

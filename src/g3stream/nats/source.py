@@ -162,7 +162,9 @@ class NatsSource:
         try:
             info = await self._js.stream_info(addr.stream)
         except nats.js.errors.NotFoundError:
-            raise NatsRefusedError(f"{addr.display}: no stream {addr.stream} on the server") from None
+            raise NatsRefusedError(
+                f"{addr.display}: no stream {addr.stream} on the server"
+            ) from None
         existing = None
         if addr.durable:
             try:
@@ -205,9 +207,15 @@ class NatsSource:
         addr = self.address
         kwargs: dict[str, Any] = {}
         if start_seq is not None:
-            kwargs = {"deliver_policy": api.DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": start_seq}
+            kwargs = {
+                "deliver_policy": api.DeliverPolicy.BY_START_SEQUENCE,
+                "opt_start_seq": start_seq,
+            }
         elif addr.start.kind == "time":
-            kwargs = {"deliver_policy": api.DeliverPolicy.BY_START_TIME, "opt_start_time": addr.start.time}
+            kwargs = {
+                "deliver_policy": api.DeliverPolicy.BY_START_TIME,
+                "opt_start_time": addr.start.time,
+            }
         else:
             kwargs = {"deliver_policy": api.DeliverPolicy.ALL}
         filters = self._filters()
@@ -342,7 +350,9 @@ class NatsSource:
                 continue
             d = Delivery(b"".join(parts), int(hdrs[HDR_TYPE]), int(hdrs[HDR_SEQ]), True)
             return int(hdrs.get(HDR_RANK, 1 << 30)), d
-        log.warning("%s: metadata under %s kept changing; left out of the snapshot", self.name, prefix)
+        log.warning(
+            "%s: metadata under %s kept changing; left out of the snapshot", self.name, prefix
+        )
         return None
 
     async def _newer_in_data(self, d: Delivery, last: int) -> Delivery:
@@ -418,7 +428,11 @@ class NatsSource:
         md = msg.metadata
         seq = md.sequence.stream
         cseq = md.sequence.consumer
-        if not self.address.durable and self._last_consumer_seq and cseq != self._last_consumer_seq + 1:
+        if (
+            not self.address.durable
+            and self._last_consumer_seq
+            and cseq != self._last_consumer_seq + 1
+        ):
             raise _Gap(f"delivery {self._last_consumer_seq + 1} went missing")
         self._last_consumer_seq = cseq
         if seq <= self._last_seq:
@@ -593,7 +607,9 @@ class _Gap(Exception):
     """A delivery of an ephemeral consumer went missing: re-create the consumer."""
 
 
-def open_nats_source(url: str, *, timeout: float = -1.0, reconnect: bool = True, **options: Any) -> NatsSource:
+def open_nats_source(
+    url: str, *, timeout: float = -1.0, reconnect: bool = True, **options: Any
+) -> NatsSource:
     """The scheme-table factory for ``nats://`` and ``nats+tls://`` URLs."""
     return NatsSource(url, timeout=timeout, reconnect=reconnect, **options)
 
