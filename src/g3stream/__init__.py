@@ -10,7 +10,8 @@ package exports exactly those.
 
 from __future__ import annotations
 
-from . import errors, io, nats, net, objects, pipeline
+from . import errors, io, net, objects, pipeline
+from . import nats as nats  # registers nats:// and nats+tls://
 from ._version import __version__ as __version__
 from .errors import *  # noqa: F403
 from .frame import G3Frame, G3FrameType
