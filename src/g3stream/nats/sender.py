@@ -64,6 +64,8 @@ log = logging.getLogger(__name__)
 
 #: Default bound on bytes published but not yet acknowledged.
 DEFAULT_MAX_INFLIGHT_BYTES = 64 << 20
+#: Default bound on frames published but not yet acknowledged.
+DEFAULT_MAX_INFLIGHT_FRAMES = 20_000
 _END = int(G3FrameType.EndProcessing)
 #: JetStream's error code for a refused Nats-Expected-Last-Msg-Id.
 _WRONG_LAST_MSG_ID = 10070
@@ -123,8 +125,9 @@ class G3NatsSender:
         for TLS); sender options in the query: ``max_bytes``, ``max_age``,
         ``replicas``, ``storage``, ``dedup_window``.  The streams are
         created when they do not exist.
-    max_inflight_bytes:
-        Bytes published and not yet acknowledged before the pipeline waits.
+    max_inflight_bytes, max_inflight_frames:
+        Bytes and frames published and not yet acknowledged before the
+        pipeline waits.
     ack_timeout:
         Seconds an acknowledgement may take before the sender re-publishes.
     outage_timeout:
@@ -151,6 +154,7 @@ class G3NatsSender:
         url: str,
         *,
         max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES,
+        max_inflight_frames: int = DEFAULT_MAX_INFLIGHT_FRAMES,
         ack_timeout: float = 5.0,
         outage_timeout: float = 120.0,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
@@ -159,6 +163,8 @@ class G3NatsSender:
     ) -> None:
         self.address = parse_nats_url(url)
         self.max_inflight_bytes = int(max_inflight_bytes)
+        self.max_inflight_frames = int(max_inflight_frames)
+        self._inflight_frames = 0
         self.ack_timeout = float(ack_timeout)
         self.outage_timeout = float(outage_timeout)
         self.close_timeout = float(close_timeout)
@@ -200,7 +206,9 @@ class G3NatsSender:
         self._nc = await connect(
             addr, connect_timeout, name="g3stream-sender", on_event=self._event
         )
-        self._js = self._nc.jetstream(timeout=self.ack_timeout)
+        # nats-py's own limit on pending publishes would make it yield to the loop
+        # (and write) after every message; the sender bounds frames and bytes itself
+        self._js = self._nc.jetstream(timeout=self.ack_timeout, publish_async_max_pending=1 << 30)
         await ensure_streams(self._js, addr)
         self._part_size = max(1024, int(self._nc.max_payload) - HEADER_ROOM)
         await self._load_ranks()
@@ -264,9 +272,7 @@ class G3NatsSender:
             fut = None
             if self._stalled is None:
                 try:
-                    fut = await self._js.publish_async(
-                        subject, payload, headers=hdrs, wait_stall=self.ack_timeout
-                    )
+                    fut = await self._js.publish_async(subject, payload, headers=hdrs)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # no acknowledgements for a while, or a full buffer
@@ -402,12 +408,20 @@ class G3NatsSender:
         deadline = time.monotonic() + self.ack_timeout
         reconnects = self._reconnects
         pending = [f for f in futures if not f.done()]
+        flushed = False
         while pending:
             left = deadline - time.monotonic()
             if left <= 0 or self._reconnects != reconnects:
                 raise asyncio.TimeoutError
             _, still = await asyncio.wait(pending, timeout=min(left, 0.25))
             pending = list(still)
+            if pending and not flushed:
+                # nats-py can leave the last publishes in its buffer: push them out
+                flushed = True
+                try:
+                    await self._nc.flush(timeout=max(1, int(self.ack_timeout)))
+                except Exception:  # a lost connection: the timeout handles it
+                    pass
 
     def _done(self, item: _Item, duplicate: bool) -> None:
         self._frames += 1
@@ -415,6 +429,7 @@ class G3NatsSender:
         self._dups += duplicate
         with self._cond:
             self._inflight -= item.size
+            self._inflight_frames -= 1
             self._cond.notify_all()
 
     async def _recover(self, exc: BaseException) -> bool:
@@ -550,14 +565,14 @@ class G3NatsSender:
             data, int(frame.type), self._msg_id(frame, f"{self._run_id}-{self._counter}"), len(data)
         )
         with self._cond:
-            while (
-                self._error is None
-                and self._inflight > 0
-                and self._inflight + item.size > self.max_inflight_bytes
+            while self._error is None and (
+                (self._inflight > 0 and self._inflight + item.size > self.max_inflight_bytes)
+                or self._inflight_frames >= self.max_inflight_frames
             ):
                 self._cond.wait(0.5)
             self._raise_error()
             self._inflight += item.size
+            self._inflight_frames += 1
             self._peak = max(self._peak, self._inflight)
             self._queue.append(item)
             if not self._wake_pending:

@@ -127,6 +127,7 @@ class NatsSource:
         self.start_after = start_after
         self._cond = threading.Condition()
         self._ready: deque[Delivery | BaseException] = deque()
+        self._outbox: list[Delivery | BaseException] = []  # the loop's, until handed over
         self._buffered = 0
         self._closed = False
         self._view: memoryview | None = None
@@ -194,6 +195,7 @@ class NatsSource:
             for d in await self._snapshot(last):
                 self._push(d)
                 self._snap += 1
+            self._hand_over()
             start_seq = last + 1
             self._last_seq = last
         elif addr.start.kind == "seq":
@@ -392,11 +394,19 @@ class NatsSource:
         return d
 
     def _push(self, item: Delivery | BaseException) -> None:
+        self._outbox.append(item)
+
+    def _hand_over(self) -> None:
+        """Make what was received readable, all at once (one wake-up per batch)."""
+        out = self._outbox
+        if not out:
+            return
+        size = sum(len(d.data) for d in out if isinstance(d, Delivery))
         with self._cond:
-            self._ready.append(item)
-            if isinstance(item, Delivery):
-                self._buffered += len(item.data)
+            self._ready.extend(out)
+            self._buffered += size
             self._cond.notify_all()
+        out.clear()
 
     def _accept(self, frame: AssembledFrame) -> None:
         keep = self._keep_every.get(frame.type_code)
@@ -451,6 +461,7 @@ class NatsSource:
     async def _fetch_loop(self) -> None:
         nats = nats_module()
         idle = 0
+        behind = True
         while not self._closed:
             with self._cond:
                 full = self._buffered >= self.max_buffer_bytes
@@ -460,7 +471,11 @@ class NatsSource:
             try:
                 if self._psub is None:
                     await self._reset_consumer("no consumer")
-                msgs = await self._psub.fetch(FETCH_BATCH, timeout=_FETCH_WAIT)
+                # caught up: wait for one message (delivered as soon as it is
+                # stored); behind: take what is there, up to a batch, at once
+                batch = FETCH_BATCH if behind else 1
+                msgs = await self._psub.fetch(batch, timeout=_FETCH_WAIT)
+                behind = len(msgs) >= batch
             except asyncio.CancelledError:
                 raise
             except (nats.errors.TimeoutError, asyncio.TimeoutError):
@@ -478,6 +493,8 @@ class NatsSource:
                     self._handle(msg)
             except _Gap as gap:
                 await self._safe_reset(str(gap))
+            finally:
+                self._hand_over()
 
     async def _check_consumer(self) -> None:
         """On an idle stream, make sure the consumer still exists (a server restart loses it)."""
