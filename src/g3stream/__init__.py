@@ -3,13 +3,15 @@
 Byte-compatible with spt3g; public names follow spt3g's.  ``from g3stream
 import core`` stands in for ``from spt3g import core``.  Importing the
 package registers every frame-object class and every source scheme
-(``tcp://``).  Each layer lists its public names in its ``__all__``; the
+(``tcp://``; ``nats://`` and ``nats+tls://``, whose nats-py dependency is
+imported only when such a URL is opened).  Each layer lists its public names in its ``__all__``; the
 package exports exactly those.
 """
 
 from __future__ import annotations
 
 from . import errors, io, net, objects, pipeline
+from . import nats as nats  # registers nats:// and nats+tls://
 from ._version import __version__ as __version__
 from .errors import *  # noqa: F403
 from .frame import G3Frame, G3FrameType

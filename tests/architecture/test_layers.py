@@ -34,6 +34,7 @@ FLOORS: dict[str, int] = {
     "g3stream.pipeline": 8,
     "g3stream.sim": 9,
     "g3stream.net": 10,
+    "g3stream.nats": 11,
     "g3stream.live": 11,
     "g3stream.metrics": 11,
     "g3stream.aio": 12,

@@ -22,6 +22,8 @@ from typing import Any
 
 from ..frame import G3FrameType
 from ..io import G3MultiFileWriter, G3Writer
+from ..nats import is_nats_url
+from ..nats.recorder import DurableRecorder
 from .common import (
     EXIT_OK,
     UsageError,
@@ -63,7 +65,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "the current file is closed cleanly."
         ),
     )
-    p.add_argument("url", metavar="URL", help="tcp://host:port, or tcp://*:port to listen")
+    p.add_argument(
+        "url",
+        metavar="URL",
+        help="tcp://host:port, tcp://*:port to listen, or nats://host:port/STREAM?durable=NAME "
+        "(resumable: see docs/NATS.md)",
+    )
     p.add_argument(
         "out", metavar="OUT_PATTERN", help="output file (run.g3, run-%%04u.g3.gz, ...) or -"
     )
@@ -164,6 +171,8 @@ def _announce_stderr(what: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Record until the stream ends, a limit is reached, or Ctrl-C."""
+    if is_nats_url(args.url):
+        return run_nats(args)
     if not is_url(args.url):
         raise UsageError(f"{args.url}: expected a tcp://host:port URL (to copy files use cp)")
     check_url(args.url)
@@ -217,4 +226,33 @@ def run(args: argparse.Namespace) -> int:
     skipped = f", skipped {skipper.skipped} frames with {'/'.join(args.skip_key)}"
     summary = f"recorded {frames} frames ({format_bytes(nbytes)})"
     print(summary + (skipped if args.skip_key else ""), file=sys.stderr, flush=True)
+    return EXIT_OK
+
+
+def run_nats(args: argparse.Namespace) -> int:
+    """Record a JetStream stream through a durable consumer, resuming where a previous run stopped."""
+    if args.out == "-" or args.size_limit or args.divide_on:
+        raise UsageError(
+            "nats:// recording writes numbered .g3 files: no -, --size-limit or --divide-on"
+        )
+    try:
+        recorder = DurableRecorder(args.url, args.out)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    announce(f"recording {recorder.source.name} to {recorder.filename}")
+    try:
+        frames = recorder.run(
+            max_frames=args.max_frames,
+            duration=args.duration,
+            idle_timeout=args.timeout if args.timeout >= 0 else None,
+        )
+    except KeyboardInterrupt:
+        log.warning("interrupted: committing and closing the output")
+        recorder.close()
+        frames = recorder.frames_written
+    print(
+        f"recorded {frames} frames ({recorder.frames_skipped} already recorded were skipped)",
+        file=sys.stderr,
+        flush=True,
+    )
     return EXIT_OK

@@ -12,6 +12,8 @@ import logging
 import threading
 from typing import Any
 
+from ..io import G3Reader
+from ..nats import G3NatsSender, is_nats_url
 from .common import EXIT_OK, UsageError
 from .inputs import (
     add_reader_options,
@@ -50,7 +52,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("url", metavar="URL", help="tcp://host:port, or tcp://*:port to listen")
-    add_sender_options(p)
+    p.add_argument(
+        "--to",
+        metavar="NATS_URL",
+        default=None,
+        help="publish to a NATS JetStream stream (nats://host:port/STREAM, see docs/NATS.md) "
+        "instead of serving TCP clients; URL may then also be a file",
+    )
+    add_sender_options(p, default_port=-1)
     add_reader_options(p)
     add_metrics_options(p)
     p.set_defaults(run=run)
@@ -59,6 +68,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Relay until the upstream ends (without ``--reconnect``) or Ctrl-C."""
+    if args.to is not None:
+        return run_to_nats(args)
+    if args.port < 0:
+        raise UsageError("--port is required (or --to nats://...)")
     if not is_url(args.url):
         raise UsageError(f"{args.url}: expected a tcp://host:port URL (to serve files use serve)")
     check_url(args.url)
@@ -84,5 +97,34 @@ def run(args: argparse.Namespace) -> int:
         close_module(reader)
         log_sender_statistics(sender)
         metrics.close()
+    log.info("relayed %d frames", count)
+    return EXIT_OK
+
+
+def run_to_nats(args: argparse.Namespace) -> int:
+    """Publish the upstream's frames to the JetStream stream of ``--to``."""
+    if not is_nats_url(args.to):
+        raise UsageError(f"--to {args.to}: expected nats://host:port/STREAM")
+    if is_url(args.url):
+        reader = open_reader(args.url, **reader_options(args))
+    else:  # files: frames named by file and offset, so a restarted relay never duplicates
+        reader = G3Reader(args.url, track_filename=True)
+    try:
+        sender = G3NatsSender(args.to)
+    except BaseException:
+        close_module(reader)
+        raise
+    announce(f"publishing to {sender.address.display}")
+    count = 0
+    try:
+        for frame in reader_frames(reader):
+            sender(frame)
+            count += 1
+    except KeyboardInterrupt:
+        log.warning("interrupted: waiting for the last acknowledgements")
+    finally:
+        close_module(reader)
+        end_processing([sender])
+        log.info("sender statistics: %s", sender.statistics())
     log.info("relayed %d frames", count)
     return EXIT_OK

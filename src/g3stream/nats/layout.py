@@ -1,0 +1,250 @@
+"""How G3 frames lie on JetStream: streams, subjects, headers and frame parts.
+
+Sans-I/O: names and rules shared by the sender and the readers, and the
+reassembly of frames split into several messages.
+
+Layout (docs/NATS.md has the reasoning):
+
+* One data stream per DAQ stream, named by the URL (``STREAM``), with one
+  subject per frame type: ``g3.STREAM.Scan``, ``g3.STREAM.Calibration``,
+  ... (an ad-hoc type code ``AB`` becomes ``x4142``).  One stream keeps the
+  order of all frames total; the server filters types by subject.
+* A metadata stream ``STREAM_META`` holding the latest frame of every
+  metadata type (every type but Timepoint and Scan) forever: one message
+  per subject ``g3meta.STREAM.<type>.<part>``, no age or size limit (its
+  size is bounded by the number of types).  Late joiners take their
+  snapshot from it, so metadata never ages out with the data.
+* A frame larger than one message is split into parts published in order
+  on the same subject.  Every part carries ``G3-Part: i/n`` and the frame's
+  id; a reader delivers a frame only once all its parts arrived in order,
+  and drops (and counts) anything else.
+
+Headers of every message: ``G3-Type`` (the frame type code; its absence
+means "not a G3 frame"), ``Nats-Msg-Id`` (for de-duplication; parts add
+``.i``), ``Nats-Expected-Last-Msg-Id`` (the previous message's id: the
+server refuses a message whose predecessor it did not store, so a stream
+is never stored out of order).  Metadata-stream messages also carry ``G3-Rank`` (the order in
+which the type first appeared) and ``G3-Seq`` (the data-stream sequence of
+the frame's first part).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from g3stream.frame import G3FrameType
+
+#: Frame types that are data, not metadata (spt3g's rule for late clients).
+DATA_TYPES = frozenset({int(G3FrameType.Timepoint), int(G3FrameType.Scan)})
+
+HDR_TYPE = "G3-Type"
+HDR_PART = "G3-Part"
+HDR_FRAME = "G3-Frame"
+HDR_RANK = "G3-Rank"
+HDR_SEQ = "G3-Seq"
+HDR_MSG_ID = "Nats-Msg-Id"
+HDR_EXPECTED_LAST_ID = "Nats-Expected-Last-Msg-Id"
+
+#: Bytes of a message kept free for headers when splitting frames.
+HEADER_ROOM = 4096
+
+
+def is_metadata(type_code: int) -> bool:
+    """Whether frames of this type are replayed to late joiners."""
+    return int(type_code) not in DATA_TYPES and int(type_code) != int(G3FrameType.EndProcessing)
+
+
+def type_token(type_code: int) -> str:
+    """The subject token of a frame type: its standard name, or ``x`` and its hex code."""
+    t = G3FrameType(int(type_code))
+    return t.name if t.is_standard else f"x{int(type_code):08x}"
+
+
+def type_code_of_token(token: str) -> int | None:
+    """The frame type code of a subject token (the reverse of :func:`type_token`); None if none."""
+    if token.startswith("x") and len(token) == 9:
+        try:
+            return int(token[1:], 16)
+        except ValueError:
+            return None
+    t = G3FrameType.names.get(token)
+    return int(t) if t is not None else None
+
+
+def data_stream(stream: str) -> str:
+    """The data stream's name."""
+    return stream
+
+
+def meta_stream(stream: str) -> str:
+    """The metadata stream's name."""
+    return f"{stream}_META"
+
+
+def data_subject(stream: str, type_code: int) -> str:
+    """The data-stream subject of frames of one type."""
+    return f"g3.{stream}.{type_token(type_code)}"
+
+
+def data_subjects(stream: str) -> str:
+    """The wildcard covering every data subject of a stream."""
+    return f"g3.{stream}.*"
+
+
+def meta_subject(stream: str, type_code: int, part: int) -> str:
+    """The metadata-stream subject of one part of the latest frame of one type."""
+    return f"g3meta.{stream}.{type_token(type_code)}.{part}"
+
+
+def meta_subjects(stream: str) -> str:
+    """The wildcard covering every metadata subject of a stream."""
+    return f"g3meta.{stream}.>"
+
+
+def split_payload(data: bytes | bytearray | memoryview, part_size: int) -> list[memoryview]:
+    """``data`` cut into pieces of at most ``part_size`` bytes (one piece when it fits)."""
+    view = memoryview(data).cast("B")
+    if view.nbytes <= part_size:
+        return [view]
+    return [view[i : i + part_size] for i in range(0, view.nbytes, part_size)]
+
+
+def part_header(index: int, count: int) -> str:
+    """The ``G3-Part`` value of part ``index`` (from 0) of ``count``."""
+    return f"{index}/{count}"
+
+
+def parse_part(value: str | None) -> tuple[int, int]:
+    """``(index, count)`` from a ``G3-Part`` header; ``(0, 1)`` when absent; ValueError if bad."""
+    if value is None:
+        return 0, 1
+    i, sep, n = value.partition("/")
+    index, count = int(i), int(n)
+    if not sep or count < 1 or not 0 <= index < count:
+        raise ValueError(f"bad {HDR_PART} header {value!r}")
+    return index, count
+
+
+@dataclass
+class AssembledFrame:
+    """A whole frame's bytes and where its messages lie in the stream."""
+
+    data: bytes
+    type_code: int
+    first_seq: int
+    last_seq: int
+
+
+@dataclass
+class Rejected:
+    """A message (or the parts of a frame) that will never be delivered, and why."""
+
+    reason: str
+    sequence: int
+    not_g3: bool
+
+
+class FrameAssembler:
+    """Joins frame parts, message by message, in stream order.
+
+    :meth:`add` takes one message and yields what it completes: an
+    :class:`AssembledFrame`, or a :class:`Rejected` for a message that is not
+    a G3 frame or for an incomplete frame that another frame interrupted.
+    Never yields half a frame or a mix of two frames.  Holds at most one
+    frame's parts.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._frame_id: str | None = None
+        self._count = 0
+        self._type = 0
+        self._first_seq = 0
+        #: Frames dropped because parts were missing.
+        self.incomplete_frames = 0
+
+    @property
+    def pending(self) -> bool:
+        """Whether parts of an unfinished frame are held."""
+        return bool(self._parts)
+
+    def _drop(self, seq: int) -> Iterator[Rejected]:
+        if self._parts:
+            self.incomplete_frames += 1
+            yield Rejected(
+                f"frame {self._frame_id} lost parts: got {len(self._parts)} of {self._count}",
+                self._first_seq,
+                False,
+            )
+        self._parts = []
+        self._frame_id = None
+
+    def add(
+        self, seq: int, headers: dict[str, str] | None, payload: bytes
+    ) -> Iterator[AssembledFrame | Rejected]:
+        """Process the message at stream sequence ``seq``."""
+        hdrs = headers or {}
+        code = hdrs.get(HDR_TYPE)
+        try:
+            type_code = int(code) if code is not None else -1
+            index, count = parse_part(hdrs.get(HDR_PART))
+        except ValueError as exc:
+            yield from self._drop(seq)
+            yield Rejected(str(exc), seq, True)
+            return
+        if type_code < 0:
+            yield from self._drop(seq)
+            yield Rejected(f"message {seq} has no {HDR_TYPE} header", seq, True)
+            return
+        if count == 1:
+            yield from self._drop(seq)
+            yield AssembledFrame(payload, type_code, seq, seq)
+            return
+        frame_id = hdrs.get(HDR_FRAME, "")
+        if index == 0:
+            yield from self._drop(seq)
+            self._frame_id, self._count, self._type, self._first_seq = (
+                frame_id,
+                count,
+                type_code,
+                seq,
+            )
+            self._parts = [payload]
+            return
+        if (
+            not self._parts
+            or frame_id != self._frame_id
+            or count != self._count
+            or index != len(self._parts)
+        ):
+            yield from self._drop(seq)
+            self.incomplete_frames += 1
+            yield Rejected(
+                f"part {index}/{count} of frame {frame_id} without its start", seq, False
+            )
+            return
+        self._parts.append(payload)
+        if len(self._parts) == count:
+            data = b"".join(self._parts)
+            self._parts = []
+            self._frame_id = None
+            yield AssembledFrame(data, self._type, self._first_seq, seq)
+
+
+__all__ = [
+    "AssembledFrame",
+    "DATA_TYPES",
+    "FrameAssembler",
+    "Rejected",
+    "data_stream",
+    "data_subject",
+    "data_subjects",
+    "is_metadata",
+    "meta_stream",
+    "meta_subject",
+    "meta_subjects",
+    "split_payload",
+    "type_code_of_token",
+    "type_token",
+]

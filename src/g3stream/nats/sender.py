@@ -1,0 +1,635 @@
+"""G3NatsSender: publish every frame to a JetStream stream, in order, acknowledged.
+
+A tee like G3NetworkSender: called with a frame it returns ``[frame]``, and
+publishes the frame (from its original bytes when it has them) to the data
+stream of the URL, split into parts when it is larger than a message may be.
+Metadata frames are also stored as the latest of their type in the metadata
+stream (see :mod:`g3stream.nats.layout`).
+
+Concurrency contract:
+
+* The pipeline thread only appends to ``_queue`` and waits on ``_cond``
+  while ``_inflight_bytes`` (frames handed over, not yet acknowledged)
+  would pass ``max_inflight_bytes``: memory stays bounded whatever the
+  server does.
+* Everything else runs on the sender's own event loop (a
+  :class:`~g3stream.nats.connection.LoopThread`): the publisher task moves
+  queued frames to the server (pipelined, acknowledgements awaited later);
+  the acknowledgement task awaits them strictly in order and releases their
+  bytes.  A missing or failed acknowledgement (a lost connection, a cluster
+  electing a new leader) stops publishing and re-publishes every
+  unacknowledged frame in order once the server answers again; the
+  server's de-duplication (``Nats-Msg-Id``, within the stream's window)
+  drops the copies it already stored.
+* An error the sender cannot recover from (refused publish, an outage longer
+  than ``outage_timeout``) is stored and raised by the next call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from g3stream.codec.container import encode_frame
+from g3stream.frame import G3Frame, G3FrameType
+
+from .connection import DEFAULT_CONNECT_TIMEOUT, LoopThread, connect, ensure_streams, nats_module
+from .errors import G3NatsError, NatsOutageError, NatsRefusedError
+from .layout import (
+    HDR_EXPECTED_LAST_ID,
+    HDR_FRAME,
+    HDR_MSG_ID,
+    HDR_PART,
+    HDR_RANK,
+    HDR_SEQ,
+    HDR_TYPE,
+    HEADER_ROOM,
+    data_subject,
+    is_metadata,
+    meta_stream,
+    meta_subject,
+    meta_subjects,
+    part_header,
+    split_payload,
+)
+from .url import parse_nats_url
+
+log = logging.getLogger(__name__)
+
+#: Default bound on bytes published but not yet acknowledged.
+DEFAULT_MAX_INFLIGHT_BYTES = 64 << 20
+#: Default bound on frames published but not yet acknowledged.
+DEFAULT_MAX_INFLIGHT_FRAMES = 20_000
+_END = int(G3FrameType.EndProcessing)
+#: JetStream's error code for a refused Nats-Expected-Last-Msg-Id.
+_WRONG_LAST_MSG_ID = 10070
+
+
+@dataclass(frozen=True)
+class NatsSenderStatistics:
+    """Counters of a :class:`G3NatsSender`."""
+
+    frames_sent: int
+    bytes_sent: int
+    messages_sent: int
+    duplicates: int
+    republished: int
+    inflight_bytes: int
+    peak_inflight_bytes: int
+
+
+@dataclass
+class _Item:
+    data: bytes
+    type_code: int
+    msg_id: str
+    size: int
+    futures: list[Any] = field(default_factory=list)
+    last_id: str | None = None
+
+
+def message_id(frame: G3Frame, fallback: str) -> str:
+    """The de-duplication id of ``frame``: its source file and offset when known.
+
+    Frames read from a file (``track_filename``) are named by the file and
+    the byte offset, the same after a restart; frames of network streams,
+    which have no stable position, get ``fallback`` (unique per sender run).
+    """
+    name = frame._filename
+    offset = frame.stream_offset
+    if name and offset is not None and "://" not in name:
+        return f"{name}@{offset}"
+    return fallback
+
+
+def _payload(frame: G3Frame) -> bytes:
+    raw = frame.original_bytes
+    if raw is None:
+        return b"".join(encode_frame(frame))
+    return raw if isinstance(raw, bytes) else bytes(raw)
+
+
+class G3NatsSender:
+    """Publish frames to the JetStream stream named by a ``nats://`` URL.
+
+    Parameters
+    ----------
+    url:
+        ``nats://[user:pass@]host:port[,host:port...]/STREAM`` (``nats+tls://``
+        for TLS); sender options in the query: ``max_bytes``, ``max_age``,
+        ``replicas``, ``storage``, ``dedup_window``.  The streams are
+        created when they do not exist.
+    max_inflight_bytes, max_inflight_frames:
+        Bytes and frames published and not yet acknowledged before the
+        pipeline waits.
+    ack_timeout:
+        Seconds an acknowledgement may take before the sender re-publishes.
+    outage_timeout:
+        Seconds the server may stay unreachable mid-stream before
+        :class:`NatsOutageError`.
+    connect_timeout:
+        Seconds granted to the first connection.
+    close_timeout:
+        Seconds ``Close`` waits for the last acknowledgements.
+    msg_id:
+        ``msg_id(frame, fallback) -> str``: the de-duplication id of a
+        frame (default :func:`message_id`).
+
+    Errors: :class:`NatsUnreachableError` or :class:`NatsAuthError` at
+    construction; :class:`NatsRefusedError` or :class:`NatsOutageError`
+    from the call after the failure, and from ``Close`` when frames
+    remain unacknowledged.
+    """
+
+    __g3module__ = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES,
+        max_inflight_frames: int = DEFAULT_MAX_INFLIGHT_FRAMES,
+        ack_timeout: float = 5.0,
+        outage_timeout: float = 120.0,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        close_timeout: float = 30.0,
+        msg_id: Callable[[G3Frame, str], str] = message_id,
+    ) -> None:
+        self.address = parse_nats_url(url)
+        self.max_inflight_bytes = int(max_inflight_bytes)
+        self.max_inflight_frames = int(max_inflight_frames)
+        self._inflight_frames = 0
+        self.ack_timeout = float(ack_timeout)
+        self.outage_timeout = float(outage_timeout)
+        self.close_timeout = float(close_timeout)
+        self._msg_id = msg_id
+        self._cond = threading.Condition()
+        self._queue: deque[_Item] = deque()
+        self._inflight = 0
+        self._peak = 0
+        self._wake_pending = False
+        self._error: BaseException | None = None
+        self._closed = False
+        self._closing = False
+        self._counter = 0
+        self._frames = self._bytes = self._messages = self._dups = self._republished = 0
+        self._ranks: dict[int, int] = {}
+        self._unacked: deque[_Item] = deque()
+        self._last_id: str | None = None  # the last message id handed to the server
+        self._acked_id: str | None = None  # the last message id it acknowledged
+        self._outage_since: float | None = None
+        self._stalled: BaseException | None = None  # set when nats-py stops taking publishes
+        self._reconnects = 0
+        self._meta_unacked: deque[tuple[_Item, int, list[Any], float]] = deque()
+        self._nc: Any = None
+        self._js: Any = None
+        self._part_size = 0
+        self._loop = LoopThread("g3nats-sender")
+        try:
+            self._run_id = self._loop.run(self._start(connect_timeout), connect_timeout + 30)
+        except BaseException:
+            try:
+                self._loop.run(self._shutdown(), 10)
+            finally:
+                self._loop.stop()
+            raise
+
+    # -- on the loop -------------------------------------------------------
+    async def _start(self, connect_timeout: float) -> str:
+        addr = self.address
+        self._nc = await connect(
+            addr, connect_timeout, name="g3stream-sender", on_event=self._event
+        )
+        # nats-py's own limit on pending publishes would make it yield to the loop
+        # (and write) after every message; the sender bounds frames and bytes itself
+        self._js = self._nc.jetstream(timeout=self.ack_timeout, publish_async_max_pending=1 << 30)
+        await ensure_streams(self._js, addr)
+        self._part_size = max(1024, int(self._nc.max_payload) - HEADER_ROOM)
+        await self._load_ranks()
+        self._wake = asyncio.Event()
+        self._item_added = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._publisher = asyncio.ensure_future(self._publish_loop())
+        self._acker = asyncio.ensure_future(self._ack_loop())
+        return bytes(self._nc._nuid.next()).decode()
+
+    def _event(self, what: str) -> None:
+        if what == "reconnected":
+            self._reconnects += 1
+        log.info("%s: %s", self.address.display, what)
+
+    async def _load_ranks(self) -> None:
+        """Continue the first-seen ranks of types already in the metadata stream."""
+        nats = nats_module()
+        stream = meta_stream(self.address.stream)
+        info = await self._js.stream_info(
+            stream, subjects_filter=meta_subjects(self.address.stream)
+        )
+        for subject in info.state.subjects or {}:
+            if not subject.endswith(".0"):
+                continue
+            try:
+                msg = await self._js.get_last_msg(stream, subject)
+            except nats.js.errors.NotFoundError:
+                continue
+            hdrs = msg.headers or {}
+            if HDR_TYPE in hdrs and HDR_RANK in hdrs:
+                self._ranks[int(hdrs[HDR_TYPE])] = int(hdrs[HDR_RANK])
+
+    def _headers(self, item: _Item, index: int, count: int, suffix: str) -> dict[str, str]:
+        hdrs = {HDR_TYPE: str(item.type_code)}
+        if count > 1:
+            hdrs[HDR_PART] = part_header(index, count)
+            hdrs[HDR_FRAME] = item.msg_id
+            hdrs[HDR_MSG_ID] = f"{item.msg_id}{suffix}.{index}"
+        else:
+            hdrs[HDR_MSG_ID] = f"{item.msg_id}{suffix}"
+        return hdrs
+
+    async def _send(self, item: _Item) -> None:
+        """Publish ``item``'s messages (pipelined), each expecting its predecessor as the last.
+
+        The expectation makes the server refuse a message whose predecessor
+        is not stored, so nothing is ever stored out of order (a message
+        buffered across a reconnect, for one); the refusal starts a recovery.
+        """
+        subject = data_subject(self.address.stream, item.type_code)
+        parts = split_payload(item.data, self._part_size)
+        n = len(parts)
+        item.futures = []
+        for i, part in enumerate(parts):
+            hdrs = self._headers(item, i, n, "")
+            if self._last_id is not None:
+                hdrs[HDR_EXPECTED_LAST_ID] = self._last_id
+            self._last_id = hdrs[HDR_MSG_ID]
+            payload = item.data if n == 1 else bytes(part)
+            fut = None
+            if self._stalled is None:
+                try:
+                    fut = await self._js.publish_async(subject, payload, headers=hdrs)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # no acknowledgements for a while, or a full buffer
+                    self._stalled = exc
+            if fut is None:
+                # not sent: fails at once, and the recovery publishes it again
+                fut = asyncio.get_running_loop().create_future()
+                fut.set_exception(self._stalled or RuntimeError("not sent"))
+            item.futures.append(fut)
+        item.last_id = self._last_id
+        self._messages += n
+
+    async def _publish_loop(self) -> None:
+        closing = False
+        while True:
+            if not closing:
+                await self._wake.wait()
+            self._wake.clear()
+            with self._cond:
+                items = list(self._queue)
+                self._queue.clear()
+                self._wake_pending = False
+                closing = self._closing
+            async with self._lock:
+                for item in items:
+                    await self._send(item)
+                    self._unacked.append(item)
+                    self._item_added.set()
+            if closing and not items:
+                return
+
+    async def _publish_meta(self, item: _Item, data_seq: int, wait: bool) -> list[Any]:
+        """Store ``item`` as the latest of its type; the acknowledgement futures unless ``wait``."""
+        code = item.type_code
+        rank = self._ranks.get(code)
+        if rank is None:
+            rank = self._ranks[code] = max(self._ranks.values(), default=-1) + 1
+        parts = split_payload(item.data, self._part_size)
+        n = len(parts)
+        futures = []
+        # the other parts first: part 0, which readers look up, is complete last
+        for i in [*range(1, n), 0]:
+            hdrs = self._headers(item, i, n, ".meta")
+            hdrs[HDR_PART] = part_header(i, n)
+            hdrs[HDR_FRAME] = item.msg_id
+            hdrs[HDR_RANK] = str(rank)
+            hdrs[HDR_SEQ] = str(data_seq)
+            subject = meta_subject(self.address.stream, code, i)
+            if wait:
+                await self._js.publish(
+                    subject, bytes(parts[i]), headers=hdrs, timeout=self.ack_timeout
+                )
+            else:
+                futures.append(await self._js.publish_async(subject, bytes(parts[i]), headers=hdrs))
+        return futures
+
+    async def _settle_meta(self) -> None:
+        """Retire acknowledged metadata publishes; publish again (waiting) those that failed."""
+        pending = self._meta_unacked
+        while pending:
+            item, seq, futures, since = pending[0]
+            if all(f.done() for f in futures):
+                if any(f.exception() is not None for f in futures):
+                    await self._publish_meta(item, seq, wait=True)
+            elif time.monotonic() - since > self.ack_timeout:
+                await self._publish_meta(item, seq, wait=True)
+            else:
+                return
+            pending.popleft()
+
+    def _transient(self, exc: BaseException) -> bool:
+        nats = nats_module()
+        if isinstance(exc, nats.js.errors.APIError) and not isinstance(
+            exc, nats.js.errors.NoStreamResponseError
+        ):
+            # a predecessor not stored (10070: wrong last message id), or the
+            # server busy or electing a leader: publish again; anything else is final
+            return exc.err_code == _WRONG_LAST_MSG_ID or exc.code in (None, 503, 408)
+        return True
+
+    async def _ack_loop(self) -> None:
+        while True:
+            if not self._unacked:
+                try:
+                    await self._settle_meta()
+                except Exception as exc:
+                    if not self._transient(exc):
+                        self._fail(NatsRefusedError(f"{self.address.display}: refused: {exc}"))
+                        return
+                    await asyncio.sleep(0.1)
+                    continue
+                with self._cond:
+                    if (
+                        self._closing
+                        and not self._queue
+                        and self._publisher.done()
+                        and not self._meta_unacked
+                    ):
+                        return
+                self._item_added.clear()
+                try:
+                    await asyncio.wait_for(self._item_added.wait(), 0.2)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            item = self._unacked[0]
+            try:
+                futures = item.futures
+                if not all(f.done() for f in futures):
+                    await self._await_acks(futures)
+                acks = [f.result() for f in futures]
+                if is_metadata(item.type_code):
+                    # pipelined: the data stream's order is what matters, and
+                    # readers check the metadata stream against it
+                    futures = await self._publish_meta(item, acks[0].seq, wait=False)
+                    self._meta_unacked.append((item, acks[0].seq, futures, time.monotonic()))
+                await self._settle_meta()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not self._transient(exc):
+                    self._fail(NatsRefusedError(f"{self.address.display}: publish refused: {exc}"))
+                    return
+                if not await self._recover(exc):
+                    return
+                continue
+            self._outage_since = None
+            self._acked_id = item.last_id
+            self._done(self._unacked.popleft(), any(a.duplicate for a in acks))
+
+    async def _await_acks(self, futures: list[Any]) -> None:
+        """Wait for ``futures``; TimeoutError after ``ack_timeout``, or at once after a reconnect."""
+        deadline = time.monotonic() + self.ack_timeout
+        reconnects = self._reconnects
+        pending = [f for f in futures if not f.done()]
+        flushed = False
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._reconnects != reconnects:
+                raise asyncio.TimeoutError
+            _, still = await asyncio.wait(pending, timeout=min(left, 0.25))
+            pending = list(still)
+            if pending and not flushed:
+                # nats-py can leave the last publishes in its buffer: push them out
+                flushed = True
+                try:
+                    await self._nc.flush(timeout=max(1, int(self.ack_timeout)))
+                except Exception:  # a lost connection: the timeout handles it
+                    pass
+
+    def _done(self, item: _Item, duplicate: bool) -> None:
+        self._frames += 1
+        self._bytes += item.size
+        self._dups += duplicate
+        with self._cond:
+            self._inflight -= item.size
+            self._inflight_frames -= 1
+            self._cond.notify_all()
+
+    async def _recover(self, exc: BaseException) -> bool:
+        """Publish every unacknowledged frame again, in order; False after the outage timeout.
+
+        What the server stored of them is a prefix (each message expected its
+        predecessor).  They are published again one at a time, each
+        acknowledged before the next and without the expectation, while the
+        server answers "duplicate" (the message ids are within the
+        de-duplication window); from the first one it stores afresh, the
+        rest are not stored and follow pipelined.  Waits through a
+        restarted server or a cluster electing a new stream leader.
+        """
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            log.warning("%s: no acknowledgement (%r); publishing again", self.address.display, exc)
+        self._cancel_unacked()  # the publisher may wait for a free place, holding the lock
+        async with self._lock:
+            self._cancel_unacked()
+            self._stalled = None
+            loop = asyncio.get_running_loop()
+            resend = list(self._unacked)
+            while resend:
+                item = resend.pop(0)
+                acks = await self._send_waiting(item)
+                if acks is None:
+                    return False
+                item.futures = []
+                for ack in acks:
+                    fut = loop.create_future()
+                    fut.set_result(ack)
+                    item.futures.append(fut)
+                self._last_id = item.last_id
+                self._republished += 1
+                if not all(a.duplicate for a in acks):
+                    break  # stored afresh: none of the rest is stored
+            for item in resend:
+                await self._send(item)
+            self._republished += len(resend)
+        return True
+
+    async def _send_waiting(self, item: _Item) -> list[Any] | None:
+        """Publish ``item`` message by message, each acknowledged before the next (retrying).
+
+        None after the outage timeout or a refusal (the error is stored).
+        """
+        subject = data_subject(self.address.stream, item.type_code)
+        parts = split_payload(item.data, self._part_size)
+        acks = []
+        for i, part in enumerate(parts):
+            hdrs = self._headers(item, i, len(parts), "")
+            while True:
+                assert self._outage_since is not None
+                if time.monotonic() - self._outage_since > self.outage_timeout:
+                    self._fail(
+                        NatsOutageError(
+                            f"{self.address.display}: no acknowledgement for "
+                            f"{self.outage_timeout:g} s; {len(self._unacked)} frames not stored"
+                        )
+                    )
+                    return None
+                if not self._nc.is_connected:
+                    await asyncio.sleep(0.05)
+                    continue
+                try:
+                    ack = await self._js.publish(
+                        subject, bytes(part), headers=dict(hdrs), timeout=self.ack_timeout
+                    )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as again:
+                    if not self._transient(again):
+                        self._fail(
+                            NatsRefusedError(f"{self.address.display}: publish refused: {again}")
+                        )
+                        return None
+                    await asyncio.sleep(0.1)
+                    continue
+                acks.append(ack)
+                break
+        item.last_id = hdrs[HDR_MSG_ID]
+        return acks
+
+    def _cancel_unacked(self) -> None:
+        """Give up waiting for the acknowledgements of unacknowledged frames.
+
+        Each gives back its place among nats-py's pending publishes.
+        """
+        for item in self._unacked:
+            for fut in item.futures:
+                fut.cancel()
+
+    def _fail(self, exc: BaseException) -> None:
+        log.error("%s", exc)
+        with self._cond:
+            if self._error is None:
+                self._error = exc
+            self._cond.notify_all()
+
+    async def _drain(self) -> None:
+        with self._cond:
+            self._closing = True
+        self._wake.set()
+        await asyncio.wait([self._publisher, self._acker])
+
+    async def _shutdown(self) -> None:
+        tasks = [t for t in (getattr(self, "_publisher", None), getattr(self, "_acker", None)) if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._nc is not None:
+            try:
+                await asyncio.wait_for(self._nc.close(), 5)
+            except Exception:  # closing a broken connection: nothing more to do
+                pass
+
+    # -- pipeline side -----------------------------------------------------
+    def _raise_error(self) -> None:
+        err = self._error
+        if err is not None:
+            raise err
+
+    def Process(self, frame: G3Frame) -> list[G3Frame]:
+        """Publish ``frame`` (EndProcessing closes the sender) and return ``[frame]``."""
+        if int(frame.type) == _END:
+            self.Close()
+            return [frame]
+        if self._closed:
+            raise G3NatsError(f"{self.address.display}: the sender is closed")
+        data = _payload(frame)
+        self._counter += 1
+        item = _Item(
+            data, int(frame.type), self._msg_id(frame, f"{self._run_id}-{self._counter}"), len(data)
+        )
+        with self._cond:
+            while self._error is None and (
+                (self._inflight > 0 and self._inflight + item.size > self.max_inflight_bytes)
+                or self._inflight_frames >= self.max_inflight_frames
+            ):
+                self._cond.wait(0.5)
+            self._raise_error()
+            self._inflight += item.size
+            self._inflight_frames += 1
+            self._peak = max(self._peak, self._inflight)
+            self._queue.append(item)
+            if not self._wake_pending:
+                self._wake_pending = True
+                self._loop.call(self._wake.set)
+        return [frame]
+
+    __call__ = Process
+
+    def Close(self) -> None:
+        """Wait for every acknowledgement (``close_timeout``), then disconnect.  Idempotent.
+
+        Raises the stored error, or :class:`NatsOutageError` when frames
+        remain unacknowledged at the timeout.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._loop.run(self._drain(), self.close_timeout)
+        except TimeoutError:
+            self._fail(
+                NatsOutageError(
+                    f"{self.address.display}: {len(self._unacked) + len(self._queue)} frames "
+                    f"not acknowledged within {self.close_timeout:g} s"
+                )
+            )
+        finally:
+            try:
+                self._loop.run(self._shutdown(), 10)
+            finally:
+                self._loop.stop()
+        self._raise_error()
+
+    close = Close
+
+    def statistics(self) -> NatsSenderStatistics:
+        """The sender's counters."""
+        with self._cond:
+            return NatsSenderStatistics(
+                frames_sent=self._frames,
+                bytes_sent=self._bytes,
+                messages_sent=self._messages,
+                duplicates=self._dups,
+                republished=self._republished,
+                inflight_bytes=self._inflight,
+                peak_inflight_bytes=self._peak,
+            )
+
+    def __enter__(self) -> G3NatsSender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.Close()
+
+    def __repr__(self) -> str:
+        return f"<G3NatsSender {self.address.display}, {self._frames} frames acknowledged>"
+
+
+__all__ = ["G3NatsSender", "NatsSenderStatistics", "message_id"]
