@@ -34,6 +34,7 @@ import enum
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 
 from g3stream._types import Buffer
 from g3stream.frametype import DATA_FRAME_TYPES, G3FrameType
@@ -164,6 +165,7 @@ class FanOutClient:
         "_queue",
         "_offset",
         "_taken",
+        "_taken_bytes",
         "_queue_bytes",
         "frames_sent",
         "bytes_sent",
@@ -179,6 +181,7 @@ class FanOutClient:
         self._queue: deque[QueuedFrame] = deque()
         self._offset = 0  # bytes of the head frame already sent
         self._taken = 0  # frames at the head handed out and not yet acknowledged
+        self._taken_bytes = 0  # their size
         self._queue_bytes = 0  # bytes queued and not yet sent
         #: Frames completely sent.
         self.frames_sent = 0
@@ -218,20 +221,28 @@ class FanOutClient:
         larger, ``max_bytes`` bytes. The buffers stay taken (no other call
         returns them) until :meth:`acknowledge`.
         """
-        if self._taken or self.reason is not None or not self._queue:
+        queue = self._queue
+        if self._taken or self.reason is not None or not queue:
             return [], 0
-        buffers: list[Buffer] = []
-        size = 0
-        for item in self._queue:
-            if len(buffers) >= max_frames or (buffers and size + item.nbytes > max_bytes):
-                break
-            if not buffers and self._offset:
-                buffers.append(memoryview(item.data).cast("B")[self._offset :])
-                size += item.nbytes - self._offset
-            else:
-                buffers.append(item.data)
-                size += item.nbytes
+        first = queue[0]
+        offset = self._offset
+        buffers: list[Buffer]
+        if offset:
+            buffers = [memoryview(first.data).cast("B")[offset:]]
+            size = first.nbytes - offset
+        else:
+            buffers = [first.data]
+            size = first.nbytes
+        if max_frames > 1 and len(queue) > 1:
+            append = buffers.append
+            for item in islice(queue, 1, max_frames):
+                nbytes = item.nbytes
+                if size + nbytes > max_bytes:
+                    break
+                append(item.data)
+                size += nbytes
         self._taken = len(buffers)
+        self._taken_bytes = size
         return buffers, size
 
     def acknowledge(self, nbytes: int) -> None:
@@ -239,12 +250,19 @@ class FanOutClient:
 
         What was taken and not sent is returned by the next :meth:`take`.
         """
-        self._taken = 0
+        taken, self._taken = self._taken, 0
         if self.reason is not None:
             return
         self.bytes_sent += nbytes
         self._queue_bytes -= nbytes
         queue = self._queue
+        if nbytes == self._taken_bytes and taken:  # everything taken went out
+            popleft = queue.popleft
+            for _ in range(taken):
+                popleft()
+            self._offset = 0
+            self.frames_sent += taken
+            return
         while nbytes and queue:
             rest = queue[0].nbytes - self._offset
             if nbytes < rest:

@@ -462,36 +462,37 @@ class G3NetworkSender:
         connected = self._connected_client
         if connected is not None and connected.client.reason is not None:
             self._raise_lost()
-        nbytes = byte_length(data)
         fanout = self._fanout
-        lock = self._lock
         probe = self._pending_connection
-        new_links: list[ClientConnection] = []
-        lost = False
-        cut: list[FanOutClient] = []
-        lock.acquire()
-        try:
+        new_links: list[ClientConnection] | None = None
+        with self._lock:
             if probe is not None and probe() and time.monotonic() >= self._accept_paused_until:
                 new_links = self._accept_pending()
-            if fanout.when_full is WhenFull.WAIT:
-                self._wait_for_room(nbytes)
-                lost = connected is not None and connected.client.reason is not None
-            if not lost:
+            if connected is not None:
+                nbytes = byte_length(data)
+                if fanout.blocking_client(nbytes) is not None:
+                    self._wait_for_room(nbytes)
+                    if connected.client.reason is not None:
+                        cut = None
+                    else:
+                        cut = self._offer_locked(frame_type, data)
+                else:
+                    cut = self._offer_locked(frame_type, data)
+            else:
                 cut = self._offer_locked(frame_type, data)
-        finally:
-            lock.release()
-        if lost:
+        if cut is None:
             self._raise_lost()
-        self._started(new_links)
-        for client in cut:
-            events.warning(
-                "client overflow",
-                "client %s: more than %d bytes waiting to be sent (client too slow); "
-                "its stream ends after the frame in progress",
-                client.name,
-                self.max_pending_bytes,
-            )
+        if new_links is not None or self._notes:
+            self._started(new_links or [])
         if cut:
+            for client in cut:
+                events.warning(
+                    "client overflow",
+                    "client %s: more than %d bytes waiting to be sent (client too slow); "
+                    "its stream ends after the frame in progress",
+                    client.name,
+                    self.max_pending_bytes,
+                )
             self._wake()
 
     def _offer_locked(self, frame_type: int, data: Buffer) -> list[FanOutClient]:
