@@ -10,7 +10,8 @@ evenly over both, and the same-run ratio cancels most of the rest.
     python bench/compare_trees.py --before ../old-checkout --after . \\
         --runs 5 -- bench/bench_files.py --repeat 1
 
-Everything after ``--`` is the benchmark command (run with this Python).
+Everything after ``--`` is the benchmark command (run with this Python); a
+relative script path names the script inside each tree.
 """
 
 from __future__ import annotations
@@ -45,10 +46,22 @@ def ratios(output: str) -> dict[str, float]:
 
 
 def run(tree: str, command: list[str]) -> dict[str, float]:
-    """One run of ``command`` with ``tree``'s package first on the path."""
-    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.abspath(tree), "src"))
+    """One run of ``command`` from ``tree``: its script, with its package first on the path.
+
+    Each tree runs its own copy of the benchmark script (a relative script
+    path is taken inside the tree), so scripts that start workers from
+    their own checkout measure that checkout.
+    """
+    root = os.path.abspath(tree)
+    env = dict(os.environ, PYTHONPATH=os.path.join(root, "src"))
+    script = command[0] if os.path.isabs(command[0]) else os.path.join(root, command[0])
     out = subprocess.run(
-        [sys.executable, *command], env=env, capture_output=True, text=True, check=True
+        [sys.executable, script, *command[1:]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
     )
     return ratios(out.stdout)
 
