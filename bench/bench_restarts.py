@@ -66,7 +66,8 @@ def runs_of(data: bytes) -> list[list[int]]:
 
 
 def run_daq(port: int, frames: int, rate: float, boot_time: float) -> int:
-    """One DAQ run; returns the first index emitted with a reader connected."""
+    """One DAQ run; returns the first index emitted with a reader connected
+    (``frames`` when the DAQ noticed none before its end)."""
     out = subprocess.run(
         [sys.executable, DAQ, str(port), "--frames", str(frames), "--rate", str(rate),
          "--boot-time", str(boot_time)],
@@ -74,7 +75,8 @@ def run_daq(port: int, frames: int, rate: float, boot_time: float) -> int:
     ).stdout  # fmt: skip
     m = re.search(r"^first_connected (-?\d+)$", out, re.M)
     assert m is not None, out
-    return int(m.group(1))
+    first = int(m.group(1))
+    return first if first >= 0 else frames
 
 
 def main() -> int:
@@ -106,9 +108,25 @@ def main() -> int:
         while chunk := recorder.stdout.read1(65536):  # type: ignore[attr-defined]
             captured.extend(chunk)
 
+    err_lines: list[str] = []
+    retrying = threading.Event()
+
+    def pump_err() -> None:
+        assert recorder.stderr is not None
+        for raw in recorder.stderr:
+            line = raw.decode(errors="replace")
+            err_lines.append(line)
+            if "retrying with backoff" in line:
+                retrying.set()
+
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
+    err_reader = threading.Thread(target=pump_err, daemon=True)
+    err_reader.start()
     try:
+        # the first DAQ starts once the recorder is up and retrying
+        if not retrying.wait(PROCESS_LIMIT):
+            raise RuntimeError("the recorder did not start")
         seen = [run_daq(port, args.frames, args.rate, 0.0)]
         for _ in range(args.restarts):
             seen.append(run_daq(port, args.frames, args.rate, args.boot_time))
@@ -121,11 +139,12 @@ def main() -> int:
     finally:
         recorder.send_signal(2)
         try:
-            _, err = recorder.communicate(timeout=30)
+            recorder.wait(timeout=30)
         except subprocess.TimeoutExpired:
             recorder.kill()
-            _, err = recorder.communicate()
+            recorder.wait()
         reader.join(10)
+        err_reader.join(10)
     runs = runs_of(bytes(captured))
     print(f"record options: --reconnect {' '.join(args.record_options)}")
     print(f"DAQ: {args.frames} frames at {args.rate:g} Hz per run, {args.restarts} restarts, "
@@ -136,7 +155,7 @@ def main() -> int:
         after = (run[-1] - run[0] + 1) - len(run) + (args.frames - 1 - run[-1])
         lost.append(run[0])
         print(f"{i:>4} {run[0]:>6} {run[0] / args.rate:>7.3f} {at:>18} {after:>10}")
-    print("(run 0 starts with the recorder: its loss is the recorder's own start-up)")
+    print("(run 0: the first DAQ, started without start-up time while the recorder retries)")
     if len(runs) != len(seen):
         print(f"runs recorded: {len(runs)} of {len(seen)} (whole runs lost)")
     restarts = lost[1:]
@@ -149,7 +168,7 @@ def main() -> int:
             f"{sum(max(0, r[0] - a) for r, a in zip(runs, seen, strict=False))}"
         )
     if recorder.returncode != 0:
-        print(err.decode(errors="replace"), file=sys.stderr)
+        print("".join(err_lines), file=sys.stderr)
     return 0
 
 
