@@ -13,6 +13,7 @@ from clihelpers import TIMEOUT, run_cli, write_frames
 from g3stream import G3Frame, G3FrameType, G3Time
 from g3stream.cli.inputs import add_reader_options, reader_options
 from g3stream.codec.decoder import FrameDecoder
+from g3stream.io import G3Reader
 from g3stream.net import TcpSource
 
 
@@ -146,13 +147,14 @@ def test_reconnect_options_reach_the_tcp_source() -> None:
     args = parser.parse_args(
         ["--reconnect", "--retry-interval", "0.2", "--max-backoff", "3", "--keepalive", "0"]
     )
-    kwargs = reader_options(args)
-    with TcpSource("tcp://*:0", **kwargs) as src:
-        assert src.reconnect
+    with G3Reader("tcp://*:0", **reader_options(args)) as reader:  # as the commands open it
+        src = reader._source
+        assert isinstance(src, TcpSource) and src.reconnect
         assert src.initial_backoff == 0.2 and src.max_backoff == 3.0
         assert src.keepalive_idle is None  # 0 turns keep-alive off
-    with TcpSource("tcp://*:0", **reader_options(parser.parse_args(["--keepalive", "30"]))) as s:
-        assert s.keepalive_idle == 30.0 and not s.reconnect
+    with G3Reader("tcp://*:0", **reader_options(parser.parse_args(["--keepalive", "30"]))) as r:
+        assert isinstance(r._source, TcpSource)
+        assert r._source.keepalive_idle == 30.0 and not r._source.reconnect
 
 
 def test_reconnect_options_reject_negative_times(tmp_path: Path) -> None:
