@@ -83,7 +83,7 @@ class StreamMetrics:
 
     Every source is optional: ``rates`` (a RateBoard), ``health`` (a
     :data:`HealthFunction`), ``sender`` (anything with G3NetworkSender's
-    ``statistics()``), ``extra`` (a function giving more
+    ``statistics()``, typed or a dict), ``extra`` (a function giving more
     :class:`MetricSample` values).
     """
 
@@ -151,13 +151,14 @@ class StreamMetrics:
     def _sender_families(self, counter: Any, gauge: Any) -> Iterator[Any]:
         stats = self.sender.statistics()
         g = gauge("clients", "Clients connected to the sender.")
-        g.add_metric([], stats.get("connected_clients", 0))
+        g.add_metric([], _field(stats, "connected_clients"))
         yield g
         qf = gauge("client_queue_frames", "Frames queued for each client.", ["client"])
         qb = gauge("client_queue_bytes", "Bytes queued for each client.", ["client"])
-        for peer, cs in stats.get("clients", {}).items():
-            qf.add_metric([peer], cs.get("queue_frames", 0))
-            qb.add_metric([peer], cs.get("queue_bytes", 0))
+        clients = _field(stats, "clients", {})
+        for peer, cs in clients.items():
+            qf.add_metric([str(peer)], _field(cs, "queue_frames"))
+            qb.add_metric([str(peer)], _field(cs, "queue_bytes"))
         yield qf
         yield qb
         for key, name, doc in (
@@ -170,8 +171,15 @@ class StreamMetrics:
             ),
         ):
             c = counter(name, doc)
-            c.add_metric([], stats.get(key, 0))
+            c.add_metric([], _field(stats, key))
             yield c
+
+
+def _field(stats: Any, name: str, default: Any = 0) -> Any:
+    """A field of a sender's statistics (a typed dataclass, or a dict in older senders)."""
+    if isinstance(stats, dict):
+        return stats.get(name, default)
+    return getattr(stats, name, default)
 
 
 class MetricsServer:

@@ -141,7 +141,7 @@ def test_async_sender_to_async_reader() -> None:
             await reader.open()
             # the sender starts sending once it has seen the client
             for _ in range(200):
-                if sender.statistics().get("connected_clients"):
+                if sender.statistics().connected_clients:
                     break
                 await asyncio.sleep(0.02)
             for f in frames:

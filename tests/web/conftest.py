@@ -58,7 +58,7 @@ def chrome() -> Iterator[Any]:
         "--no-sandbox",
         "--disable-gpu",
         "--disable-dev-shm-usage",
-        "--window-size=1400,1300",
+        "--window-size=1100,1300",
     ):
         options.add_argument(arg)
     d = webdriver.Chrome(service=Service(driver), options=options)

@@ -1,7 +1,9 @@
 """A simulated DAQ for the browser tests: the simulated stream, with a known sine on one channel.
 
 Run as ``python daq.py --port N [--rate HZ]``: serves on 127.0.0.1:N (0: a
-free port) and prints ``serving on port N``.  The first detector's
+free port) and prints ``serving on port N``, then ``sent N T`` about four
+times a second: N Timepoint frames sent by monotonic time T (the rate it
+really sends, which a loaded machine may hold below HZ).  The first detector's
 timestream in every Scan frame is replaced by ``OFFSET + AMPLITUDE *
 sin(2 pi FREQUENCY t)`` at the sample times, so a plot of it has a known
 shape.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import numpy as np
 
@@ -68,11 +71,19 @@ def main() -> int:
     channel = sine_channel(daq)
     sender = G3NetworkSender(hostname="*", port=args.port, bind_address="127.0.0.1")
     print(f"serving on port {sender.port}", flush=True)
+    sent = 0
+    next_report = time.monotonic()
     try:
         for frame in daq:
             if frame.type == G3FrameType.Scan:
                 inject(frame, channel)
             sender(frame)
+            if frame.type == G3FrameType.Timepoint:
+                sent += 1
+                now = time.monotonic()
+                if now >= next_report:
+                    print(f"sent {sent} {now:.6f}", flush=True)
+                    next_report = now + 0.25
     except KeyboardInterrupt:
         pass
     finally:

@@ -52,10 +52,11 @@ def _stalled_client(port: int) -> socket.socket:
 
 
 def test_a_stalled_browser_skips_updates_and_stalls_nobody() -> None:
-    daq = SimulatedDAQ(n_detectors=16, sample_rate=2000.0, samples_per_scan=1000, realtime=True)
+    rate = 1000.0
+    daq = SimulatedDAQ(n_detectors=8, sample_rate=rate, samples_per_scan=500, realtime=True)
     live = LiveReader(daq, history=16, history_per_type={"Scan": 40})
     state = MonitorState(live, source="sim")
-    web = WebMonitor(state, port=0, interval=0.05).start()
+    web = WebMonitor(state, port=0, interval=0.1).start()
     metrics = serve_metrics(
         StreamMetrics(rates=state.board, extra=web.metric_samples), 0, "127.0.0.1"
     )
@@ -81,13 +82,13 @@ def test_a_stalled_browser_skips_updates_and_stalls_nobody() -> None:
         received_before = live.received("Timepoint")
         t0 = time.monotonic()
         stamps = asyncio.run(healthy_client())
-        rate = (live.received("Timepoint") - received_before) / (time.monotonic() - t0)
+        got = (live.received("Timepoint") - received_before) / (time.monotonic() - t0)
 
         # the healthy browser got updates all along, at about the set pace
         gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
         assert len(stamps) >= 6 and max(gaps) < 2.0  # at least one a second, however loaded
-        # the reader kept the stream's pace (2000 Timepoints/s)
-        assert rate > 0.9 * 2000
+        # the reader kept the stream's pace
+        assert got > 0.8 * rate
         # the stalled browser skipped updates instead of queueing them
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics.port}/metrics", timeout=10) as r:
             text = r.read().decode()
@@ -98,7 +99,7 @@ def test_a_stalled_browser_skips_updates_and_stalls_nobody() -> None:
         }
         assert samples[("g3stream_web_skipped_updates_total", ())] > 10
         assert samples[("g3stream_web_clients", ())] == 1  # the stalled one is still connected
-        assert samples[("g3stream_frames_total", (("type", "Timepoint"),))] > 2000
+        assert samples[("g3stream_frames_total", (("type", "Timepoint"),))] > 5 * rate
     finally:
         stalled.close()
         metrics.close()

@@ -271,9 +271,11 @@ class AsyncSender:
             raise RuntimeError("AsyncSender is not open")
         await asyncio.to_thread(self.sender, frame)
 
-    def statistics(self) -> dict[str, Any]:
-        """The sender's counters (frames and bytes sent, dropped, clients, queues)."""
-        return dict(self.sender.statistics()) if self.sender is not None else {}
+    def statistics(self) -> Any:
+        """The sender's statistics (frames and bytes sent and dropped, clients, queues)."""
+        if self.sender is None:
+            raise RuntimeError("AsyncSender is not open")
+        return self.sender.statistics()
 
     async def close(self) -> None:
         """Flush the queues (within the sender's deadline) and close every client."""

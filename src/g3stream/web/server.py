@@ -96,8 +96,10 @@ class WebMonitor:
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
         self._error: BaseException | None = None
+        #: Updates pushed, skipped by slow browsers, and that could not be built.
         self.updates = 0
         self.skipped_updates = 0
+        self.failed_updates = 0
         self.browsers_seen = 0
         self._plotly = plotly_js_path()
 
@@ -139,8 +141,9 @@ class WebMonitor:
 
     def metric_samples(self) -> Iterator[MetricSample]:
         """The server's own metrics: browsers connected, updates pushed and skipped."""
+        browsers = list(self._browsers)
         yield MetricSample(
-            "web_clients", "Browsers connected to the web monitor.", "gauge", len(self._browsers)
+            "web_clients", "Browsers connected to the web monitor.", "gauge", len(browsers)
         )
         yield MetricSample(
             "web_updates", "Updates pushed to browsers (all browsers).", "counter", self.updates
@@ -149,7 +152,13 @@ class WebMonitor:
             "web_skipped_updates",
             "Updates a slow browser skipped (it got a newer one instead).",
             "counter",
-            self.skipped_updates + sum(b.skipped for b in self._browsers),
+            self.skipped_updates + sum(b.skipped for b in browsers),
+        )
+        yield MetricSample(
+            "web_failed_updates",
+            "Updates that could not be built (see the log).",
+            "counter",
+            self.failed_updates,
         )
 
     # -- server thread -------------------------------------------------------
@@ -189,8 +198,10 @@ class WebMonitor:
             await self._stopped.wait()
         finally:
             pusher.cancel()
-            for b in list(self._browsers):
-                await b.ws.close()
+            closing = [b.ws.close() for b in list(self._browsers)]
+            if closing:
+                # a stalled browser does not hold the shutdown for long
+                await asyncio.wait([asyncio.ensure_future(c) for c in closing], timeout=2.0)
             await runner.cleanup()
 
     # -- pushing -------------------------------------------------------------
@@ -205,7 +216,12 @@ class WebMonitor:
             if self._browsers:
                 # built in a worker thread: a large frame's summary never blocks the loop
                 browsers = list(self._browsers)
-                messages = await loop.run_in_executor(None, self._build_messages, browsers)
+                try:
+                    messages = await loop.run_in_executor(None, self._build_messages, browsers)
+                except Exception:  # a bad frame must not end the updates: the next one may do
+                    self.failed_updates += 1
+                    log.exception("web monitor: building an update failed")
+                    messages = []
                 for browser, message in messages:
                     if browser in self._browsers:
                         browser.offer(message)
@@ -242,7 +258,10 @@ class WebMonitor:
             message, browser.pending = browser.pending, None
             if message is None:
                 continue
-            await browser.ws.send_str(message)
+            try:
+                await browser.ws.send_str(message)
+            except (ConnectionError, RuntimeError):  # the browser went away
+                return
             browser.sent += 1
 
     # -- handlers ------------------------------------------------------------
