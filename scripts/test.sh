@@ -23,6 +23,16 @@ if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
         || echo "warning: could not install ${missing[*]}; the tests needing them will skip"
 fi
 
+# libFLAC (a system library, found by the platform's library search) for the
+# FLAC timestream tests: Debian names it libflac14 or libflac12 by release.
+if ! .venv/bin/python -c 'import ctypes.util, sys; sys.exit(not ctypes.util.find_library("FLAC"))' \
+    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq \
+        && pkg=$(apt-cache search --names-only '^libflac[0-9]+$' | sort -r | head -n 1 | cut -d' ' -f1) \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg") >/dev/null 2>&1 \
+        || echo "warning: could not install libFLAC; FLAC timestream tests will fail"
+fi
+
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy src/g3stream
