@@ -10,6 +10,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,dev]'
 
+# The optional compiled accelerator (accel/), so that both codec paths are tested.
+if command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation ./accel
+else
+    echo "warning: no C compiler; the accelerator is not built and its tests will skip"
+fi
+
 # Debian packages some tests drive, installed only where missing (as root):
 # netcat (netcat-openbsd) for the netcat interoperability tests, and
 # chromium with chromium-driver for the web monitor's browser tests.
@@ -36,4 +43,8 @@ fi
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy src/g3stream
+if [ $# -eq 0 ]; then
+    # the codec once more on the pure-Python path (the full run below uses the accelerator)
+    G3STREAM_PURE=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/codec tests/cereal
+fi
 .venv/bin/python -m pytest -q "$@"

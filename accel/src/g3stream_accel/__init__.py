@@ -1,0 +1,7 @@
+"""Optional compiled per-frame hot paths for g3stream (see its ``codec`` package)."""
+
+from ._codec import API, crc, crc_kind, crc_of_parts, decode_run, scan
+
+__version__ = "0.1.0"
+
+__all__ = ["crc", "crc_kind", "crc_of_parts", "decode_run", "scan", "__version__"]
