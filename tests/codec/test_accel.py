@@ -24,13 +24,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import g3stream.codec.decoder as decoder_module
+import g3stream.frame as frame_module
 from g3stream import G3Frame, G3FrameType
 from g3stream._accel import accel
 from g3stream.cereal.crc import g3_crc, g3_crc_of
 from g3stream.codec.container import scan_frame
 from g3stream.codec.decoder import FrameDecoder
 from g3stream.errors import G3FormatError
-from g3stream.frame import encode_frame_bytes
+from g3stream.frame import encode_frame, encode_frame_bytes
+from g3stream.objects import G3Time, G3VectorDouble
 
 VECTORS = Path(__file__).parent.parent / "vectors"
 _OPENERS = {"none": open, "gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
@@ -200,3 +202,91 @@ def test_pure_is_forced_by_the_environment() -> None:
             [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
         )
         assert done.stdout.strip() == pure, (value, done.stderr)
+
+
+def _encodings(frame: G3Frame) -> tuple[bytes, bytes]:
+    compiled = b"".join(encode_frame(frame))
+    saved = frame_module._encode_small
+    frame_module._encode_small = None
+    try:
+        pure = b"".join(encode_frame(frame))
+    finally:
+        frame_module._encode_small = saved
+    return compiled, pure
+
+
+_VALUES = st.one_of(
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.text(max_size=40),
+    st.builds(G3Time, st.integers(0, 2**62)),
+    st.lists(st.floats(allow_nan=False), max_size=20).map(G3VectorDouble),
+    st.binary(max_size=9000).map(lambda b: G3VectorDouble(list(b))),  # some past 64 KiB
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    entries=st.dictionaries(st.text(min_size=1, max_size=12), _VALUES, max_size=12),
+    code=st.sampled_from([0x4E, 0x53, 0x50, 0x7A7A]),
+    deleted=st.integers(0, 3),
+)
+def test_encoding_is_identical(entries: dict[str, Any], code: int, deleted: int) -> None:
+    assert frame_module._encode_small is not None
+    f = G3Frame(code)
+    for k, v in entries.items():
+        f[k] = v
+    for k in list(entries)[:deleted]:
+        del f[k]  # the reference's order after deletions
+    compiled, pure = _encodings(f)
+    assert compiled == pure
+    # a frame read back and changed re-uses its blobs next to new objects
+    again = decode_frame_of(pure)
+    again["added"] = 5
+    compiled, pure = _encodings(again)
+    assert compiled == pure
+
+
+def decode_frame_of(data: bytes) -> G3Frame:
+    dec = FrameDecoder()
+    dec.feed(data)
+    (frame,) = dec.frames()
+    return frame
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vector_frames_encode_identically_when_changed(name: str) -> None:
+    dec = FrameDecoder()
+    dec.feed(STREAMS[name])
+    for frame in dec.frames():
+        if "g3stream-extra" not in frame:
+            frame["g3stream-extra"] = 1
+        compiled, pure = _encodings(frame)
+        assert compiled == pure
+
+
+def test_small_frames_of_simple_values_take_the_compiled_encoder() -> None:
+    assert frame_module._encode_small is not None
+    f = G3Frame(G3FrameType.Timepoint)
+    f["EventHeader"] = G3Time(17)
+    f["Index"] = 3
+    pure = _encodings(f)[1]  # fills the key memo as any first encoding does
+    order = f.entry_order()
+    whole = frame_module._encode_small(
+        int(f.type), order, frame_module._KEY_HEADS, f._blobs, f._objs, 1 << 16
+    )
+    assert whole == pure
+    big = G3Frame(G3FrameType.Scan)
+    big["v"] = G3VectorDouble(range(10_000))  # a composite object: the pure encoder's
+    assert (
+        frame_module._encode_small(
+            int(big.type),
+            big.entry_order(),
+            frame_module._KEY_HEADS,
+            big._blobs,
+            big._objs,
+            1 << 16,
+        )
+        is None
+    )

@@ -256,6 +256,136 @@ done:
     return result;
 }
 
+
+/* PyObject_GetOptionalAttr arrived in 3.13 */
+static int PyObject_GetOptionalAttr_compat(PyObject *obj, PyObject *name, PyObject **out)
+{
+    *out = PyObject_GetAttr(obj, name);
+    if (*out != NULL) return 1;
+    if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- encoding ----------------------------------------------------------------- */
+
+static PyObject *str_g3_blob = NULL;
+
+static inline void wr64le(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void wr32le(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* encode_small(type_code, order, heads, blobs, objs, max_size) -> bytes or None
+ *
+ * A whole little-endian frame in one bytes object: for each key of `order`,
+ * heads[key][1] (the key's u64 length and bytes), the blob's u64 length and
+ * the blob (blobs[key][0] when present, else objs[key]._g3_blob()), then the
+ * CRC.  None when the frame is not that simple (a key without a memoised
+ * head, an object without _g3_blob, or more than max_size bytes): the pure
+ * encoder then takes it. */
+static PyObject *encode_small(PyObject *self, PyObject *args)
+{
+    unsigned long type_code;
+    PyObject *order, *heads, *blobs, *objs;
+    Py_ssize_t max_size;
+    if (!PyArg_ParseTuple(args, "kO!O!O!O!n", &type_code, &PyTuple_Type, &order, &PyDict_Type,
+                          &heads, &PyDict_Type, &blobs, &PyDict_Type, &objs, &max_size))
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(order);
+    if (n > 4096) Py_RETURN_NONE;
+    PyObject **head_of = PyMem_Malloc(sizeof(PyObject *) * (size_t)(n ? n : 1));
+    Py_buffer *views = PyMem_Malloc(sizeof(Py_buffer) * (size_t)(n ? n : 1));
+    if (head_of == NULL || views == NULL) {
+        PyMem_Free(head_of);
+        PyMem_Free(views);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t held = 0; /* views[0:held] are live */
+    PyObject *result = NULL;
+    int simple = 1;
+    size_t total = 13 + 4;
+    for (Py_ssize_t i = 0; i < n && simple; i++) {
+        PyObject *key = PyTuple_GET_ITEM(order, i);
+        PyObject *head = PyDict_GetItemWithError(heads, key);
+        if (head == NULL || !PyTuple_CheckExact(head) || PyTuple_GET_SIZE(head) != 2 ||
+            !PyBytes_CheckExact(PyTuple_GET_ITEM(head, 1))) {
+            if (PyErr_Occurred()) goto done;
+            simple = 0;
+            break;
+        }
+        head_of[i] = PyTuple_GET_ITEM(head, 1);
+        PyObject *hit = PyDict_GetItemWithError(blobs, key);
+        PyObject *blob;
+        if (hit != NULL && PyTuple_Check(hit) && PyTuple_GET_SIZE(hit) >= 1) {
+            blob = PyTuple_GET_ITEM(hit, 0);
+            Py_INCREF(blob);
+        } else {
+            if (PyErr_Occurred()) goto done;
+            PyObject *obj = PyDict_GetItemWithError(objs, key);
+            if (obj == NULL) {
+                if (PyErr_Occurred()) goto done;
+                simple = 0; /* the pure encoder raises its own error */
+                break;
+            }
+            PyObject *fast;
+            if (PyObject_GetOptionalAttr_compat(obj, str_g3_blob, &fast) < 0) goto done;
+            if (fast == NULL || fast == Py_None) {
+                Py_XDECREF(fast);
+                simple = 0; /* a composite object */
+                break;
+            }
+            blob = PyObject_CallNoArgs(fast);
+            Py_DECREF(fast);
+            if (blob == NULL) goto done;
+        }
+        int got = PyObject_GetBuffer(blob, &views[i], PyBUF_SIMPLE);
+        Py_DECREF(blob); /* the view keeps the exporter alive */
+        if (got < 0) goto done;
+        held = i + 1;
+        total += (size_t)PyBytes_GET_SIZE(head_of[i]) + 8 + (size_t)views[i].len;
+        if (total > (size_t)max_size) simple = 0;
+    }
+    if (!simple) {
+        result = Py_None;
+        Py_INCREF(result);
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    if (result == NULL) goto done;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result);
+    out[0] = 1;
+    wr32le(out + 1, 1);
+    wr32le(out + 5, (uint32_t)n);
+    wr32le(out + 9, (uint32_t)type_code);
+    unsigned char *q = out + 13;
+    uint32_t crc = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t hl = PyBytes_GET_SIZE(head_of[i]);
+        memcpy(q, PyBytes_AS_STRING(head_of[i]), (size_t)hl);
+        crc = crc_update(crc, q + 8, (size_t)(hl - 8)); /* the key itself */
+        q += hl;
+        wr64le(q, (uint64_t)views[i].len);
+        q += 8;
+        memcpy(q, views[i].buf, (size_t)views[i].len);
+        crc = crc_update(crc, q, (size_t)views[i].len);
+        q += views[i].len;
+    }
+    wr32le(q, crc);
+done:
+    for (Py_ssize_t i = 0; i < held; i++) PyBuffer_Release(&views[i]);
+    PyMem_Free(views);
+    PyMem_Free(head_of);
+    return result;
+}
+
 /* scan(buf, pos, end, max_frame_size) -> (size, type_code, entries, crc, little) or None */
 static PyObject *scan(PyObject *self, PyObject *args)
 {
@@ -339,6 +469,9 @@ static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(buf, pos, end, max_frame_size) -> (size, type_code, entries, crc, little) or None\n\n"
      "The frame at buf[pos] if it is complete and well-formed, else None."},
+    {"encode_small", encode_small, METH_VARARGS,
+     "encode_small(type_code, order, heads, blobs, objs, max_size) -> bytes or None\n\n"
+     "A simple little-endian frame as one bytes object, or None for the pure encoder."},
     {"crc", crc, METH_VARARGS, "crc(data, crc=0) -> the G3 CRC of data, continuing from crc"},
     {"crc_of_parts", crc_of_parts, METH_O, "crc_of_parts(parts) -> the G3 CRC of the buffers, in order"},
     {"crc_kind", crc_kind, METH_NOARGS, "crc_kind() -> 'sse4.2' or 'software'"},
@@ -353,6 +486,8 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__codec(void)
 {
     crc_init_tables();
+    str_g3_blob = PyUnicode_InternFromString("_g3_blob");
+    if (str_g3_blob == NULL) return NULL;
 #ifdef HAVE_HW_CRC
     __builtin_cpu_init();
     if (__builtin_cpu_supports("sse4.2")) crc_update = crc_hw;
