@@ -33,6 +33,7 @@ from typing import Any
 from workloads import channel_data, large_frames, small_frames
 
 import g3stream
+from g3stream import _accel
 
 try:
     from spt3g import core as spt3g_core
@@ -198,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         import spt3g.version
 
         print(f", spt3g {spt3g.version.version}")
+    if _accel.accel is None:
+        print("codec: pure Python (no g3stream_accel, or G3STREAM_PURE=1)")
+    else:
+        print(f"codec: g3stream_accel {_accel.accel.__version__} (CRC: {_accel.accel.crc_kind()})")
     print(f"files in {work_dir}\n", flush=True)
     try:
         if args.only in (None, "large"):
