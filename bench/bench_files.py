@@ -33,7 +33,11 @@ from typing import Any
 from workloads import channel_data, large_frames, small_frames
 
 import g3stream
-from g3stream import _accel
+
+try:  # trees before the accelerator (bench/compare_trees.py) have no _accel
+    from g3stream._accel import accel as codec_accel
+except ImportError:
+    codec_accel = None
 
 try:
     from spt3g import core as spt3g_core
@@ -199,10 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         import spt3g.version
 
         print(f", spt3g {spt3g.version.version}")
-    if _accel.accel is None:
+    if codec_accel is None:
         print("codec: pure Python (no g3stream_accel, or G3STREAM_PURE=1)")
     else:
-        print(f"codec: g3stream_accel {_accel.accel.__version__} (CRC: {_accel.accel.crc_kind()})")
+        print(f"codec: g3stream_accel {codec_accel.__version__} (CRC: {codec_accel.crc_kind()})")
     print(f"files in {work_dir}\n", flush=True)
     try:
         if args.only in (None, "large"):

@@ -308,7 +308,8 @@ static PyObject *encode_small(PyObject *self, PyObject *args)
         PyMem_Free(views);
         return PyErr_NoMemory();
     }
-    Py_ssize_t held = 0; /* views[0:held] are live */
+    Py_ssize_t held = 0;   /* views[0:held] are live */
+    Py_ssize_t nheads = 0; /* head_of[0:nheads] are owned */
     PyObject *result = NULL;
     int simple = 1;
     size_t total = 13 + 4;
@@ -316,12 +317,15 @@ static PyObject *encode_small(PyObject *self, PyObject *args)
         PyObject *key = PyTuple_GET_ITEM(order, i);
         PyObject *head = PyDict_GetItemWithError(heads, key);
         if (head == NULL || !PyTuple_CheckExact(head) || PyTuple_GET_SIZE(head) != 2 ||
-            !PyBytes_CheckExact(PyTuple_GET_ITEM(head, 1))) {
+            !PyBytes_CheckExact(PyTuple_GET_ITEM(head, 1)) ||
+            PyBytes_GET_SIZE(PyTuple_GET_ITEM(head, 1)) < 8) {
             if (PyErr_Occurred()) goto done;
             simple = 0;
             break;
         }
         head_of[i] = PyTuple_GET_ITEM(head, 1);
+        Py_INCREF(head_of[i]); /* _g3_blob() below runs Python code that may change heads */
+        nheads = i + 1;
         PyObject *hit = PyDict_GetItemWithError(blobs, key);
         PyObject *blob;
         if (hit != NULL && PyTuple_Check(hit) && PyTuple_GET_SIZE(hit) >= 1) {
@@ -336,7 +340,10 @@ static PyObject *encode_small(PyObject *self, PyObject *args)
                 break;
             }
             PyObject *fast;
-            if (PyObject_GetOptionalAttr_compat(obj, str_g3_blob, &fast) < 0) goto done;
+            Py_INCREF(obj);
+            int found = PyObject_GetOptionalAttr_compat(obj, str_g3_blob, &fast);
+            Py_DECREF(obj);
+            if (found < 0) goto done;
             if (fast == NULL || fast == Py_None) {
                 Py_XDECREF(fast);
                 simple = 0; /* a composite object */
@@ -381,6 +388,7 @@ static PyObject *encode_small(PyObject *self, PyObject *args)
     wr32le(q, crc);
 done:
     for (Py_ssize_t i = 0; i < held; i++) PyBuffer_Release(&views[i]);
+    for (Py_ssize_t i = 0; i < nheads; i++) Py_DECREF(head_of[i]);
     PyMem_Free(views);
     PyMem_Free(head_of);
     return result;
