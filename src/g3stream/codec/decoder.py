@@ -9,6 +9,11 @@ then ``buffer_updated`` (the shape of asyncio's BufferedProtocol).  With the
 latter a large frame is received straight into a buffer of its own, which the
 frame then keeps: its bytes are copied once, by the read itself.
 
+With the optional compiled accelerator (``g3stream._accel``), each run of
+complete, small, well-formed frames with right checksums is decoded in one
+compiled call; every other frame (partial, large or bad) takes the pure
+path, so the frames and errors are the same either way.
+
 Complexity promise: each byte fed is copied at most twice (into the receive
 buffer, then into its frame's own bytes), and a partial frame is re-scanned
 only once enough bytes have arrived to possibly complete the part that was
