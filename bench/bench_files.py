@@ -34,6 +34,11 @@ from workloads import channel_data, large_frames, small_frames
 
 import g3stream
 
+try:  # trees before the accelerator (bench/compare_trees.py) have no _accel
+    from g3stream._accel import accel as codec_accel
+except ImportError:
+    codec_accel = None
+
 try:
     from spt3g import core as spt3g_core
 except ImportError:  # the figures for g3stream alone are still useful
@@ -198,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         import spt3g.version
 
         print(f", spt3g {spt3g.version.version}")
+    if codec_accel is None:
+        print("codec: pure Python (no g3stream_accel, or G3STREAM_PURE=1)")
+    else:
+        print(f"codec: g3stream_accel {codec_accel.__version__} (CRC: {codec_accel.crc_kind()})")
     print(f"files in {work_dir}\n", flush=True)
     try:
         if args.only in (None, "large"):

@@ -23,6 +23,7 @@ import struct
 from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from typing import Any
 
+from ._accel import accel
 from ._types import Buffer
 from .cereal import OpaqueFrameObject, decode_object, encode_object
 from .cereal.budget import DEFAULT_LIMITS, DecodeBudget, DecodeLimits
@@ -398,6 +399,8 @@ _pack_u32 = struct.Struct("<I").pack
 _JOIN_LIMIT = 65536
 
 _KEY_HEADS: dict[str, tuple[bytes, bytes]] = {}
+# the accelerator's whole-frame encoder for small frames of simple values (None: pure Python)
+_encode_small = accel.encode_small if accel is not None else None
 
 
 def _key_head(key: str) -> tuple[bytes, bytes]:
@@ -418,6 +421,12 @@ def encode_frame(frame: G3Frame) -> list[Buffer]:
     order = frame.entry_order()
     if frame._keys is None:
         frame._ensure()
+    if _encode_small is not None and type(order) is tuple:
+        whole = _encode_small(
+            int(frame.type), order, _KEY_HEADS, frame._blobs, frame._objs, _JOIN_LIMIT
+        )
+        if whole is not None:
+            return [whole]
     out: list[Buffer] = [_HEAD_FULL_LE.pack(1, 1, len(order), frame.type)]
     covered: list[Buffer] = []  # the bytes the CRC covers, in order
     total = 0

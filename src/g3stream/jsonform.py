@@ -23,6 +23,7 @@ from .errors import G3FormatError
 from .frame import G3Frame
 from .frametype import G3FrameType
 from .objects.jsonvalue import object_from_json, object_to_json
+from .objects.scalars import numpy_arrays_in_json
 
 
 def blob_root_version(blob: bytes | bytearray | memoryview) -> int | None:
@@ -72,12 +73,25 @@ def _container_layout(
     return little, version, code, spans, crc
 
 
-def frame_to_json(frame: G3Frame) -> dict[str, Any]:
+def frame_to_json(frame: G3Frame, numpy_arrays: bool = False) -> dict[str, Any]:
     """A frame as a JSON FRAME: type, byte order, CRC and its entries in on-disk order.
 
     A frame that was read keeps its original bytes, so this describes them;
-    a frame built in memory is described as it would be written.
+    a frame built in memory is described as it would be written.  With
+    ``numpy_arrays`` true, long runs of finite float64 or integer values may
+    be numpy arrays instead of lists, for an encoder that writes arrays
+    itself (orjson's ``OPT_SERIALIZE_NUMPY``).
     """
+    if numpy_arrays:
+        token = numpy_arrays_in_json.set(True)
+        try:
+            return _frame_to_json(frame)
+        finally:
+            numpy_arrays_in_json.reset(token)
+    return _frame_to_json(frame)
+
+
+def _frame_to_json(frame: G3Frame) -> dict[str, Any]:
     raw = frame.encoded()
     mv = memoryview(raw)
     little, version, code, spans, crc = _container_layout(mv)

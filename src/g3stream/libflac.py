@@ -1,10 +1,11 @@
 """FLAC payloads of compressed timestreams, through libFLAC via ctypes (FORMAT.md 10.4).
 
 The reference stores a compressed ``G3Timestream`` as a complete native FLAC
-stream (mono, 24 or 32 bits per sample).  pyflac's own Python decoder cannot
-handle 24-bit frames, so this module talks to a libFLAC shared library
-directly: the one bundled with pyflac for this platform, else a system
-libFLAC.  ``G3STREAM_LIBFLAC`` (a path) overrides the search.
+stream (mono, 24 or 32 bits per sample).  This module talks to a libFLAC
+shared library directly, found by the platform's normal library search (the
+system's package, a conda or Homebrew prefix); ``G3STREAM_LIBFLAC`` (a path)
+overrides the search.  Without libFLAC everything else works, and FLAC
+timestreams raise ``FLACUnavailableError`` with ``INSTALL_HINT``.
 
 Decoding works frame by frame: libFLAC hands over one block of samples per
 callback and the block is copied with ``memmove`` into a growing numpy
@@ -19,11 +20,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import glob
-import importlib.util
 import itertools
+import logging
 import os
-import platform
 import sys
 import threading
 from typing import Any
@@ -32,7 +31,16 @@ import numpy as np
 
 from .errors import DecodedSizeError, FLACDecodeError, FLACUnavailableError
 
-__all__ = ["FLACUnavailableError", "FLACDecodeError", "LibFLAC", "get_libflac", "FLAC_BIT_DEPTHS"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "INSTALL_HINT",
+    "FLACUnavailableError",
+    "FLACDecodeError",
+    "LibFLAC",
+    "get_libflac",
+    "FLAC_BIT_DEPTHS",
+]
 
 #: Bit depths the G3 format allows for FLAC timestreams.
 FLAC_BIT_DEPTHS = (24, 32)
@@ -500,34 +508,48 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _pyflac_candidates() -> list[str]:
-    """libFLAC files bundled with pyflac, the one for this platform first."""
-    spec = importlib.util.find_spec("pyflac")
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    root = os.path.join(list(spec.submodule_search_locations)[0], "libraries")
-    machine = platform.machine().lower()
-    arch = {"amd64": "x86_64", "aarch64": "arm64", "x86": "i686"}.get(machine, machine)
-    if sys.platform.startswith("linux"):
-        dirs = [f"linux-{arch}", "raspbian-armv7a"]
-        pattern = "libFLAC*.so*"
-    elif sys.platform == "darwin":
-        dirs = [f"darwin-{arch}"]
-        pattern = "libFLAC*.dylib"
-    elif sys.platform == "win32":
-        dirs = ["windows-x86_64" if sys.maxsize > 2**32 else "windows-i686"]
-        pattern = "libFLAC*.dll"
+#: Shared-library names of libFLAC, newest ABI first, tried through the
+#: platform's own library search (``dlopen``/``LoadLibrary`` and their paths).
+_SONAMES = {
+    "linux": ["libFLAC.so.14", "libFLAC.so.12", "libFLAC.so.8", "libFLAC.so"],
+    "darwin": ["libFLAC.14.dylib", "libFLAC.12.dylib", "libFLAC.8.dylib", "libFLAC.dylib"],
+    "win32": ["FLAC.dll", "libFLAC.dll", "libFLAC-14.dll", "libFLAC-12.dll", "libFLAC-8.dll"],
+}
+
+
+def _prefix_dirs() -> list[str]:
+    """Library folders of the running environment (a conda or Homebrew prefix), if any."""
+    if sys.platform == "win32":
+        dirs = [os.path.join(sys.prefix, "Library", "bin")]
     else:
-        return []
-    found: list[str] = []
-    for d in dirs:
-        found.extend(sorted(glob.glob(os.path.join(root, d, pattern))))
-    return found
+        dirs = [os.path.join(sys.prefix, "lib")]
+    if sys.platform == "darwin":
+        dirs += ["/opt/homebrew/lib", "/usr/local/lib"]  # Homebrew on arm64 and x86-64
+    return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
 def _system_candidates() -> list[str]:
-    name = ctypes.util.find_library("FLAC")
-    return [name] if name else []
+    """libFLAC libraries the platform's normal library search can find, best guess first."""
+    key = "linux" if sys.platform.startswith("linux") else sys.platform
+    names = _SONAMES.get(key, ["libFLAC.so"])
+    found: list[str] = []
+    located = ctypes.util.find_library("FLAC") or ctypes.util.find_library("libFLAC")
+    if located:
+        found.append(located)
+    for d in _prefix_dirs():
+        found.extend(os.path.join(d, n) for n in names if os.path.exists(os.path.join(d, n)))
+    found.extend(names)  # bare names: the dynamic loader searches its own paths
+    return list(dict.fromkeys(found))
+
+
+#: How to get libFLAC, shown whenever FLAC timestreams are needed but it is missing.
+INSTALL_HINT = (
+    "FLAC-compressed timestreams need the libFLAC shared library, which was not found. "
+    "Install it with the system's package manager (Debian/Ubuntu: apt install libflac14 "
+    "or libflac12; Fedora: dnf install flac-libs; macOS: brew install flac; conda: "
+    "conda install -c conda-forge libflac; Windows: put FLAC.dll on PATH), or set "
+    "G3STREAM_LIBFLAC to the library's path. libFLAC 1.5.0 writes bytes identical to spt3g's"
+)
 
 
 _default: LibFLAC | None = None
@@ -538,8 +560,8 @@ def get_libflac() -> LibFLAC:
     """The libFLAC used by ``decode_flac`` and ``encode_flac`` (loaded on first use).
 
     The path in the ``G3STREAM_LIBFLAC`` environment variable wins; otherwise
-    the newest loadable library among pyflac's bundled copy and the system's
-    libFLAC is used.  Raises ``FLACUnavailableError`` if there is none.
+    the newest loadable libFLAC that the platform's library search finds
+    (see ``INSTALL_HINT``).  Raises ``FLACUnavailableError`` if there is none.
     """
     global _default
     if _default is not None:
@@ -549,20 +571,20 @@ def get_libflac() -> LibFLAC:
             return _default
         override = os.environ.get("G3STREAM_LIBFLAC")
         if override:
-            _default = LibFLAC(override)
+            try:
+                _default = LibFLAC(override)
+            except FLACUnavailableError as exc:
+                raise FLACUnavailableError(f"G3STREAM_LIBFLAC: {exc}. {INSTALL_HINT}") from None
             return _default
         loaded: list[LibFLAC] = []
         problems: list[str] = []
-        for path in _pyflac_candidates() + _system_candidates():
+        for path in _system_candidates():
             try:
                 loaded.append(LibFLAC(path))
             except FLACUnavailableError as exc:
                 problems.append(str(exc))
         if not loaded:
-            detail = "; ".join(problems) if problems else "none found"
-            raise FLACUnavailableError(
-                "FLAC timestreams need libFLAC (install pyflac, or a system libFLAC, "
-                f"or set G3STREAM_LIBFLAC): {detail}"
-            )
+            log.debug("no libFLAC: %s", "; ".join(problems))
+            raise FLACUnavailableError(INSTALL_HINT)
         _default = max(loaded, key=lambda lib: _version_key(lib.version))
         return _default

@@ -22,6 +22,7 @@ PACKAGE = Path(g3stream.__file__).resolve().parent
 FLOORS: dict[str, int] = {
     "g3stream._version": 0,
     "g3stream._types": 0,
+    "g3stream._accel": 0,
     "g3stream.errors": 0,
     "g3stream.frametype": 1,
     "g3stream.libflac": 1,
@@ -75,8 +76,8 @@ def resolve(source: str, is_package: bool, node: ast.ImportFrom, known: set[str]
         target = ".".join(base + ([node.module] if node.module else []))
     else:
         target = node.module or ""
-    if not target.startswith("g3stream"):
-        return []
+    if target != "g3stream" and not target.startswith("g3stream."):
+        return []  # another package (g3stream_accel is one)
     # ``from package import submodule`` loads the submodule too
     subs = [f"{target}.{a.name}" for a in node.names if f"{target}.{a.name}" in known]
     return subs or [target]
@@ -99,7 +100,7 @@ def edges() -> Iterator[Edge]:
                     yield Edge(source, target, node.lineno, nested)
             elif isinstance(node, ast.Import):
                 for alias in node.names:
-                    if alias.name.startswith("g3stream"):
+                    if alias.name == "g3stream" or alias.name.startswith("g3stream."):
                         yield Edge(source, alias.name, node.lineno, nested)
 
 

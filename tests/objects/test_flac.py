@@ -118,9 +118,16 @@ def test_reencoding_keeps_samples_and_settings(key: str, payload: bytes, value: 
     again = encode_flac(samples, flac["level"], flac["bit_depth"])
     np.testing.assert_array_equal(decode_flac(again), samples)
     mine, theirs = _streaminfo(again), _streaminfo(payload)
-    # Everything but the vendor string is independent of the libFLAC version.
+    # The stream's settings are independent of the libFLAC version.
     assert mine == theirs
-    assert len(again) == len(payload)
+    if _version(get_libflac()) >= (1, 4, 3):
+        # and so are the frames, but for the vendor string (1.4.2 packs some
+        # all-zero 32-bit blocks a few bytes longer, decoding to the same samples)
+        assert len(again) == len(payload)
+
+
+def _version(lib: LibFLAC) -> tuple[int, ...]:
+    return tuple(int(p) for p in lib.version.split(".")[:3])
 
 
 @pytest.mark.skipif(REFERENCE_LIB is None, reason="the reference's libFLAC 1.5.0 is not installed")

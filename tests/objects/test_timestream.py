@@ -208,8 +208,11 @@ def test_vector_encodes_exactly_with_libflac_1_5(
 def test_vector_encodes_with_any_libflac(key: str, blob: bytes, entry: dict[str, Any]) -> None:
     ts = G3Timestream._from_json_payload(entry["value"]["value"])
     out = _encode_like(ts, blob)
-    # Only the encoder's vendor string may differ; the sizes and the values agree.
-    assert len(out) == len(blob)
+    # Only the encoder's vendor string may differ; the sizes (from libFLAC 1.4.3 on,
+    # 1.4.2 packs some all-zero 32-bit blocks longer) and the values agree.
+    version = tuple(int(p) for p in flac_module.get_libflac().version.split(".")[:3])
+    if version >= (1, 4, 3):
+        assert len(out) == len(blob)
     assert dumps(decode_object(out)._json_payload()) == dumps(entry["value"]["value"])
 
 

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 
 from .._version import __version__
-from ..errors import G3ConnectionError, G3FormatError
+from ..errors import FLACUnavailableError, G3ConnectionError, G3FormatError
 from . import demo, dump, record, relay, serve, stats, verify, web
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, CommandError
 
@@ -110,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except G3ConnectionError as exc:
         print(f"{prog}: connection failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except FLACUnavailableError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except BrokenPipeError:
         _quiet_broken_pipe()

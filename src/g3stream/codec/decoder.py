@@ -9,6 +9,11 @@ then ``buffer_updated`` (the shape of asyncio's BufferedProtocol).  With the
 latter a large frame is received straight into a buffer of its own, which the
 frame then keeps: its bytes are copied once, by the read itself.
 
+With the optional compiled accelerator (``g3stream._accel``), each run of
+complete, small, well-formed frames with right checksums is decoded in one
+compiled call; every other frame (partial, large or bad) takes the pure
+path, so the frames and errors are the same either way.
+
 Complexity promise: each byte fed is copied at most twice (into the receive
 buffer, then into its frame's own bytes), and a partial frame is re-scanned
 only once enough bytes have arrived to possibly complete the part that was
@@ -25,6 +30,7 @@ from collections import deque
 
 import numpy as np
 
+from .._accel import accel
 from .._types import Buffer
 from ..cereal.budget import DEFAULT_MAX_DECODED_SIZE, DEFAULT_MAX_NESTING_DEPTH, DecodeLimits
 from ..errors import G3FormatError, TruncatedFrameError
@@ -39,6 +45,9 @@ from .container import (
 
 # below this size a double copy is cheaper than a memoryview
 _SMALL_FRAME = 4096
+# the accelerator's loop over runs of small, well-formed frames (None: pure Python)
+_decode_run = accel.decode_run if accel is not None else None
+_frame_from_scan = G3Frame._from_scan
 #: A frame still missing at least this many bytes is received into its own buffer.
 LARGE_FRAME = 1 << 20
 #: A large frame's buffer grows by at most this much beyond twice what arrived.
@@ -309,8 +318,28 @@ class FrameDecoder:
         verify = self.verify_crc
         max_size = self.max_frame_size
         limits = self._limits
+        run = _decode_run
         try:
             while n - pos >= self._need and n > pos:
+                if run is not None:
+                    # compiled: every complete, small, well-formed frame with a right CRC
+                    pos, offset = run(
+                        buf,
+                        pos,
+                        n,
+                        offset,
+                        max_size,
+                        verify,
+                        limit,
+                        _SMALL_FRAME,
+                        _frame_from_scan,
+                        limits,
+                        out,
+                    )
+                    self._need = 1
+                    if pos == n or 0 < limit <= len(out):
+                        break
+                    # the next frame is partial, large or bad: the pure path below takes it
                 try:
                     scanned = self._scan(buf, pos, n, offset, max_size)
                 except G3FormatError as exc:

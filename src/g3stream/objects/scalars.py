@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import math
 import struct
 from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
 
 from ..cereal import G3FrameObject, register, register_fixed_blob, scalar_blob_prefix
 
@@ -181,6 +184,35 @@ def json_number(v: float) -> float | str:
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
     return v
+
+
+#: True while a JSON encoder that writes numpy arrays itself (orjson) will
+#: serialise the values being described: ``json_numbers`` may then return
+#: arrays instead of lists.
+numpy_arrays_in_json: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "g3stream_numpy_arrays_in_json", default=False
+)
+
+
+def json_numbers(arr: np.ndarray) -> list[Any] | np.ndarray:
+    """The values of a 1-D numeric array in the vectors' JSON notation (see ``json_number``).
+
+    A list of Python numbers (strings for non-finite floats); within
+    ``numpy_arrays_in_json`` a float64 array with only finite values, or an
+    integer array, is returned as a native, contiguous array for the encoder
+    to write (float32 is not: an encoder would write its shortest float32
+    form, not the float64 value Python writes).
+    """
+    kind = arr.dtype.kind
+    if kind == "f":
+        finite = bool(np.isfinite(arr).all())
+        if finite and arr.dtype.itemsize == 8 and numpy_arrays_in_json.get():
+            return np.ascontiguousarray(arr.astype(np.float64, copy=False))
+        values = arr.tolist()
+        return values if finite else [json_number(x) for x in values]
+    if kind in "iu" and numpy_arrays_in_json.get():
+        return np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("="), copy=False))
+    return arr.tolist()
 
 
 def from_json_number(v: float | int | str) -> float:

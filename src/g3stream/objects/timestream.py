@@ -30,7 +30,7 @@ from ..errors import (
     UnknownTypeCodeError,
 )
 from .flac import FLAC_BIT_DEPTHS, FLACDecodeError, decode_flac, encode_flac
-from .scalars import from_json_number, json_number
+from .scalars import from_json_number, json_numbers
 from .time import G3Time, read_time_by_value, write_time_by_value
 from .vectors import G3VectorBool, G3VectorInt, G3VectorTime
 
@@ -877,10 +877,7 @@ class G3Timestream(TimeSpan, G3FrameObject):
 
     def _json_payload(self) -> Any:
         dt = self._data.dtype
-        if dt.kind == "f":
-            values: list[Any] = [json_number(x) for x in self._data.tolist()]
-        else:
-            values = [int(x) for x in self._data.tolist()]
+        values = json_numbers(self._data)
         units = self.units
         return {
             "units": str(units) if isinstance(units, G3TimestreamUnits) else f"Unknown{units}",

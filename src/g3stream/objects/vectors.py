@@ -40,7 +40,7 @@ from ..frametype import G3FrameType
 from .jsonvalue import object_from_json, object_to_json
 from .plain import wrap_value
 from .quat import Quat, is_real_number, quat_from_json, quat_json
-from .scalars import from_json_number, json_number
+from .scalars import from_json_number, json_number, json_numbers
 from .time import G3Time
 
 if TYPE_CHECKING:
@@ -86,14 +86,15 @@ def array_to_json(arr: np.ndarray, dtype: str) -> dict[str, Any]:
     """An ARRAY of the vectors' JSON notation for a 1-D array."""
     if dtype == "uint8":
         return {"dtype": "uint8", "base64": base64.b64encode(arr.tobytes()).decode("ascii")}
+    values: list[Any] | np.ndarray
     if dtype in ("float64", "float32"):
-        values: list[Any] = [json_number(x) for x in arr.tolist()]
+        values = json_numbers(arr)
     elif dtype == "complex128":
         values = [[json_number(z.real), json_number(z.imag)] for z in arr.tolist()]
     elif dtype == "bool":
         values = [bool(x) for x in arr.tolist()]
     else:
-        values = [int(x) for x in arr.tolist()]
+        values = json_numbers(arr)
     return {"dtype": dtype, "values": values}
 
 
