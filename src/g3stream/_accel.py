@@ -9,13 +9,14 @@ results (frames, bytes and errors) are the same either way.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from types import ModuleType
 
 _compiled: ModuleType | None
 try:
-    import g3stream_accel as _compiled
+    _compiled = importlib.import_module("g3stream_accel")
 except ImportError:  # not installed: the pure-Python path
     _compiled = None
 

@@ -9,6 +9,7 @@ scripts.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from types import ModuleType
@@ -21,7 +22,7 @@ from .inputs import STDIN_NAME, add_decode_options, check_url, is_url, iter_sour
 
 orjson: ModuleType | None
 try:  # optional (the json extra): writes numpy arrays itself, much faster
-    import orjson
+    orjson = importlib.import_module("orjson")
 except ImportError:
     orjson = None
 
