@@ -15,8 +15,7 @@ Scenarios:
 * joiner:   a late joiner's time to its first frame (the metadata snapshot)
             on a stream holding N frames, for a small and a large N.
 
-Longer variants of the CI tests (more kills, longer outages) are the
-``--soak`` options of tests/nats (see docs/NATS.md).
+Longer variants of the CI tests (more kills, longer outages): bench/soak_nats.py.
 
 Run:  python bench/bench_nats.py [--only NAME ...] [--quick] [--joiner-frames N]
 """
