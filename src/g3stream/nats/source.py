@@ -72,6 +72,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BUFFER_BYTES = 64 << 20
 #: Messages asked of the server per fetch.
 FETCH_BATCH = 512
+#: Frames read through ``read`` between acknowledgements of a durable consumer.
+_AUTO_ACK_EVERY = 256
 #: Seconds a fetch waits on an idle stream before asking again.
 _FETCH_WAIT = 1.0
 
@@ -138,6 +140,7 @@ class NatsSource:
         self._type_counts: dict[int, int] = {}
         self._last_seq = 0  # the last data-stream sequence taken from the consumer
         self._last_consumer_seq = 0
+        self._read_seq = 0  # the last frame handed out by ``read``
         self._ack_msgs: deque[tuple[int, Any]] = deque()
         self._nc: Any = None
         self._psub: Any = None
@@ -560,12 +563,19 @@ class NatsSource:
         return item
 
     def read(self, max_bytes: int) -> bytes:
-        """Up to ``max_bytes`` of the frames' bytes; ``b""`` at the timeout or after ``close``."""
+        """Up to ``max_bytes`` of the frames' bytes; ``b""`` at the timeout or after ``close``.
+
+        Read this way (by G3Reader), a durable consumer's frames count as
+        handled once read: they are acknowledged every few hundred frames.
+        """
         view = self._view
         if view is None or self._pos >= len(view):
             d = self.next_delivery()
             if d is None:
                 return b""
+            if self.address.durable and self._frames % _AUTO_ACK_EVERY == 0:
+                self.acknowledge(self._read_seq)  # the frames before this one were read whole
+            self._read_seq = d.sequence
             if len(d.data) <= max_bytes:
                 return d.data
             view = self._view = memoryview(d.data)
