@@ -85,7 +85,7 @@ def tcp(frames: list[G3Frame], readers: int = 1, pace: float = 0.0, on_frame=Non
     port = sender.port
     rs = [G3Reader(f"tcp://127.0.0.1:{port}", timeout=30) for _ in range(readers)]
     deadline = time.monotonic() + 30
-    while sender.statistics()["connected_clients"] < readers and time.monotonic() < deadline:
+    while sender.statistics().connected_clients < readers and time.monotonic() < deadline:
         time.sleep(0.01)
     results: list[dict] = [{}] * readers
 
