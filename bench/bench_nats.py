@@ -15,8 +15,7 @@ Scenarios:
 * joiner:   a late joiner's time to its first frame (the metadata snapshot)
             on a stream holding N frames, for a small and a large N.
 
-Longer variants of the CI tests (more kills, longer outages) are the
-``--soak`` options of tests/nats (see docs/NATS.md).
+Longer variants of the CI tests (more kills, longer outages): bench/soak_nats.py.
 
 Run:  python bench/bench_nats.py [--only NAME ...] [--quick] [--joiner-frames N]
 """
@@ -86,7 +85,7 @@ def tcp(frames: list[G3Frame], readers: int = 1, pace: float = 0.0, on_frame=Non
     port = sender.port
     rs = [G3Reader(f"tcp://127.0.0.1:{port}", timeout=30) for _ in range(readers)]
     deadline = time.monotonic() + 30
-    while sender.statistics()["connected_clients"] < readers and time.monotonic() < deadline:
+    while sender.statistics().connected_clients < readers and time.monotonic() < deadline:
         time.sleep(0.01)
     results: list[dict] = [{}] * readers
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import time
@@ -51,8 +52,8 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.05):  # t
 class NatsServer:
     """One nats-server with JetStream, configured from a template in ``config/``.
 
-    ``values`` fill the template's ``{placeholders}``; ``port``,
-    ``http_port`` and ``store`` are always provided.
+    ``values`` fill the template's ``${placeholders}`` (``string.Template``);
+    ``port``, ``http_port`` and ``store`` are always provided.
     """
 
     def __init__(self, workdir: Path, template: str = "jetstream.conf", **values: object) -> None:
@@ -73,7 +74,7 @@ class NatsServer:
         }
         text = (CONFIG_DIR / template).read_text()
         self.config = self.workdir / "server.conf"
-        self.config.write_text(text.format(**self.values))
+        self.config.write_text(string.Template(text).substitute(self.values))
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.workdir / "server.log"
 

@@ -23,7 +23,7 @@ KILLS = 10
 
 def _recorder(url: str, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "g3stream", "-q", "record", url, str(out), "--timeout", "3"],
+        [sys.executable, "-m", "g3stream", "-q", "record", url, str(out), "--timeout", "2"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
@@ -68,7 +68,7 @@ def test_recorder_killed_ten_times_records_every_frame_exactly_once(nats_server,
             if k % 4 != 3:  # most kills once it records; every fourth one while it starts
                 wait_for(lambda b=before: _sizes(out_dir) != b, 60, "the recorder writing")
             # a random moment: catching up, committing, waiting for live frames
-            time.sleep(rng.uniform(0.0, 1.0))
+            time.sleep(rng.uniform(0.0, 0.6))
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
         assert done.wait(120), "the sender did not finish"

@@ -75,3 +75,17 @@ def test_dump_and_stats_commands_read_nats_urls(nats_server):
     assert stats.returncode == 0, stats.stderr.decode()
     last = json.loads(stats.stdout.decode().splitlines()[-1])
     assert last["frames"] == 20 and last["types"]["Timepoint"]["frames"] == 19
+
+
+def test_g3reader_with_a_durable_consumer_resumes_after_what_it_read(nats_server):
+    url = f"{nats_server.url}/RESUME"
+    _publish(url, 1000)
+    durable = f"{url}?durable=viewer&start=first"
+    with G3Reader(durable, n_frames_to_read=600, timeout=2) as reader:
+        assert [int(f["i"]) for f in reader] == list(range(600))
+    with G3Reader(durable, timeout=2) as reader:
+        rest = [int(f["i"]) for f in reader]
+    # read frames are acknowledged every few hundred: the second reader starts
+    # after the last acknowledged one, at the latest where the first stopped
+    assert 0 < rest[0] <= 600
+    assert rest == list(range(rest[0], 1000))

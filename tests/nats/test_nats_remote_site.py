@@ -17,6 +17,7 @@ from g3stream.nats.deploy import source_streams
 
 RATE = 152.6  # Hz, a DAQ's Timepoint rate
 TOTAL = 1200  # about 8 s of data
+OUTAGE_FRAMES = 450  # about 3 s of data published while the hub is down
 
 
 def _leaf_connections(hub: NatsServer) -> int:
@@ -68,9 +69,13 @@ def test_hub_catches_up_with_the_site_after_the_link_was_down(tmp_path: Path):
         wait_for(lambda: _hub_messages(hub, "DAQ") > 100, 60, "the hub sourcing")
         hub.stop()  # the link is down
         cut_at = published[0]
-        wait_for(lambda: published[0] > cut_at + 450, 60, "3 s of data during the outage")
+        wait_for(
+            lambda: published[0] > cut_at + OUTAGE_FRAMES,
+            OUTAGE_FRAMES / RATE + 60,
+            "data published during the outage",
+        )
         hub.start()
-        thread.join(60)
+        thread.join(TOTAL / RATE + 60)
         assert not thread.is_alive()
         # every frame reaches the data centre, in order, once
         wait_for(lambda: _hub_messages(hub, "DAQ") == TOTAL, 90, "the hub catching up")

@@ -45,6 +45,7 @@ from typing import Any
 
 from g3stream.codec.container import scan_frame
 from g3stream.errors import G3FormatError
+from g3stream.io.source import SourceState, SourceStatistics
 
 from .connection import DEFAULT_CONNECT_TIMEOUT, LoopThread, connect, nats_module
 from .errors import NatsRefusedError, NotAG3FrameError
@@ -72,6 +73,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BUFFER_BYTES = 64 << 20
 #: Messages asked of the server per fetch.
 FETCH_BATCH = 512
+#: Frames read through ``read`` between acknowledgements of a durable consumer.
+_AUTO_ACK_EVERY = 256
 #: Seconds a fetch waits on an idle stream before asking again.
 _FETCH_WAIT = 1.0
 
@@ -87,17 +90,24 @@ class Delivery:
 
 
 @dataclass(frozen=True)
-class NatsSourceStatistics:
-    """Counters of a :class:`NatsSource`."""
+class NatsSourceStatistics(SourceStatistics):
+    """A :class:`NatsSource`'s liveness (as every network source's) and its own counters."""
 
-    frames: int
-    bytes: int
-    snapshot_frames: int
-    skipped_bad: int
-    incomplete_frames: int
-    decimated: int
-    consumer_resets: int
-    buffered_bytes: int
+    #: Whole frames delivered to the reader, and their bytes.
+    frames: int = 0
+    bytes: int = 0
+    #: Frames of the late joiner's metadata snapshot.
+    snapshot_frames: int = 0
+    #: Messages that were not G3 frames, skipped (``bad=skip``).
+    skipped_bad: int = 0
+    #: Frames dropped because some of their parts never arrived.
+    incomplete_frames: int = 0
+    #: Frames left out by ``decimate=``.
+    decimated: int = 0
+    #: Consumers re-created after a lost consumer or a missing delivery.
+    consumer_resets: int = 0
+    #: Bytes received and not yet read.
+    buffered_bytes: int = 0
 
 
 class NatsSource:
@@ -128,6 +138,9 @@ class NatsSource:
         self._cond = threading.Condition()
         self._ready: deque[Delivery | BaseException] = deque()
         self._outbox: list[Delivery | BaseException] = []  # the loop's, until handed over
+        self._received = 0  # bytes of whole frames received (the loop writes)
+        self._last_data: float | None = None
+        self._outages = self._reconnects = 0
         self._buffered = 0
         self._closed = False
         self._view: memoryview | None = None
@@ -138,6 +151,7 @@ class NatsSource:
         self._type_counts: dict[int, int] = {}
         self._last_seq = 0  # the last data-stream sequence taken from the consumer
         self._last_consumer_seq = 0
+        self._read_seq = 0  # the last frame handed out by ``read``
         self._ack_msgs: deque[tuple[int, Any]] = deque()
         self._nc: Any = None
         self._psub: Any = None
@@ -158,7 +172,9 @@ class NatsSource:
     async def _start(self, connect_timeout: float) -> None:
         nats = nats_module()
         addr = self.address
-        self._nc = await connect(addr, connect_timeout, name="g3stream-reader")
+        self._nc = await connect(
+            addr, connect_timeout, name="g3stream-reader", on_event=self._event
+        )
         self._js = self._nc.jetstream(timeout=10.0)
         try:
             info = await self._js.stream_info(addr.stream)
@@ -402,6 +418,8 @@ class NatsSource:
         if not out:
             return
         size = sum(len(d.data) for d in out if isinstance(d, Delivery))
+        self._received += size
+        self._last_data = time.monotonic()
         with self._cond:
             self._ready.extend(out)
             self._buffered += size
@@ -560,12 +578,19 @@ class NatsSource:
         return item
 
     def read(self, max_bytes: int) -> bytes:
-        """Up to ``max_bytes`` of the frames' bytes; ``b""`` at the timeout or after ``close``."""
+        """Up to ``max_bytes`` of the frames' bytes; ``b""`` at the timeout or after ``close``.
+
+        Read this way (by G3Reader), a durable consumer's frames count as
+        handled once read: they are acknowledged every few hundred frames.
+        """
         view = self._view
         if view is None or self._pos >= len(view):
             d = self.next_delivery()
             if d is None:
                 return b""
+            if self.address.durable and self._frames % _AUTO_ACK_EVERY == 0:
+                self.acknowledge(self._read_seq)  # the frames before this one were read whole
+            self._read_seq = d.sequence
             if len(d.data) <= max_bytes:
                 return d.data
             view = self._view = memoryview(d.data)
@@ -588,10 +613,31 @@ class NatsSource:
             self._loop.spawn(self._ack(last))
 
     def statistics(self) -> NatsSourceStatistics:
-        """The source's counters."""
+        """The source's liveness and counters (any thread)."""
         with self._cond:
             buffered = self._buffered
+        nc = self._nc
+        connected = bool(nc is not None and nc.is_connected)
+        if self._closed:
+            state = SourceState.CLOSED
+        elif not connected:
+            state = SourceState.RECONNECTING if self._outages else SourceState.CONNECTING
+        else:
+            state = SourceState.STREAMING if self._received else SourceState.CONNECTED
+        last = self._last_data
+        peer = None
+        if connected and nc.connected_url is not None:
+            peer = nc.connected_url.netloc
         return NatsSourceStatistics(
+            name=self.name,
+            state=state,
+            connected=connected,
+            reconnects=self._reconnects,
+            outages=self._outages,
+            connections=1 + self._reconnects if nc is not None else 0,
+            bytes_received=self._received,
+            last_frame_age_s=None if last is None else time.monotonic() - last,
+            peer=peer,
             frames=self._frames,
             bytes=self._bytes,
             snapshot_frames=self._snap,
@@ -601,6 +647,12 @@ class NatsSource:
             consumer_resets=self._resets,
             buffered_bytes=buffered,
         )
+
+    def _event(self, what: str) -> None:
+        if what == "disconnected":
+            self._outages += 1
+        elif what == "reconnected":
+            self._reconnects += 1
 
     def close(self) -> None:
         """Disconnect; a read waiting in another thread returns ``b""``.  Idempotent."""
