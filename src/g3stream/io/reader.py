@@ -332,6 +332,15 @@ class G3Reader:
                     log.info("%s: stream restarted at a frame boundary", src.name)
                 continue
             except G3FormatError as exc:
+                if isinstance(exc, TruncatedFrameError) and not dec.at_boundary:
+                    # a cut stream: name the first frame it does not hold whole
+                    cut = TruncatedFrameError(
+                        f"{exc.message}; the frame at {dec.offset} is incomplete "
+                        f"({dec.buffered} bytes of it were read)",
+                        dec.offset,
+                    )
+                    cut.filename = getattr(exc, "filename", None)  # type: ignore[attr-defined]
+                    exc = cut
                 raise located(exc, src.name) from exc
             if self._source is not src:
                 return False  # closed by another thread while waiting for data
