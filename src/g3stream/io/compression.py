@@ -28,6 +28,7 @@ import lzma
 import os
 import struct
 import zlib
+from collections.abc import Iterable
 from typing import IO, Any, BinaryIO
 
 from .._types import Buffer
@@ -45,6 +46,7 @@ __all__ = [
     "CompressingWriter",
     "GzipWriter",
     "open_compressing_writer",
+    "write_all",
 ]
 
 
@@ -268,16 +270,33 @@ def open_decompressed(path: str | os.PathLike[str], codec: Compression | None = 
 # -- writing ---------------------------------------------------------------
 
 
-class CompressingWriter:
-    """A write-only file object that compresses into an underlying binary file.
+def write_all(fd: int, data: Buffer) -> None:
+    """Write every byte of ``data`` to ``fd``, resuming after partial writes."""
+    view = data if isinstance(data, memoryview) else memoryview(data)
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")
+    while view.nbytes:
+        n = os.write(fd, view)
+        view = view[n:]
 
-    ``stream_bytes`` counts the uncompressed bytes accepted and
-    ``disk_bytes`` the compressed bytes handed to the file so far (the
-    compressor keeps some data internally until ``close``).
+
+class CompressingWriter:
+    """A write-only file object that compresses into an unbuffered binary file.
+
+    Compressed output goes to the operating system as soon as the
+    compressor emits it (nothing waits in a user-space buffer, so a write
+    error surfaces on the call that caused it).  ``stream_bytes`` counts the
+    uncompressed bytes accepted and ``disk_bytes`` the compressed bytes
+    handed to the file so far (the compressor keeps some data internally
+    until ``sync`` or ``close``).
     """
+
+    #: Whether ``sync`` makes every byte written so far decodable from the file.
+    can_sync = False
 
     def __init__(self, raw: IO[bytes], compressor: bz2.BZ2Compressor | lzma.LZMACompressor) -> None:
         self._raw = raw
+        self._fd = raw.fileno()
         self._compressor = compressor
         self.stream_bytes = 0
         self.disk_bytes = 0
@@ -285,7 +304,7 @@ class CompressingWriter:
 
     def _emit(self, data: bytes) -> None:
         if data:
-            self._raw.write(data)
+            write_all(self._fd, data)
             self.disk_bytes += len(data)
 
     def _compress(self, data: Buffer) -> bytes:
@@ -298,7 +317,7 @@ class CompressingWriter:
         self.stream_bytes += n
         return n
 
-    def writelines(self, buffers: list[Buffer]) -> None:
+    def writelines(self, buffers: Iterable[Buffer]) -> None:
         """Compress every buffer in order."""
         for b in buffers:
             self.write(b)
@@ -306,26 +325,27 @@ class CompressingWriter:
     def sync(self) -> None:
         """Push everything accepted so far to the file, where the codec allows it.
 
-        Only gzip can flush mid-stream without ending it; bzip2 and xz keep
+        Only gzip can do so mid-stream without ending it; bzip2 and xz keep
         their current block until ``close``.
         """
-        self._raw.flush()
 
     def flush(self) -> None:
-        """Flush the underlying file's buffer (the compressor keeps its state)."""
-        self._raw.flush()
+        """Nothing to do: compressed output is never buffered here."""
 
     def _finish(self) -> None:
         self._emit(self._compressor.flush())
 
-    def close(self) -> None:
-        """End the compressed stream and close the underlying file."""
+    def finish(self) -> None:
+        """End the compressed stream (the file stays open); idempotent."""
         if self.closed:
             return
         self.closed = True
+        self._finish()
+
+    def close(self) -> None:
+        """End the compressed stream and close the underlying file."""
         try:
-            self._finish()
-            self._raw.flush()
+            self.finish()
         finally:
             self._raw.close()
 
@@ -349,10 +369,11 @@ class GzipWriter(CompressingWriter):
         self._crc = zlib.crc32(data, self._crc)
         return self._deflate.compress(data)
 
+    can_sync = True
+
     def sync(self) -> None:
         """Make every byte written so far decodable from the file (a zlib sync flush)."""
         self._emit(self._deflate.flush(zlib.Z_SYNC_FLUSH))
-        self._raw.flush()
 
     def _finish(self) -> None:
         self._emit(self._deflate.flush(zlib.Z_FINISH))
