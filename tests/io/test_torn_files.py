@@ -42,12 +42,13 @@ def write_daq(path: Path, n_samples: int) -> list[tuple[int, int]]:
 
 def read_until_error(path: Path) -> tuple[list[int], BaseException | None]:
     offsets: list[int] = []
-    try:
-        for f in G3Reader(path):
-            assert f.stream_offset is not None
-            offsets.append(f.stream_offset)
-    except TruncatedFrameError as exc:
-        return offsets, exc
+    with G3Reader(path) as reader:
+        try:
+            for f in reader:
+                assert f.stream_offset is not None
+                offsets.append(f.stream_offset)
+        except TruncatedFrameError as exc:
+            return offsets, exc
     return offsets, None
 
 
