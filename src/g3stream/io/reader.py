@@ -138,6 +138,9 @@ class G3Reader:
         self.max_nesting_depth = self._limits.max_nesting_depth
         self.mmap = bool(mmap)
         self._n_read = 0
+        #: Times a source's stream started over (a reconnect: a new session);
+        #: every frame returned before the count changed came from the old one.
+        self.restarts = 0
         self._ready: deque[G3Frame] = deque()
         self._source: ByteSource | None = None
         self._decoder = self._new_decoder(0)
@@ -320,6 +323,7 @@ class G3Reader:
                 # a length field promising more is not trusted with one allocation
                 got = self._receive(src, dec, min(max(need, self._read_size), self._max_read))
             except StreamRestart:
+                self.restarts += 1
                 dropped = dec.reset()
                 if dropped:
                     self.partial_frames_discarded += 1
