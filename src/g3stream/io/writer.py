@@ -49,8 +49,11 @@ class ClosedOnExit:
     def __del__(self) -> None:
         try:
             self.Close()
-        except Exception:  # interpreter shutdown or a failing disk: nothing to report to
-            pass
+        except Exception as exc:  # no caller left to raise to: say so at least
+            try:
+                log.error("%r: closing on deletion failed; data may be lost: %s", self, exc)
+            except Exception:  # interpreter shutdown
+                pass
 
 
 class G3Writer(ClosedOnExit):
