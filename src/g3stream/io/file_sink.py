@@ -27,12 +27,15 @@ from __future__ import annotations
 import ctypes
 import errno
 import logging
+import mmap
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import IO
 
 from .._types import Buffer
+from ..codec.container import scan_frame
+from ..errors import G3FormatError, TruncatedFrameError
 from .compression import (
     CompressingWriter,
     Compression,
@@ -44,7 +47,7 @@ from .compression import (
 log = logging.getLogger(__name__)
 
 
-__all__ = ["FileSink", "fsync_directory"]
+__all__ = ["FileSink", "fsync_directory", "torn_tail"]
 
 #: Frames smaller than this are joined and written in one call; larger ones
 #: are written with vectored writes straight from their buffers.
@@ -107,6 +110,26 @@ def _load_reserver() -> Reserver | None:
 _reserve = _load_reserver()
 
 
+def torn_tail(fd: int) -> int | None:
+    """Where the last frame of the plain G3 file open for reading as ``fd`` is cut; None if whole.
+
+    Walks the frames' headers through a memory map (their bodies are not
+    read).  Bad data that hides where frames start raises its
+    ``G3FormatError``.
+    """
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return None
+    with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
+        pos = 0
+        while pos < size:
+            found = scan_frame(view, pos, size, pos)
+            if isinstance(found, int):
+                return pos
+            pos += found.size
+    return None
+
+
 def _fsync(fd: int) -> None:
     """fsync, except on files that cannot be synced (devices, pipes)."""
     try:
@@ -164,10 +187,31 @@ class FileSink:
         self._reserved = 0  # the file's disk blocks are allocated up to this offset
         self._can_reserve = _reserve is not None
         if self.compression is Compression.NONE:
+            if append:
+                self._check_appendable(raw)
             self._disk = os.lseek(self._fd, 0, os.SEEK_END) if append else 0
             self._reserved = self._disk
         else:
             self._compressor = open_compressing_writer(raw, self.compression)
+
+    def _check_appendable(self, raw: IO[bytes]) -> None:
+        """Refuse to append to a file whose last frame is cut: readers would stop there."""
+        try:
+            with open(self.path, "rb", buffering=0) as existing:
+                torn = torn_tail(existing.fileno())
+        except (OSError, ValueError) as exc:  # not a regular file, or bad data
+            if isinstance(exc, G3FormatError):
+                raw.close()
+                raise
+            return
+        if torn is not None:
+            raw.close()
+            raise TruncatedFrameError(
+                f"{self.path}: the file ends inside a frame (a crash?), so no reader would "
+                "reach frames appended to it; copy its complete frames to a new file "
+                "first (g3stream salvage)",
+                torn,
+            )
 
     @property
     def closed(self) -> bool:
