@@ -71,3 +71,30 @@ def test_numbered_files_continue_after_an_earlier_run(tmp_path: Path, background
     assert (tmp_path / "run-0000.g3").read_bytes() == b"earlier"
     assert len(list(G3Reader(tmp_path / "run-0001.g3"))) == 6
     assert server.wait() == 0
+
+
+def test_rotation_on_the_clock_gives_files_that_stand_alone(tmp_path: Path, background) -> None:
+    server = background(["serve", "--simulate", "--port", "0", "--bind", "127.0.0.1"])
+    port = server.port()
+    out = tmp_path / "clock" / "%H%M%S-{port}.g3.gz"
+    r = run_cli(
+        "record",
+        f"tcp://127.0.0.1:{port}",
+        str(out),
+        "--rotate-every",
+        "1s",
+        "--rotate-aligned",
+        "--duration",
+        "3",
+    )
+    assert r.returncode == 0, r.stderr
+    files = sorted((tmp_path / "clock").iterdir())
+    assert len(files) >= 2
+    seen: list[int] = []
+    for f in files:
+        assert f.name.endswith(f"-{port}.g3.gz")
+        frames = list(G3Reader(f))
+        assert frames[0].type == G3FrameType.Observation  # every file starts with the metadata
+        seen += [int(fr["SampleIndex"]) for fr in frames if "SampleIndex" in fr]
+    assert seen == list(range(seen[0], seen[0] + len(seen)))  # nothing lost between files
+    assert server.interrupt() == 0

@@ -6,6 +6,7 @@ import errno
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -261,3 +262,26 @@ def test_the_flusher_stops_with_the_writer(tmp_path: Path) -> None:
     assert any(t.name.startswith("g3stream-flush") for t in threading.enumerate())
     w.Close()
     assert {t.name for t in threading.enumerate()} <= before
+
+
+EXIT_SCRIPT = """
+import sys
+from g3stream import G3Writer
+from g3stream.sim import SimulatedDAQ
+w = G3Writer(sys.argv[1], flush_interval=None)
+for f in SimulatedDAQ(n_samples=10, n_detectors=2):
+    w(f)
+w.itself = w  # a reference cycle: nothing but the exit hook closes it
+"""
+
+
+@pytest.mark.parametrize("suffix", [".g3", ".g3.gz"])
+def test_a_writer_left_open_is_finished_at_exit(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"left-open{suffix}"
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    offsets, err = read_until_error(path)
+    assert err is None
+    assert len(offsets) == 14

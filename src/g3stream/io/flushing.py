@@ -22,6 +22,7 @@ writer's next call.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import weakref
@@ -74,6 +75,7 @@ class FlushedSink:
         self._error: BaseException | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        _OPEN.add(self)
         if flush_interval:
             self._thread = threading.Thread(
                 target=_flush_periodically,
@@ -174,12 +176,26 @@ class FlushedSink:
 
     def close(self) -> None:
         """Stop the flusher and close the current file; idempotent."""
+        _OPEN.discard(self)
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
         self._thread = None
         self.replace(None)
+
+
+#: Sinks not yet closed: their files are finished at interpreter exit.
+_OPEN: weakref.WeakSet[FlushedSink] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    for out in list(_OPEN):
+        try:
+            out.close()
+        except Exception as exc:  # no caller left: report it at least
+            log.error("%s: closing at exit failed; data may be lost: %s", out.name, exc)
 
 
 def _flush_periodically(
