@@ -182,7 +182,7 @@ class FileSink:
         self._failed: OSError | None = None
         self._disk = 0  # bytes of stream handed to the operating system
         self._buf = bytearray()  # frames not yet handed over, all within reserved space
-        self._buf_frames = 0
+        self._headroom = 0  # bytes reserved beyond what was handed over
         self._buf_limit = min(buffersize, 1 << 22)
         self._reserved = 0  # the file's disk blocks are allocated up to this offset
         self._can_reserve = _reserve is not None
@@ -243,7 +243,8 @@ class FileSink:
         Raises ``OSError`` (a full disk, say) when this frame cannot be
         stored; an uncompressed file then ends with the previous frame.
         """
-        self._check_open("write to")
+        if self._failed is not None or self._raw is None:
+            self._check_open("write to")
         comp = self._compressor
         if comp is not None:
             try:
@@ -259,15 +260,21 @@ class FileSink:
                 self._write_through(buffers, size)
                 return
         data = b"".join(buffers)
-        end = self._disk + len(self._buf) + len(data)
-        if end > self._reserved and not self._reserve_to(end):
+        buf = self._buf
+        # the buffer only ever holds frames whose disk space is reserved
+        if len(buf) + len(data) > self._headroom and not self._reserve_for(len(data)):
             self._drain()
             self._write_through([data], len(data))
             return
-        self._buf += data
-        self._buf_frames += 1
-        if len(self._buf) >= self._buf_limit:
+        buf += data
+        if len(buf) >= self._buf_limit:
             self._drain()
+
+    def _reserve_for(self, size: int) -> bool:
+        """Reserve disk space for the buffer and ``size`` more bytes; False when impossible."""
+        ok = self._reserve_to(self._disk + len(self._buf) + size)
+        self._headroom = self._reserved - self._disk
+        return ok
 
     def _reserve_to(self, end: int) -> bool:
         """Reserve disk space up to ``end`` at least; False when it cannot be done."""
@@ -302,6 +309,7 @@ class FileSink:
             self._cut_back()
             raise
         self._disk += size
+        self._headroom = max(self._reserved - self._disk, 0)
 
     def _drain(self) -> None:
         """Hand the buffered frames to the operating system."""
@@ -311,19 +319,17 @@ class FileSink:
         try:
             write_all(self._fd, buf)
         except OSError as exc:
-            lost = self._buf_frames
             self._buf = bytearray()
-            self._buf_frames = 0
             self._cut_back()
             self._failed = exc
             raise OSError(
                 exc.errno,
-                f"{self.path}: {lost} buffered frame(s) could not be written "
-                f"despite reserved space ({exc.strerror})",
+                f"{self.path}: frames buffered in reserved disk space could not be written "
+                f"({exc.strerror}); the file ends with the frames written before them",
             ) from exc
         self._disk += len(buf)
+        self._headroom -= len(buf)
         self._buf = bytearray()
-        self._buf_frames = 0
 
     def _cut_back(self) -> None:
         """Remove a partly written frame: the file ends at the last whole frame."""

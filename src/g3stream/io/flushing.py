@@ -98,17 +98,18 @@ class FlushedSink:
 
     def write(self, buffers: Sequence[Buffer], count: bool = True) -> None:
         """Write one encoded frame to the current file (``count``: a frame of the stream)."""
-        notify = False
         with self._lock:
-            self._raise_pending()
+            if self._error is not None:
+                self._raise_pending()
             sink = self.sink
             if sink is None:
                 raise ValueError(f"{self.name}: write with no open file")
             sink.write_buffers(buffers)
             if count:
                 self.frames_written += 1
-            if self.flush_interval == 0:
-                notify = self._flush_locked()
+            if self.flush_interval != 0:
+                return
+            notify = self._flush_locked()
         if notify:
             self._notify()
 
