@@ -522,11 +522,15 @@ def test_record_divides_files_on_a_frame_type(tmp_path: Path, background) -> Non
     url = f"tcp://127.0.0.1:{unused_port()}"
     for args in (
         [url, str(tmp_path / "out.dat")],
-        [url, str(tmp_path / "x.g3"), "--divide-on", "Scan"],
         [url, str(tmp_path / "x.g3"), "--divide-on", "toolong"],
+        [url, str(tmp_path / "single-%04u.g3")],  # a file number, but only one file
+        [url, str(tmp_path / "x-{n}.g3")],
+        [url, str(tmp_path / "x-{nope}.g3"), "--size-limit", "1M"],
+        [url, str(tmp_path / "x.g3"), "--rotate-aligned"],
     ):
         bad = run_cli("record", *args)
         assert bad.returncode == 2, (args, bad.stderr)
+    assert list(tmp_path.glob("x*")) == list(tmp_path.glob("single*")) == []
     assert not (tmp_path / "out.dat").exists()
 
 

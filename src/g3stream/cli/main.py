@@ -19,10 +19,10 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..errors import FLACUnavailableError, G3ConnectionError, G3FormatError
-from . import demo, dump, record, relay, serve, stats, verify, web
+from . import demo, dump, record, relay, salvage, serve, stats, verify, web
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, CommandError
 
-SUBCOMMANDS = (dump, verify, serve, record, relay, stats, demo, web)
+SUBCOMMANDS = (dump, verify, salvage, serve, record, relay, stats, demo, web)
 
 log = logging.getLogger("g3stream.cli")
 

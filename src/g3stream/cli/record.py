@@ -1,19 +1,35 @@
-"""``g3stream record``: write a live stream to .g3 files.
+"""``g3stream record``: write a live stream to .g3 files, the data of record.
 
 Reads ``tcp://host:port`` (or ``tcp://*:port`` to wait for a sender) and
-writes every frame to OUT_PATTERN.  With ``--size-limit`` a new file is
-started whenever the current one reaches the limit (G3MultiFileWriter; the
-metadata frames are repeated at the top of each file); the pattern then
-holds a number field such as ``run-%04u.g3``, added before the extension
-when missing.  Compression follows the extension (.g3.gz, .g3.bz2, .g3.xz).
-``-`` writes the raw stream to standard output.  With ``--reconnect`` the
-recorder survives restarts of the sender.
+writes every frame to OUT_PATTERN.  Compression follows the extension
+(.g3.gz, .g3.bz2, .g3.xz); ``-`` writes the raw stream to standard output.
+
+Durability: frames reach the file within ``--flush-interval`` seconds
+(default 1; a gzip sync point each time), also when the stream goes quiet,
+so a recorder killed at any moment leaves every older frame readable;
+``--fsync`` puts each flush on stable storage (files are always fsynced
+when closed).  bzip2 and xz files can only be completed when closed: rotate
+them often.  A write error (a full disk) stops the recording with the
+frames written so far intact.
+
+Rotation (any combination): ``--size-limit``, ``--rotate-every`` (by age,
+or with ``--rotate-aligned`` on the clock: ``--rotate-every 1h
+--rotate-aligned`` starts a file every hour on the hour, UTC),
+``--rotate-on-reconnect`` (a new file for each new session of the sender)
+and ``--divide-on``.  Each file starts with the latest metadata frames, so
+it stands alone.  OUT_PATTERN may hold strftime fields (UTC), ``{n}`` (the
+file number, e.g. ``{n:04d}``), ``{host}``, ``{port}`` and spt3g's
+``%04u``; a rotating pattern without a number or clock field gets
+``-%04u`` before its extension, and a number field without a rotation
+option is refused.  Directories are created as needed, and an existing
+file is never overwritten (the next free name is used instead).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import threading
@@ -22,8 +38,11 @@ from typing import Any
 
 from ..frame import G3FrameType
 from ..io import G3MultiFileWriter, G3Writer
+from ..io.flushing import DEFAULT_FLUSH_INTERVAL
+from ..io.naming import FileNamePattern, split_extension
 from ..nats import is_nats_url
 from ..nats.recorder import DurableRecorder
+from ..net.url import parse_tcp_url
 from .common import (
     EXIT_OK,
     UsageError,
@@ -104,6 +123,37 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop after this many seconds",
     )
+    p.add_argument(
+        "--rotate-every",
+        type=duration_arg,
+        default=None,
+        metavar="DURATION",
+        help="start a new file when the current one is DURATION old (90s, 10m, 1h, 1d)",
+    )
+    p.add_argument(
+        "--rotate-aligned",
+        action="store_true",
+        help="with --rotate-every: start files at whole multiples of DURATION on the UTC "
+        "clock (1h: every hour on the hour)",
+    )
+    p.add_argument(
+        "--rotate-on-reconnect",
+        action="store_true",
+        help="start a new file for each new session of the sender (implies --reconnect)",
+    )
+    p.add_argument(
+        "--flush-interval",
+        type=non_negative_float_arg,
+        default=DEFAULT_FLUSH_INTERVAL,
+        metavar="SECONDS",
+        help="make every frame readable from the file within SECONDS, also when the stream "
+        "is quiet (default %(default)s; 0: after every frame)",
+    )
+    p.add_argument(
+        "--fsync",
+        action="store_true",
+        help="fsync at every flush (files are always fsynced when closed)",
+    )
     add_reader_options(p)
     add_skip_option(p)
     add_metrics_options(p)
@@ -111,14 +161,53 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
+_DURATION_FACTORS = {
+    "": 1.0,
+    "s": 1.0,
+    "sec": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+}
+
+
+def duration_arg(text: str) -> float:
+    """argparse type: a duration such as ``30``, ``90s``, ``10m``, ``1h`` or ``1d``, in seconds."""
+    m = _DURATION.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 90s, 10m or 1h)")
+    value = float(m.group(1)) * _DURATION_FACTORS[(m.group(2) or "").lower()]
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"a duration must be positive: {text!r}")
+    return value
+
+
+def non_negative_float_arg(text: str) -> float:
+    """argparse type: a number of zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def rotating(args: argparse.Namespace) -> bool:
+    """Whether the options ask for more than one file."""
+    return bool(args.size_limit or args.rotate_every or args.rotate_on_reconnect or args.divide_on)
+
+
 def numbered_pattern(out: str) -> str:
-    """``out`` with a ``%04u`` file-number field before its extension, unless it has one."""
-    if re.search(r"%0?\d*[ud]", out):
+    """``out`` with a ``%04u`` file-number field before its extension, unless it has a
+    number or clock field already."""
+    probe = FileNamePattern(out, host="host", port=0)
+    if probe.varies:
         return out
-    for ext in _EXTENSIONS:
-        if out.endswith(ext):
-            return f"{out[: -len(ext)]}-%04u{ext}"
-    return f"{out}-%04u"
+    stem, ext = split_extension(out)
+    return f"{stem}-%04u{ext}"
 
 
 class _StdoutWriter:
@@ -135,32 +224,67 @@ class _StdoutWriter:
         self._out.flush()
 
 
+def _source_fields(url: str) -> tuple[str, int]:
+    address = parse_tcp_url(url)
+    host = "any" if address.listen else address.host
+    return host.replace(":", "_").replace("/", "_"), address.port
+
+
 def check_output(args: argparse.Namespace) -> None:
     """Reject output options that cannot work, before anything is connected or created."""
+    if args.rotate_aligned and not args.rotate_every:
+        raise UsageError("--rotate-aligned needs --rotate-every (the period to align to)")
     if args.out == "-":
-        if args.size_limit:
-            raise UsageError("--size-limit needs a file pattern, not -")
-    elif not args.out.endswith(_EXTENSIONS):
+        if rotating(args):
+            raise UsageError("rotation options need a file pattern, not -")
+        return
+    if not args.out.endswith(_EXTENSIONS):
         raise UsageError(
             f"{args.out}: the output name must end in .g3, .g3.gz, .g3.bz2 or .g3.xz "
             "(the suffix chooses the compression), or be - for standard output"
         )
-    if args.divide_on and not args.size_limit:
-        raise UsageError("--divide-on needs --size-limit")
+    host, port = _source_fields(args.url)
+    try:
+        pattern = FileNamePattern(args.out, host=host, port=port)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if pattern.has_counter and not rotating(args):
+        raise UsageError(
+            f"{args.out}: the name has a file-number field but nothing starts a second file; "
+            "add --size-limit, --rotate-every or --rotate-on-reconnect, or drop the field"
+        )
 
 
 def make_writer(args: argparse.Namespace) -> Any:
     """The file writer the options ask for (checked by :func:`check_output`)."""
     if args.out == "-":
         return _StdoutWriter()
+    durability: dict[str, Any] = {
+        "flush_interval": args.flush_interval,
+        "fsync": args.fsync,
+    }
+    host, port = _source_fields(args.url)
     try:
-        if args.size_limit:
+        namer = FileNamePattern(
+            numbered_pattern(args.out) if rotating(args) else args.out,
+            host=host,
+            port=port,
+            no_overwrite=True,
+        )
+        if rotating(args):
             return G3MultiFileWriter(
-                filename=numbered_pattern(args.out),
+                filename=namer,
                 size_limit=args.size_limit,
                 divide_on=list(args.divide_on) or None,
+                rotate_every=args.rotate_every,
+                rotate_aligned=args.rotate_aligned,
+                **durability,
             )
-        return G3Writer(args.out)
+        name = namer.name(0)
+        directory = os.path.dirname(name)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        return G3Writer(name, **durability)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -177,6 +301,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.url}: expected a tcp://host:port URL (to copy files use cp)")
     check_url(args.url)
     check_output(args)
+    if args.rotate_on_reconnect:
+        args.reconnect = True  # a new session is a reconnect the reader survives
+    if args.out.endswith((".bz2", ".xz")):
+        log.warning(
+            "%s: bzip2 and xz files are complete only once closed (a crash loses the "
+            "current file); rotate them often (--rotate-every) or record .g3 or .g3.gz",
+            args.out,
+        )
     kwargs = reader_options(args)
     reader = open_reader(args.url, **kwargs)
     try:
@@ -200,12 +332,19 @@ def run(args: argparse.Namespace) -> int:
         timer = threading.Timer(args.duration, lambda: close_module(reader))
         timer.daemon = True
         timer.start()
+    restarts = getattr(reader, "restarts", 0)
+    rotate = getattr(writer, "rotate", None) if args.rotate_on_reconnect else None
     try:
         for frame in skipper(reader_frames(reader)):
+            if rotate is not None and reader.restarts != restarts:
+                restarts = reader.restarts
+                log.info("%s: a new session began: starting a new file", args.url)
+                rotate()
             writer(frame)
             metrics.count(frame)
             if not frames:
-                say(f"recording {args.url} to {args.out}")
+                target = getattr(writer, "filename", None) or args.out
+                say(f"recording {args.url} to {target}")
             frames += 1
             nbytes += frame_size(frame)
             if args.max_frames and frames >= args.max_frames:
@@ -231,9 +370,10 @@ def run(args: argparse.Namespace) -> int:
 
 def run_nats(args: argparse.Namespace) -> int:
     """Record a JetStream stream through a durable consumer, resuming where a previous run stopped."""
-    if args.out == "-" or args.size_limit or args.divide_on:
+    if args.out == "-" or rotating(args):
         raise UsageError(
-            "nats:// recording writes numbered .g3 files: no -, --size-limit or --divide-on"
+            "nats:// recording writes numbered .g3 files: no - and no rotation options "
+            "(--size-limit, --divide-on, --rotate-every, --rotate-on-reconnect)"
         )
     try:
         recorder = DurableRecorder(args.url, args.out)

@@ -2,7 +2,9 @@
 
 Like spt3g-verify, it prints ``File NAME OK`` for each good file.  On the
 first corrupt or truncated frame it stops with exit status 1, naming the
-file and the byte offset of the bad frame.  Large files get a progress bar
+file and the byte offset of the bad frame; for a torn file (cut inside a
+frame, or a compressed stream without its end) it says how many complete
+frames precede the tear and points to ``g3stream salvage``.  Large files get a progress bar
 on a terminal.
 """
 
@@ -13,7 +15,7 @@ import sys
 from typing import Any
 
 from ..cereal.budget import DEFAULT_MAX_DECODED_SIZE
-from ..errors import G3FormatError
+from ..errors import G3FormatError, TruncatedFrameError
 from ..frame import G3Frame
 from .common import EXIT_OK, CommandError, format_bytes
 from .inputs import add_decode_options, file_size, stream_frames
@@ -109,18 +111,30 @@ def verify_file(
     bar = _Bar(name, None if compressed else size) if show_progress else None
     frames = 0
     end = 0
+    decoding = False  # a blob that runs short inside a frame is damage, not a tear
     try:
         for frame in stream_frames(
             name, progress=bar.update if bar else None, max_decoded_size=max_decoded_size
         ):
             if decode:
+                decoding = True
                 _decode_all(frame)
+                decoding = False
             frames += 1
             end = (frame.stream_offset or 0) + frame_size_hint(frame)
     except G3FormatError as exc:
         where = exc.offset if exc.offset is not None else end
-        stream = " of the decompressed stream" if name.endswith((".gz", ".bz2", ".xz")) else ""
+        stream = " of the decompressed stream" if compressed else ""
         reason = exc.message.removeprefix(f"{name}: ")
+        if isinstance(exc, TruncatedFrameError) and not decoding:
+            tail = ""
+            if not compressed and size is not None and size > where:
+                tail = f", followed by {size - where} bytes of an incomplete frame"
+            raise CommandError(
+                f"{name}: torn at byte offset {where}{stream}: {frames} complete frames "
+                f"end there{tail} ({reason}); "
+                f"'g3stream salvage {name} OUT' copies them to a clean file"
+            ) from None
         raise CommandError(
             f"{name}: corrupt frame at byte offset {where}{stream} (frame {frames}): {reason}"
         ) from None

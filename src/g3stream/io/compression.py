@@ -8,7 +8,8 @@ Writing reproduces the reference's codec parameters: gzip with one member,
 mtime 0, no file name, OS byte 3 and zlib's default level; bzip2 with block
 size 9; xz with preset 6 and a CRC64 check.  Reading accepts concatenated
 members/streams for every codec (the reference reads only the first gzip or
-bzip2 member; a superset is harmless).
+bzip2 member; a superset is harmless), and a file cut short gives every byte
+its complete compressed blocks hold before the cut is reported.
 
 Reading accepts any file name (names without a codec suffix are read as
 plain streams, so pipes and devices work); writing requires one of the
@@ -23,12 +24,12 @@ from __future__ import annotations
 
 import bz2
 import enum
-import gzip
 import lzma
 import os
 import struct
 import zlib
-from typing import IO, BinaryIO
+from collections.abc import Iterable
+from typing import IO, Any, BinaryIO
 
 from .._types import Buffer
 from ..errors import CompressedDataError
@@ -41,9 +42,11 @@ __all__ = [
     "OUTPUT_SUFFIXES",
     "is_corrupt_data_error",
     "open_decompressed",
+    "DecompressingReader",
     "CompressingWriter",
     "GzipWriter",
     "open_compressing_writer",
+    "write_all",
 ]
 
 
@@ -107,39 +110,193 @@ def is_corrupt_data_error(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno is None
 
 
+_CUT = "the compressed stream is cut short (it has no end-of-stream marker)"
+
+#: Compressed bytes read from the file per step.
+_READ_CHUNK = 1 << 17
+
+
+class DecompressingReader:
+    """The decompressed byte stream of a compressed file, member after member.
+
+    Every byte that can be decompressed is handed out before a problem is
+    reported: a file cut short (a crash, a copy in progress) gives all the
+    data its complete compressed blocks hold, and only the next read raises
+    ``EOFError``; corrupt data raises the codec's error once the good data
+    before it has been read.  Zero bytes between gzip or xz members are
+    skipped (padding); anything else after a member must be another member.
+    Output per read is bounded, so a small file cannot expand into memory
+    all at once.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], codec: Compression) -> None:
+        if codec is Compression.NONE:
+            raise ValueError("DecompressingReader needs a compressing codec")
+        self.name = os.fspath(path)
+        self._codec = codec
+        self._raw: IO[bytes] = open(path, "rb", buffering=0)  # noqa: SIM115
+        self._reset()
+
+    def _reset(self) -> None:
+        self._dec: Any = None  # the current member's decompressor, None between members
+        self._input = b""  # compressed bytes read but not yet given to a decompressor
+        self._pos = 0
+        self._cut = False
+
+    def _new_decompressor(self) -> Any:
+        if self._codec is Compression.GZIP:
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self._codec is Compression.BZIP2:
+            return bz2.BZ2Decompressor()
+        return lzma.LZMADecompressor(format=lzma.FORMAT_AUTO)
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+        return self._raw.closed
+
+    def _next_input(self) -> bytes:
+        data, self._input = self._input, b""
+        return data or self._raw.read(_READ_CHUNK)
+
+    def _produce(self, max_length: int) -> bytes:
+        """Up to ``max_length`` decompressed bytes; ``b""`` at a clean end."""
+        gzip_like = self._codec is not Compression.BZIP2
+        while True:
+            dec = self._dec
+            if dec is None:  # between members: end of file, padding or a new member
+                data = self._next_input()
+                if not data:
+                    return b""
+                if gzip_like:
+                    data = data.lstrip(b"\0")
+                    if not data:
+                        continue
+                self._dec = dec = self._new_decompressor()
+                self._input = data
+            if self._codec is Compression.GZIP:
+                data = self._next_input()
+                if not data:
+                    out = dec.flush()  # whatever the input so far decodes to
+                    if out:
+                        return bytes(out)
+                    self._cut = True
+                    raise EOFError(_CUT)
+                out = dec.decompress(data, max_length)
+                # at a member's end zlib repeats the rest of the input in both attributes
+                self._input = b"" if dec.eof else dec.unconsumed_tail
+            else:
+                data = b""
+                if dec.needs_input:
+                    data = self._next_input()
+                    if not data:
+                        self._cut = True
+                        raise EOFError(_CUT)
+                out = dec.decompress(data, max_length)
+            if dec.eof:
+                self._input = dec.unused_data + self._input
+                self._dec = None
+            if out:
+                return out
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes of the decompressed stream (at least one unless at its end)."""
+        if self._cut:
+            raise EOFError(_CUT)
+        if size is None or size < 0:
+            parts = []
+            while chunk := self._produce(_READ_CHUNK * 8):
+                parts.append(chunk)
+                self._pos += len(chunk)
+            return b"".join(parts)
+        if size == 0:
+            return b""
+        out = self._produce(size)
+        self._pos += len(out)
+        return out
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Read into ``buffer``; the byte count, 0 at the end of the stream."""
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        n = len(data)
+        view[:n] = data
+        return n
+
+    def tell(self) -> int:
+        """Offset in the decompressed stream of the next byte."""
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move to ``offset`` in the decompressed stream (backwards: from the start again)."""
+        if whence == os.SEEK_CUR:
+            offset += self._pos
+        elif whence != os.SEEK_SET:
+            raise ValueError("compressed streams seek from the start or the current position")
+        if offset < self._pos:
+            self._raw.seek(0)
+            self._reset()
+        while self._pos < offset:
+            if not self.read(min(offset - self._pos, _READ_CHUNK * 8)):
+                break
+        return self._pos
+
+    def close(self) -> None:
+        """Close the file; safe to call more than once."""
+        self._raw.close()
+
+    def __enter__(self) -> DecompressingReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def open_decompressed(path: str | os.PathLike[str], codec: Compression | None = None) -> BinaryIO:
     """Open ``path`` for reading its decompressed G3 byte stream.
 
     Uncompressed files are opened unbuffered: callers read large blocks and
     every extra buffer layer would be one more copy.  Compressed files are
-    wrapped in the stdlib decompressing readers, which accept concatenated
-    members.
+    read with :class:`DecompressingReader`, which accepts concatenated
+    members and hands out every decodable byte of a file that was cut short.
     """
     if codec is None:
         codec = compression_for_path(path)
-    # the stdlib readers own (and close) a file they open from a path
-    if codec is Compression.GZIP:
-        return gzip.GzipFile(path, mode="rb")  # type: ignore[return-value]
-    if codec is Compression.BZIP2:
-        return bz2.BZ2File(path, mode="rb")  # type: ignore[return-value]
-    if codec is Compression.XZ:
-        return lzma.LZMAFile(path, mode="rb")  # type: ignore[return-value]
-    return open(path, "rb", buffering=0)
+    if codec is Compression.NONE:
+        return open(path, "rb", buffering=0)
+    return DecompressingReader(path, codec)  # type: ignore[return-value]
 
 
 # -- writing ---------------------------------------------------------------
 
 
-class CompressingWriter:
-    """A write-only file object that compresses into an underlying binary file.
+def write_all(fd: int, data: Buffer) -> None:
+    """Write every byte of ``data`` to ``fd``, resuming after partial writes."""
+    view = data if isinstance(data, memoryview) else memoryview(data)
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")
+    while view.nbytes:
+        n = os.write(fd, view)
+        view = view[n:]
 
-    ``stream_bytes`` counts the uncompressed bytes accepted and
-    ``disk_bytes`` the compressed bytes handed to the file so far (the
-    compressor keeps some data internally until ``close``).
+
+class CompressingWriter:
+    """A write-only file object that compresses into an unbuffered binary file.
+
+    Compressed output goes to the operating system as soon as the
+    compressor emits it (nothing waits in a user-space buffer, so a write
+    error surfaces on the call that caused it).  ``stream_bytes`` counts the
+    uncompressed bytes accepted and ``disk_bytes`` the compressed bytes
+    handed to the file so far (the compressor keeps some data internally
+    until ``sync`` or ``close``).
     """
+
+    #: Whether ``sync`` makes every byte written so far decodable from the file.
+    can_sync = False
 
     def __init__(self, raw: IO[bytes], compressor: bz2.BZ2Compressor | lzma.LZMACompressor) -> None:
         self._raw = raw
+        self._fd = raw.fileno()
         self._compressor = compressor
         self.stream_bytes = 0
         self.disk_bytes = 0
@@ -147,7 +304,7 @@ class CompressingWriter:
 
     def _emit(self, data: bytes) -> None:
         if data:
-            self._raw.write(data)
+            write_all(self._fd, data)
             self.disk_bytes += len(data)
 
     def _compress(self, data: Buffer) -> bytes:
@@ -160,7 +317,7 @@ class CompressingWriter:
         self.stream_bytes += n
         return n
 
-    def writelines(self, buffers: list[Buffer]) -> None:
+    def writelines(self, buffers: Iterable[Buffer]) -> None:
         """Compress every buffer in order."""
         for b in buffers:
             self.write(b)
@@ -168,26 +325,27 @@ class CompressingWriter:
     def sync(self) -> None:
         """Push everything accepted so far to the file, where the codec allows it.
 
-        Only gzip can flush mid-stream without ending it; bzip2 and xz keep
+        Only gzip can do so mid-stream without ending it; bzip2 and xz keep
         their current block until ``close``.
         """
-        self._raw.flush()
 
     def flush(self) -> None:
-        """Flush the underlying file's buffer (the compressor keeps its state)."""
-        self._raw.flush()
+        """Nothing to do: compressed output is never buffered here."""
 
     def _finish(self) -> None:
         self._emit(self._compressor.flush())
 
-    def close(self) -> None:
-        """End the compressed stream and close the underlying file."""
+    def finish(self) -> None:
+        """End the compressed stream (the file stays open); idempotent."""
         if self.closed:
             return
         self.closed = True
+        self._finish()
+
+    def close(self) -> None:
+        """End the compressed stream and close the underlying file."""
         try:
-            self._finish()
-            self._raw.flush()
+            self.finish()
         finally:
             self._raw.close()
 
@@ -211,10 +369,11 @@ class GzipWriter(CompressingWriter):
         self._crc = zlib.crc32(data, self._crc)
         return self._deflate.compress(data)
 
+    can_sync = True
+
     def sync(self) -> None:
         """Make every byte written so far decodable from the file (a zlib sync flush)."""
         self._emit(self._deflate.flush(zlib.Z_SYNC_FLUSH))
-        self._raw.flush()
 
     def _finish(self) -> None:
         self._emit(self._deflate.flush(zlib.Z_FINISH))

@@ -141,7 +141,7 @@ class FileSource:
             return op(f)
         except EOFError as exc:
             raise self._error(
-                TruncatedFrameError, f"compressed stream ended early ({exc})"
+                TruncatedFrameError, str(exc) or "compressed stream cut short"
             ) from exc
         except Exception as exc:
             if is_corrupt_data_error(exc):

@@ -16,12 +16,23 @@ Semantics follow spt3g's module of the same name:
   first frame of the new file.  Unlike spt3g, a name that would overwrite
   a file this writer already wrote is an error, not lost data.
 * ``EndProcessing`` closes the current file and is not written.
+
+Extensions (keyword-only): ``size_limit`` may be ``None`` (no size rule);
+``rotate_every`` starts a new file once the current one is that many
+seconds old, or with ``rotate_aligned=True`` at each multiple of it on the
+clock (``3600``: on the hour, UTC); :meth:`G3MultiFileWriter.rotate` asks
+for a new file before the next frame (a new session of the source, say);
+directories in a file name are created as needed.  Durability options as
+for :class:`~g3stream.io.writer.G3Writer`; each file is fsynced when it
+is closed, at rotation too.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,6 +40,7 @@ from ..codec.container import encode_frame
 from ..frame import G3Frame
 from ..frametype import DATA_FRAME_TYPES, G3FrameType
 from .file_sink import FileSink
+from .flushing import DEFAULT_FLUSH_INTERVAL, FlushCallback, FlushedSink
 from .writer import ClosedOnExit, frame_type_set
 
 log = logging.getLogger(__name__)
@@ -64,9 +76,16 @@ class G3MultiFileWriter(ClosedOnExit):
     def __init__(
         self,
         filename: str | FileNamer,
-        size_limit: int,
+        size_limit: int | None,
         divide_on: Iterable[G3FrameType | int | str] | Callable[[G3Frame], Any] | None = None,
         buffersize: int = 1048576,
+        *,
+        rotate_every: float | None = None,
+        rotate_aligned: bool = False,
+        flush_interval: float | None = DEFAULT_FLUSH_INTERVAL,
+        fsync: bool = False,
+        on_flush: FlushCallback | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(filename, str):
             _check_pattern(filename)
@@ -80,9 +99,20 @@ class G3MultiFileWriter(ClosedOnExit):
                 "filename must be a string with an integer field (outfile-%03u.g3) "
                 "or a callable f(frame, seqno) returning a path"
             )
-        if int(size_limit) <= 0:
-            raise ValueError("size_limit must be greater than zero")
-        self.size_limit = int(size_limit)
+        if size_limit is not None and int(size_limit) <= 0:
+            raise ValueError("size_limit must be greater than zero (or None: no size rule)")
+        self.size_limit = None if size_limit is None else int(size_limit)
+        if rotate_every is not None and not rotate_every > 0:
+            raise ValueError(
+                f"rotate_every must be a positive number of seconds, not {rotate_every}"
+            )
+        if rotate_aligned and rotate_every is None:
+            raise ValueError("rotate_aligned needs rotate_every (the period to align to)")
+        self.rotate_every = None if rotate_every is None else float(rotate_every)
+        self.rotate_aligned = bool(rotate_aligned)
+        self._clock = clock
+        self._rotate_at = math.inf
+        self._rotate_requested = False
         self.buffersize = int(buffersize)
         self._divide_types: frozenset[G3FrameType] = frozenset()
         self._divide_rule: Callable[[G3Frame], Any] | None = None
@@ -102,15 +132,31 @@ class G3MultiFileWriter(ClosedOnExit):
         #: Every file started so far, in order.
         self.files: list[str] = []
         self._started: set[str] = set()
-        self._sink: FileSink | None = None
+        self._out = FlushedSink(flush_interval, fsync, on_flush, name="G3MultiFileWriter")
         self._metadata: dict[G3FrameType, G3Frame] = {}
         self._ended = False
 
+    @property
+    def frames_written(self) -> int:
+        """Frames written so far, over every file (repeated metadata not counted)."""
+        return self._out.frames_written
+
+    @property
+    def frames_flushed(self) -> int:
+        """Frames readable from the files should the process die now."""
+        return self._out.frames_flushed
+
+    def rotate(self) -> None:
+        """Start a new file before the next frame (for example when a new session begins)."""
+        self._rotate_requested = True
+
     def _wants_new_file(self, frame: G3Frame) -> bool:
-        sink = self._sink
-        if sink is None:
+        sink = self._out.sink
+        if sink is None or self._rotate_requested:
             return True
-        new = sink.file_size() >= self.size_limit
+        new = self.size_limit is not None and sink.file_size() >= self.size_limit
+        if self._clock() >= self._rotate_at:
+            new = True
         rule = self._divide_rule
         if rule is not None and rule(frame):
             new = True
@@ -133,19 +179,32 @@ class G3MultiFileWriter(ClosedOnExit):
             raise ValueError(f"the file-name callable returned {name!r} a second time")
         return name
 
+    def _schedule_rotation(self) -> None:
+        every = self.rotate_every
+        if every is None:
+            return
+        now = self._clock()
+        if self.rotate_aligned:
+            self._rotate_at = (math.floor(now / every) + 1) * every
+        else:
+            self._rotate_at = now + every
+
     def _start_file(self, frame: G3Frame) -> None:
         name = self._next_name(frame)
-        if self._sink is not None:
-            self._sink.close()
-            self._sink = None
+        self._out.replace(None)  # the finished file is synced to disk first
         log.info("starting file %s", name)
+        directory = os.path.dirname(name)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
         sink = FileSink(name, buffersize=self.buffersize)
-        self._sink = sink
+        self._out.replace(sink)
+        self._rotate_requested = False
+        self._schedule_rotation()
         self.current_file = name
         self.files.append(name)
         self._started.add(name)
         for meta in self._metadata.values():
-            sink.write_buffers(encode_frame(meta))
+            self._out.write(encode_frame(meta), count=False)
 
     def Process(self, frame: G3Frame) -> list[G3Frame]:
         """Write ``frame`` (starting a new file if due) and return ``[frame]``."""
@@ -162,26 +221,24 @@ class G3MultiFileWriter(ClosedOnExit):
         if self._wants_new_file(frame):
             self._start_file(frame)
             if is_meta:
-                return [frame]  # already written as part of the new file's header
-        assert self._sink is not None
-        self._sink.write_buffers(encode_frame(frame))
+                self._out.count_frame()  # written as part of the new file's header
+                return [frame]
+        self._out.write(encode_frame(frame))
         return [frame]
 
     __call__ = Process
 
     def Flush(self) -> None:
-        """Hand what was written to the current file to the operating system."""
-        if self._sink is not None:
-            self._sink.flush()
+        """Make every frame written to the current file readable from it now (gzip: a sync point)."""
+        self._out.flush()
 
     flush = Flush
 
     def Close(self) -> None:
-        """Close the current file; further frames are an error.  Idempotent."""
+        """Close the current file (synced to disk); further frames are an error.  Idempotent."""
         self._ended = True
-        sink = self._sink
-        if sink is not None:
-            self._sink = None
-            sink.close()
+        out = getattr(self, "_out", None)
+        if out is not None:
+            out.close()
 
     close = Close

@@ -138,6 +138,9 @@ class G3Reader:
         self.max_nesting_depth = self._limits.max_nesting_depth
         self.mmap = bool(mmap)
         self._n_read = 0
+        #: Times a source's stream started over (a reconnect: a new session);
+        #: every frame returned before the count changed came from the old one.
+        self.restarts = 0
         self._ready: deque[G3Frame] = deque()
         self._source: ByteSource | None = None
         self._decoder = self._new_decoder(0)
@@ -320,6 +323,7 @@ class G3Reader:
                 # a length field promising more is not trusted with one allocation
                 got = self._receive(src, dec, min(max(need, self._read_size), self._max_read))
             except StreamRestart:
+                self.restarts += 1
                 dropped = dec.reset()
                 if dropped:
                     self.partial_frames_discarded += 1
@@ -332,6 +336,15 @@ class G3Reader:
                     log.info("%s: stream restarted at a frame boundary", src.name)
                 continue
             except G3FormatError as exc:
+                if isinstance(exc, TruncatedFrameError) and not dec.at_boundary:
+                    # a cut stream: name the first frame it does not hold whole
+                    cut = TruncatedFrameError(
+                        f"{exc.message}; the frame at {dec.offset} is incomplete "
+                        f"({dec.buffered} bytes of it were read)",
+                        dec.offset,
+                    )
+                    cut.filename = getattr(exc, "filename", None)  # type: ignore[attr-defined]
+                    exc = cut
                 raise located(exc, src.name) from exc
             if self._source is not src:
                 return False  # closed by another thread while waiting for data

@@ -15,6 +15,7 @@ from typing import TypeVar
 from ..codec.container import encode_frame
 from ..frame import G3Frame, G3FrameType
 from .file_sink import FileSink
+from .flushing import DEFAULT_FLUSH_INTERVAL, FlushCallback, FlushedSink
 
 _W = TypeVar("_W", bound="ClosedOnExit")
 
@@ -48,8 +49,11 @@ class ClosedOnExit:
     def __del__(self) -> None:
         try:
             self.Close()
-        except Exception:  # interpreter shutdown or a failing disk: nothing to report to
-            pass
+        except Exception as exc:  # no caller left to raise to: say so at least
+            try:
+                log.error("%r: closing on deletion failed; data may be lost: %s", self, exc)
+            except Exception:  # interpreter shutdown
+                pass
 
 
 class G3Writer(ClosedOnExit):
@@ -61,6 +65,17 @@ class G3Writer(ClosedOnExit):
     ``EndProcessing`` frame is never written: it flushes and closes the
     file.  Use as a module (``writer(frame)`` returns ``[frame]``) or as a
     context manager (closing on exit).
+
+    Durability (keyword-only; see :mod:`g3stream.io.flushing`): each frame
+    goes to the operating system when it is written, so a write error is
+    raised for the frame that did not fit; every ``flush_interval`` seconds
+    (default 1; 0: after every frame; None: only at ``Flush``/close) a
+    background thread makes all frames so far readable from the file (a
+    gzip sync point), also when no frame arrives.  ``fsync=True`` adds an
+    fsync to every flush; the file is always fsynced when closed.
+    ``frames_flushed`` counts frames known to be readable after a crash,
+    and ``on_flush(frames_flushed)`` is called as it advances (from the
+    flusher thread, or the thread that flushed or closed).
     """
 
     __g3module__ = True
@@ -71,32 +86,59 @@ class G3Writer(ClosedOnExit):
         streams: Iterable[G3FrameType | int | str] | None = None,
         append: bool = False,
         buffersize: int = 1048576,
+        *,
+        flush_interval: float | None = DEFAULT_FLUSH_INTERVAL,
+        fsync: bool = False,
+        on_flush: FlushCallback | None = None,
     ) -> None:
         self.filename = os.fspath(filename)
         self.streams = frame_type_set(streams)
-        self.frames_written = 0
-        self._sink: FileSink | None = None
-        self._sink = FileSink(self.filename, append=append, buffersize=buffersize)
+        self._out: FlushedSink | None = None
+        sink = FileSink(self.filename, append=append, buffersize=buffersize)
+        try:
+            out = FlushedSink(flush_interval, fsync, on_flush, name=self.filename)
+        except BaseException:
+            sink.close()
+            raise
+        out.sink = sink
+        self._out = out
         log.debug("writing %s", self.filename)
 
     @property
     def closed(self) -> bool:
         """Whether the file was closed (by ``Close`` or an EndProcessing frame)."""
-        return self._sink is None
+        return self._out is None
+
+    @property
+    def frames_written(self) -> int:
+        """Frames written to the file so far."""
+        out = self._out
+        return out.frames_written if out is not None else self._final[0]
+
+    @property
+    def frames_flushed(self) -> int:
+        """Frames readable from the file should the process die now (all of them once closed)."""
+        out = self._out
+        return out.frames_flushed if out is not None else self._final[1]
+
+    _final = (0, 0)
 
     def Process(self, frame: G3Frame) -> list[G3Frame]:
-        """Write ``frame`` (unless filtered out or EndProcessing) and return ``[frame]``."""
+        """Write ``frame`` (unless filtered out or EndProcessing) and return ``[frame]``.
+
+        Raises ``OSError`` when the frame could not be written (the file
+        then ends with the previous frame, for uncompressed files).
+        """
         ftype = frame.type
         if ftype == G3FrameType.EndProcessing:
             self.Close()
             return [frame]
-        sink = self._sink
-        if sink is None:
+        out = self._out
+        if out is None:
             raise ValueError(f"G3Writer for {self.filename} is closed")
         streams = self.streams
         if not streams or ftype in streams:
-            sink.write_buffers(encode_frame(frame))
-            self.frames_written += 1
+            out.write(encode_frame(frame))
         return [frame]
 
     __call__ = Process
@@ -113,27 +155,31 @@ class G3Writer(ClosedOnExit):
         stream); spt3g's reports one byte more once something was written,
         and compressed bytes for compressed files.
         """
-        if self._sink is None:
+        out = self._out
+        if out is None or out.sink is None:
             raise ValueError(f"G3Writer for {self.filename} is closed")
-        return self._sink.tell()
+        return out.sink.tell()
 
     def Flush(self) -> None:
-        """Hand everything written so far to the operating system."""
-        if self._sink is not None:
-            self._sink.flush()
+        """Make every frame written so far readable from the file now (gzip: a sync point)."""
+        if self._out is not None:
+            self._out.flush()
 
     flush = Flush
 
     def Close(self) -> None:
-        """Finish and close the file; further frames are an error.  Idempotent."""
-        sink = self._sink
-        if sink is not None:
-            self._sink = None
-            sink.close()
-            log.debug("closed %s after %d frames", self.filename, self.frames_written)
+        """Finish the file and sync it to disk; further frames are an error.  Idempotent."""
+        out = self._out
+        if out is not None:
+            self._out = None
+            try:
+                out.close()
+            finally:
+                self._final = (out.frames_written, out.frames_flushed)
+            log.debug("closed %s after %d frames", self.filename, out.frames_written)
 
     close = Close
 
     def __repr__(self) -> str:
-        state = "closed" if self._sink is None else "open"
+        state = "closed" if self._out is None else "open"
         return f"<G3Writer {self.filename!r} ({state}, {self.frames_written} frames)>"
