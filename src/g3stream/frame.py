@@ -26,6 +26,7 @@ from typing import Any
 from ._accel import accel
 from ._types import Buffer
 from .cereal import OpaqueFrameObject, decode_object, encode_object
+from .cereal.blobs import decode_fixed_blob
 from .cereal.budget import DEFAULT_LIMITS, DecodeBudget, DecodeLimits
 from .cereal.crc import g3_crc, g3_crc_of
 from .cereal.keyorder import history_to_disk_order, insertion_order_to_disk_order
@@ -127,8 +128,13 @@ class G3Frame:
             blob, boff = self._blobs[key]
             budget = self._budget
             if budget is None:
-                budget = self._budget = self._limits.budget()
-            obj = decode_object(blob, boff, budget)
+                # single values need no budget: make one only for the first other value
+                obj = decode_fixed_blob(blob)
+                if obj is None:
+                    budget = self._budget = self._limits.budget()
+                    obj = decode_object(blob, boff, budget)
+            else:
+                obj = decode_object(blob, boff, budget)
             self._objs[key] = obj
         return obj
 

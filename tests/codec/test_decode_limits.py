@@ -9,7 +9,9 @@ factors) still decode.
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import subprocess
 import sys
 import time
@@ -212,6 +214,15 @@ def test_reader_gives_its_frames_the_limit(tmp_path: Path, use_mmap: bool) -> No
     with pytest.raises(DecodedSizeError) as info:
         frames[1]["bomb"]
     assert len(first) < (info.value.offset or 0) < path.stat().st_size
+
+
+def test_frames_keep_their_limits_through_pickle_and_copy() -> None:
+    frame = one_frame(
+        frame_bytes({"ts": flac_timestream_blob(flac_constant_stream(2))}), max_decoded_size=4 * MiB
+    )
+    for other in (pickle.loads(pickle.dumps(frame)), copy.deepcopy(frame), copy.copy(frame)):
+        assert other.max_decoded_size == 4 * MiB
+        assert len(other["ts"]) == 2 * 65535
 
 
 def test_limits_are_validated() -> None:

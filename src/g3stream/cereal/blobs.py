@@ -73,6 +73,20 @@ def scalar_blob_prefix(cls: type[G3FrameObject]) -> bytes:
     return bytes(out)
 
 
+def decode_fixed_blob(blob: Buffer) -> Any:
+    """The object a fixed-layout blob holds (see ``register_fixed_blob``), else ``None``.
+
+    Such blobs cost nothing beyond their own bytes: no budget is needed.
+    """
+    if len(blob) <= _FIXED_BLOB_MAX:
+        fixed = _FIXED_BLOBS.get(len(blob))
+        if fixed is not None:
+            prefix, make = fixed
+            if blob[: len(prefix)] == prefix:
+                return make(blob, len(prefix))
+    return None
+
+
 def decode_object(
     blob: Buffer, base_offset: int = 0, budget: DecodeBudget | None = None, depth: int = 0
 ) -> Any:
@@ -147,6 +161,7 @@ __all__ = [
     "register_fixed_blob",
     "scalar_blob_prefix",
     "decode_object",
+    "decode_fixed_blob",
     "encode_object",
     "encode_object_bytes",
 ]

@@ -36,7 +36,7 @@ __all__ = [
 
 
 class DecodeLimits:
-    """The limits a decoder gives each of its frames (immutable, shared by the frames).
+    """The limits a decoder gives each of its frames (shared by the frames: never changed).
 
     ``max_decoded_size``: bytes the values of one frame may decode to, in
     total; ``max_nesting_depth``: how deep frame objects may nest.
@@ -58,11 +58,8 @@ class DecodeLimits:
             raise ValueError(f"max_decoded_size must not be negative, not {max_decoded_size}")
         if max_nesting_depth < 1:
             raise ValueError(f"max_nesting_depth must be at least 1, not {max_nesting_depth}")
-        object.__setattr__(self, "max_decoded_size", max_decoded_size)
-        object.__setattr__(self, "max_nesting_depth", max_nesting_depth)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("DecodeLimits are immutable")
+        self.max_decoded_size = max_decoded_size
+        self.max_nesting_depth = max_nesting_depth
 
     def __repr__(self) -> str:
         return (
