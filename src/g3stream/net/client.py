@@ -85,12 +85,24 @@ class ClientConnection:
         self.producer_waiting = False
         self.ready = threading.Event()
         self.room = threading.Event()
+        #: Set once the writer is over: it ran to its end, or it could not be started.
+        #: A link accepted but whose writer has not started yet is not over.
+        self._over = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"g3-send-{peer}", daemon=True)
         set_send_timeout(sock, send_timeout)
 
     def start(self) -> None:
-        """Start the writer thread."""
-        self._thread.start()
+        """Start the writer thread.
+
+        Raises :class:`RuntimeError` when no thread can be started; the link
+        then counts as over (:meth:`join` returns True) and the owner must
+        :meth:`abort` it.
+        """
+        try:
+            self._thread.start()
+        except RuntimeError:
+            self._over.set()
+            raise
 
     def wake(self) -> None:
         """Wake the writer if it sleeps and has work (caller holds the lock)."""
@@ -138,15 +150,22 @@ class ClientConnection:
         return discarded
 
     def join(self, timeout: float | None) -> bool:
-        """Wait for the writer thread; True when it has stopped."""
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
+        """Wait for the writer to be over; True once it is.
+
+        A writer not started yet (accepted by one thread, started by it once
+        it has released the sender's lock) is waited for like a running one:
+        it still has its queue to send.
+        """
+        if not self._over.wait(timeout):
+            return False
+        if self._thread.ident is not None:
+            self._thread.join(1.0)  # only returning from _run() is left
+        return True
 
     @property
     def alive(self) -> bool:
-        """False once the writer has stopped or the client has left the fan-out."""
-        return self._thread.is_alive() and self.client.reason is None
+        """False once the writer is over or the client has left the fan-out."""
+        return not self._over.is_set() and self.client.reason is None
 
     # -- writer thread -------------------------------------------------------------
 
@@ -194,7 +213,10 @@ class ClientConnection:
                 self.room.set()
             if clean:
                 shutdown_quietly(self.sock, socket.SHUT_WR)  # a clean end of stream
-            self._on_finished(self)
+            try:
+                self._on_finished(self)
+            finally:
+                self._over.set()
 
     def close_socket(self) -> None:
         """Discard unread input (avoids a reset) and close the socket."""
