@@ -12,6 +12,7 @@ fi
 
 # The optional compiled accelerator (accel/), so that both codec paths are tested.
 if command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check 'setuptools>=77'
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation ./accel
 else
     echo "warning: no C compiler; the accelerator is not built and its tests will skip"
