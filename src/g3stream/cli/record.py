@@ -40,6 +40,7 @@ from ..frame import G3FrameType
 from ..io import G3MultiFileWriter, G3Writer
 from ..io.flushing import DEFAULT_FLUSH_INTERVAL
 from ..io.naming import FileNamePattern, split_extension
+from ..io.schemes import redact_url
 from ..nats import is_nats_url
 from ..nats.recorder import DurableRecorder
 from ..net.url import parse_tcp_url
@@ -338,13 +339,13 @@ def run(args: argparse.Namespace) -> int:
         for frame in skipper(reader_frames(reader)):
             if rotate is not None and reader.restarts != restarts:
                 restarts = reader.restarts
-                log.info("%s: a new session began: starting a new file", args.url)
+                log.info("%s: a new session began: starting a new file", redact_url(args.url))
                 rotate()
             writer(frame)
             metrics.count(frame)
             if not frames:
                 target = getattr(writer, "filename", None) or args.out
-                say(f"recording {args.url} to {target}")
+                say(f"recording {redact_url(args.url)} to {target}")
             frames += 1
             nbytes += frame_size(frame)
             if args.max_frames and frames >= args.max_frames:

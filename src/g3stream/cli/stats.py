@@ -14,6 +14,7 @@ import logging
 import sys
 from typing import Any
 
+from ..io.schemes import redact_url
 from .common import EXIT_OK, UsageError, positive_float_arg
 from .inputs import (
     add_reader_options,
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             f"listening on port {listen_port}", flush=True, file=sys.stderr if args.json else None
         )
     metrics = start_metrics(args, board=board, reader=monitor.reader)
-    title = f"g3stream stats {args.url}"
+    title = f"g3stream stats {redact_url(args.url)}"
     with RateDisplay(board, title, json_lines=args.json) as display:
         try:
             show_until_done(monitor, display, args.interval, args.duration)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..frame import G3Frame, G3FrameType
+from ..io.schemes import redact_url
 from ..live import DEFAULT_STALE_AFTER, LiveReader
 from ..metrics import StreamMetrics, serve_metrics
 from ..web import MonitorState, WebMonitor
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         live.start()
     except (OSError, ValueError) as exc:
         raise CommandError(f"cannot read {args.source}: {exc}") from None
-    state = MonitorState(live, source=args.source)
+    state = MonitorState(live, source=redact_url(args.source))
     monitor = WebMonitor(state, args.port, args.bind, args.interval)
     metrics = None
     try:

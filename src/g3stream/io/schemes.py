@@ -87,6 +87,22 @@ def is_stream_url(name: object) -> bool:
     return scheme_for(name) is not None
 
 
+def redact_url(name: str) -> str:
+    """``name`` fit for logs and displays: a URL's password or token is replaced by ``***``.
+
+    ``nats://user:secret@host:4222/S`` becomes ``nats://user:***@host:4222/S``
+    and ``nats://token@host`` becomes ``nats://***@host``; file names and
+    URLs without credentials are returned unchanged.
+    """
+    head, sep, rest = name.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return name
+    userinfo, _, tail = rest.partition("@")
+    user, colon, _ = userinfo.partition(":")
+    shown = f"{user}:***" if colon else "***"
+    return f"{head}://{shown}@{tail}"
+
+
 def open_source(
     name: str | os.PathLike[str],
     *,
@@ -119,4 +135,5 @@ __all__ = [
     "scheme_for",
     "is_stream_url",
     "open_source",
+    "redact_url",
 ]
