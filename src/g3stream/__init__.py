@@ -16,8 +16,8 @@ from . import nats as nats  # registers nats:// and nats+tls://
 from ._version import __version__ as __version__
 from .errors import *  # noqa: F403
 from .frame import G3Frame, G3FrameType
-from .nats import G3NatsSender
 from .io import *  # noqa: F403
+from .nats import G3NatsSender
 from .net import *  # noqa: F403
 from .objects import *  # noqa: F403
 from .pipeline import *  # noqa: F403
