@@ -238,3 +238,11 @@ def test_descriptions_match_the_reference():
     mc["k"] = 3
     assert ours.modules[0].Summary() == "G3ModuleConfig(mod.a, 4 arguments)"
     assert mc.Summary() == "G3ModuleConfig(a.b, 1 arguments)"
+
+
+def test_module_args_holding_vectors_of_other_lengths_differ() -> None:
+    # element-wise == would broadcast [1.0] against [1.0, 1.0] and call them equal
+    a = G3ModuleArg("x", G3VectorDouble([1.0]))
+    b = G3ModuleArg("x", G3VectorDouble([1.0, 1.0]))
+    assert a != b
+    assert a == G3ModuleArg("x", G3VectorDouble([1.0]))

@@ -18,6 +18,7 @@ from ..cereal import G3FrameObject, register
 from ..errors import ArgumentTooLongError
 from ..frametype import G3FrameType
 from .jsonvalue import object_from_json, object_to_json
+from .vectors import same_value
 
 if TYPE_CHECKING:
     from ..cereal import ArchiveReader, ArchiveWriter
@@ -152,16 +153,14 @@ class G3ModuleArg(G3FrameObject):
 
 
 def _same_object(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return a is b
+    """Whether two recorded argument objects are equal as wholes (never element-wise)."""
     if a is b:
         return True
+    if a is None or b is None:
+        return False
     try:
-        result = a == b
-        if hasattr(result, "all"):
-            return bool(result.all())
-        return bool(result)
-    except Exception:
+        return same_value(a, b)
+    except (TypeError, ValueError):  # values whose truth is undefined are not equal
         return False
 
 
