@@ -66,7 +66,7 @@ from .inputs import (
     reader_options,
 )
 from .prometheus import add_metrics_options, start_metrics
-from .streaming import announce, close_module, end_processing
+from .streaming import announce, close_module, end_processing, stop_reading_on_signal
 
 HELP = "record a live stream to (rotating, optionally compressed) .g3 files"
 
@@ -335,34 +335,38 @@ def run(args: argparse.Namespace) -> int:
         timer.start()
     restarts = getattr(reader, "restarts", 0)
     rotate = getattr(writer, "rotate", None) if args.rotate_on_reconnect else None
-    try:
-        for frame in skipper(reader_frames(reader)):
-            if rotate is not None and reader.restarts != restarts:
-                restarts = reader.restarts
-                log.info("%s: a new session began: starting a new file", redact_url(args.url))
-                rotate()
-            writer(frame)
-            metrics.count(frame)
-            if not frames:
-                target = getattr(writer, "filename", None) or args.out
-                say(f"recording {redact_url(args.url)} to {target}")
-            frames += 1
-            nbytes += frame_size(frame)
-            if args.max_frames and frames >= args.max_frames:
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-    except KeyboardInterrupt:
-        log.warning("interrupted: closing the output")
-    except Exception:
-        if deadline is None or time.monotonic() < deadline:
-            raise
-    finally:
-        if timer is not None:
-            timer.cancel()
-        end_processing([writer])
-        close_module(reader)
-        metrics.close()
+    with stop_reading_on_signal(reader) as stopping:
+        try:
+            for frame in skipper(reader_frames(reader)):
+                if rotate is not None and reader.restarts != restarts:
+                    restarts = reader.restarts
+                    log.info("%s: a new session began: starting a new file", redact_url(args.url))
+                    rotate()
+                writer(frame)
+                metrics.count(frame)
+                if not frames:
+                    target = getattr(writer, "filename", None) or args.out
+                    say(f"recording {redact_url(args.url)} to {target}")
+                frames += 1
+                nbytes += frame_size(frame)
+                if args.max_frames and frames >= args.max_frames:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        except KeyboardInterrupt:
+            log.warning("interrupted: closing the output")
+        except Exception:
+            # a reader closed on purpose (duration over, a signal) may end with an error
+            if not stopping.is_set() and (deadline is None or time.monotonic() < deadline):
+                raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            end_processing([writer])
+            close_module(reader)
+            metrics.close()
+    if stopping.is_set():
+        log.info("stopped by a signal: the output is complete")
     skipped = f", skipped {skipper.skipped} frames with {'/'.join(args.skip_key)}"
     summary = f"recorded {frames} frames ({format_bytes(nbytes)})"
     print(summary + (skipped if args.skip_key else ""), file=sys.stderr, flush=True)

@@ -8,7 +8,9 @@ clients within its deadline.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -168,6 +170,34 @@ def close_module(module: Any) -> None:
             except Exception:  # noqa: BLE001 - shutting down: log and go on
                 log.debug("error while closing %r", module, exc_info=True)
             return
+
+
+@contextlib.contextmanager
+def stop_reading_on_signal(reader: Any) -> Iterator[threading.Event]:
+    """Make Ctrl-C and SIGTERM end the reading between two frames, not inside a write.
+
+    The first signal closes ``reader`` (from a thread of its own, as a
+    duration timer does), so the loop over its frames ends after the frame
+    in hand and the output is finished whole; a second signal interrupts at
+    once (``KeyboardInterrupt``).  The event tells whether a signal came.
+    """
+    stopping = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stopping
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        if stopping.is_set():
+            raise KeyboardInterrupt(f"signal {signum}")
+        stopping.set()
+        threading.Thread(target=close_module, args=(reader,), daemon=True).start()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stopping
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def log_sender_statistics(sender: Any) -> None:
