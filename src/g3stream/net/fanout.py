@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -135,21 +135,40 @@ class FanOutStatistics:
 class QueuedFrame:
     """A serialized frame waiting in client queues (one object shared by every client).
 
-    ``droppable`` marks Timepoint and Scan frames, the only ones that a full
-    queue may drop.
+    ``data`` is one buffer, or a tuple of buffers written one after the
+    other (a frame sent without being joined first). ``droppable`` marks
+    Timepoint and Scan frames, the only ones that a full queue may drop.
     """
 
     __slots__ = ("data", "nbytes", "droppable")
 
-    def __init__(self, data: Buffer, nbytes: int, droppable: bool) -> None:
+    def __init__(self, data: Buffer | tuple[Buffer, ...], nbytes: int, droppable: bool) -> None:
         self.data = data
         self.nbytes = nbytes
         self.droppable = droppable
 
 
-def byte_length(data: Buffer) -> int:
-    """Number of bytes in ``data``."""
-    return data.nbytes if isinstance(data, memoryview) else len(data)
+def byte_length(data: Buffer | Sequence[Buffer]) -> int:
+    """Number of bytes in ``data``, one buffer or a sequence of buffers."""
+    if isinstance(data, memoryview):
+        return data.nbytes
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    return sum(b.nbytes if isinstance(b, memoryview) else len(b) for b in data)
+
+
+def _tail(data: Buffer | tuple[Buffer, ...], skip: int) -> list[Buffer]:
+    """The buffers of ``data`` minus its first ``skip`` bytes."""
+    parts = data if isinstance(data, tuple) else (data,)
+    out: list[Buffer] = []
+    for part in parts:
+        view = memoryview(part).cast("B")
+        if skip >= view.nbytes:
+            skip -= view.nbytes
+            continue
+        out.append(view[skip:] if skip else view)
+        skip = 0
+    return out
 
 
 class FanOutClient:
@@ -227,21 +246,28 @@ class FanOutClient:
         first = queue[0]
         offset = self._offset
         buffers: list[Buffer]
+        data = first.data
         if offset:
-            buffers = [memoryview(first.data).cast("B")[offset:]]
+            buffers = _tail(data, offset)
             size = first.nbytes - offset
         else:
-            buffers = [first.data]
+            buffers = list(data) if isinstance(data, tuple) else [data]
             size = first.nbytes
+        frames = 1
         if max_frames > 1 and len(queue) > 1:
             append = buffers.append
             for item in islice(queue, 1, max_frames):
                 nbytes = item.nbytes
                 if size + nbytes > max_bytes:
                     break
-                append(item.data)
+                data = item.data
+                if isinstance(data, tuple):
+                    buffers.extend(data)
+                else:
+                    append(data)
                 size += nbytes
-        self._taken = len(buffers)
+                frames += 1
+        self._taken = frames
         self._taken_bytes = size
         return buffers, size
 
@@ -384,10 +410,12 @@ class FanOut:
         self._accepted += 1
         return client
 
-    def offer(self, frame_type: int, data: Buffer) -> list[FanOutClient]:
+    def offer(self, frame_type: int, data: Buffer | Sequence[Buffer]) -> list[FanOutClient]:
         """Queue one serialized frame for every client; return the clients cut off by it.
 
-        EndProcessing is not queued: it finishes the fan-out (:meth:`finish`).
+        ``data`` is one buffer or a sequence of buffers (written in order,
+        never joined). EndProcessing is not queued: it finishes the fan-out
+        (:meth:`finish`).
         """
         if frame_type == _END:
             self.finish()
@@ -396,6 +424,8 @@ class FanOut:
             self._frames_after_finish += 1
             return []
         self._frames_offered += 1
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            data = tuple(data)
         item = QueuedFrame(data, byte_length(data), frame_type in _DATA_CODES)
         if not item.droppable:
             self._metadata[frame_type] = item

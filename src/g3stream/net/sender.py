@@ -11,7 +11,10 @@ Two modes, chosen by ``hostname`` exactly as in spt3g:
   :class:`G3ConnectionLostError`); frames still queued at shutdown that the
   peer did not take within ``close_timeout`` make :meth:`~G3NetworkSender.Close`
   raise, and a frame given after :meth:`~G3NetworkSender.Close` raises
-  :class:`G3SenderClosedError`. No frame is lost without an error.
+  :class:`G3SenderClosedError`. No frame is lost without an error. A new
+  frame of at least ``ZERO_COPY_MIN_BYTES`` is sent from its own arrays,
+  with no private copy: the call returns once the socket has taken all of
+  it, so a module changing the frame later cannot change what is sent.
 * **listen** (``"*"``): binds at construction (port 0 = a free port, see
   :attr:`G3NetworkSender.port`) and accepts clients at any time from a
   background thread. A new client first receives the latest frame of every
@@ -108,6 +111,9 @@ DEFAULT_SEND_TIMEOUT = 60.0
 #: A frame offered this long (seconds) after the previous one may be sent
 #: directly by the producer; closer frames are batched by the writer threads.
 DIRECT_SEND_GAP = 0.0005
+#: Connect mode: a new frame at least this large is sent from its own arrays,
+#: without a private copy, and the caller waits until the socket has taken it.
+ZERO_COPY_MIN_BYTES = 1 << 20
 #: First and longest pause of accept() after it failed for lack of resources (seconds).
 ACCEPT_BACKOFF = (0.05, 1.0)
 #: accept() errors that mean "out of resources now", not "this connection failed".
@@ -305,7 +311,10 @@ class G3NetworkSender:
         send = self._should_send(frame)
         if self._executor is None:
             if send:
-                self._dispatch(int(frame_type), serialize(frame))
+                if self._connected_client is not None:
+                    self._send_connected(int(frame_type), frame)
+                else:
+                    self._dispatch(int(frame_type), serialize(frame))
             return [frame]
         future = self._executor.submit(serialize, frame) if send else None
         self._in_flight.append((frame, future))
@@ -457,8 +466,34 @@ class G3NetworkSender:
             return G3ConnectionLostError(f"connection to {where} lost: {link.error}")
         return None
 
-    def _dispatch(self, frame_type: int, data: Buffer) -> None:
-        """Queue one serialized frame for every client."""
+    def _send_connected(self, frame_type: int, frame: Any) -> None:
+        """Connect mode, in the caller's thread: send ``frame`` without copying it when large.
+
+        A frame with its original bytes is queued as they are (immutable). A
+        new large frame is queued as its encoded buffers, which may be views
+        of the frame's own arrays, and this call returns only once the
+        socket has taken every byte of it: the frame goes downstream, where
+        a module may change it, only after that.
+        """
+        data = frame.original_bytes
+        if data is not None:
+            self._dispatch(frame_type, data)
+            return
+        parts = encode_frame(frame)
+        if len(parts) == 1 and isinstance(parts[0], bytes):
+            self._dispatch(frame_type, parts[0])
+        elif byte_length(parts) < ZERO_COPY_MIN_BYTES:
+            self._dispatch(frame_type, b"".join(parts))
+        else:
+            self._dispatch(frame_type, parts, wait=True)
+
+    def _dispatch(
+        self, frame_type: int, data: Buffer | list[Buffer], *, wait: bool = False
+    ) -> None:
+        """Queue one serialized frame for every client.
+
+        With ``wait`` (connect mode), return only once the frame is sent.
+        """
         connected = self._connected_client
         if connected is not None and connected.client.reason is not None:
             self._raise_lost()
@@ -469,15 +504,20 @@ class G3NetworkSender:
             if probe is not None and probe() and time.monotonic() >= self._accept_paused_until:
                 new_links = self._accept_pending()
             if connected is not None:
+                client = connected.client
                 nbytes = byte_length(data)
                 if fanout.blocking_client(nbytes) is not None:
                     self._wait_for_room(nbytes)
-                    if connected.client.reason is not None:
-                        cut = None
-                    else:
-                        cut = self._offer_locked(frame_type, data)
+                if client.reason is not None:
+                    cut = None
                 else:
+                    before = client.queue_frames
                     cut = self._offer_locked(frame_type, data)
+                    # The frame's place in the stream, counted in frames sent.
+                    target = client.frames_sent + client.queue_frames
+                    if wait and client.queue_frames > before:
+                        if not self._wait_until_sent(connected, target):
+                            cut = None
             else:
                 cut = self._offer_locked(frame_type, data)
         if cut is None:
@@ -495,7 +535,7 @@ class G3NetworkSender:
                 )
             self._wake()
 
-    def _offer_locked(self, frame_type: int, data: Buffer) -> list[FanOutClient]:
+    def _offer_locked(self, frame_type: int, data: Buffer | list[Buffer]) -> list[FanOutClient]:
         """Offer a frame and get the writers going (caller holds the lock)."""
         cut = self._fanout.offer(frame_type, data)
         now = time.monotonic()
@@ -526,6 +566,25 @@ class G3NetworkSender:
         if link.client.reason is DisconnectReason.SEND_TIMEOUT:
             raise G3SendTimeoutError(f"connection to {where}: {link.error}")
         raise G3ConnectionLostError(f"connection to {where} lost: {link.error}")
+
+    def _wait_until_sent(self, link: ClientConnection, frames: int) -> bool:
+        """Connect mode: wait (releasing the lock) until ``frames`` frames are sent.
+
+        False when the connection ended first.
+        """
+        client = link.client
+        while client.frames_sent < frames:
+            if client.reason is not None:
+                return False
+            link.producer_waiting = True
+            link.room.clear()
+            self._lock.release()
+            try:
+                link.room.wait()
+            finally:
+                self._lock.acquire()
+                link.producer_waiting = False
+        return True
 
     def _wait_for_room(self, nbytes: int) -> None:
         """Connect mode: wait (releasing the lock) until the peer has room for ``nbytes``."""
