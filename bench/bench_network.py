@@ -8,7 +8,9 @@ Scenarios (all over loopback):
 
 * large:   200 Scan frames, each a G3TimestreamMap of 100 channels x 10,000
            float64 samples (about 8 MB); throughput in MB/s.  A plain Python
-           socket pair moving the same bytes is measured too.
+           socket pair moving the same bytes is measured too, and the
+           "limit": the same again with one CRC-32C pass over the bytes on
+           each side (what any G3 sender and reader must at least do).
 * small:   50,000 Timepoint frames (a G3Time and three integers); frames/s.
 * fanout:  one listening sender, 8 reader processes; aggregate MB/s.
 * memory:  a connecting sender streams 4 GB to a reader that reads slowly
@@ -148,6 +150,8 @@ def role_reader(args: argparse.Namespace) -> None:
 
 
 def role_raw_sender(args: argparse.Namespace) -> None:
+    from crc32c import crc32c
+
     payload = bytes(args.frame_size)
     deadline = time.monotonic() + 60
     while True:
@@ -159,11 +163,15 @@ def role_raw_sender(args: argparse.Namespace) -> None:
                 raise
             time.sleep(0.01)
     for _ in range(args.frames):
+        if args.crc:
+            crc32c(payload)
         sock.sendall(payload)
     sock.close()
 
 
 def role_raw_reader(args: argparse.Namespace) -> None:
+    from crc32c import crc32c
+
     listener = socket.create_server(("127.0.0.1", args.port))
     print("listening", flush=True)
     conn, _ = listener.accept()
@@ -175,6 +183,8 @@ def role_raw_reader(args: argparse.Namespace) -> None:
         n = conn.recv_into(view)
         if not n:
             break
+        if args.crc:
+            crc32c(view[:n])
         last = time.monotonic()
         if not total:
             first = last
@@ -283,9 +293,12 @@ def point_to_point(impl: str, scenario: str, n: int) -> dict[str, Any] | None:
     return result
 
 
-def raw_pair(n: int, size: int) -> dict[str, Any] | None:
+def raw_pair(n: int, size: int, crc: bool = False) -> dict[str, Any] | None:
+    """A plain socket pair moving ``n`` x ``size`` bytes (each side checksumming with ``crc``)."""
     port = free_port()
     common = ["--port", str(port), "--frames", str(n), "--frame-size", str(size)]
+    if crc:
+        common.append("--crc")
     reader = spawn("--role", "raw-reader", *common)
     assert reader.stdout is not None
     reader.stdout.readline()
@@ -423,6 +436,7 @@ def main() -> None:
     parser.add_argument("--frame-size", type=int, default=0)
     parser.add_argument("--url", default="")
     parser.add_argument("--announce", action="store_true")
+    parser.add_argument("--crc", action="store_true", help="raw roles: one CRC-32C pass per side")
     parser.add_argument(
         "--only",
         nargs="*",
@@ -462,9 +476,16 @@ def main() -> None:
         n = LARGE_FRAMES // scale
         res = best_of(args.repeat, impls, lambda impl: rate(point_to_point(impl, "large", n)))
         table.add("large frames (200 x 8 MB)", res["g3stream"], res.get("spt3g"), "MB/s", ">= 3x")
-        raw = rate(raw_pair(n, frame_bytes("g3stream", "large")))
+        size = frame_bytes("g3stream", "large")
+        raw = rate(raw_pair(n, size))
         share = f"g3stream = {res['g3stream'] / raw:.2f}x" if raw and res["g3stream"] else "n/a"
         table.note("  plain Python socket pair, same bytes", raw, "MB/s", share, ">= 0.5x")
+        limit = max(
+            (v for v in (rate(raw_pair(n, size, crc=True)) for _ in range(args.repeat)) if v),
+            default=None,
+        )
+        share = f"g3stream = {res['g3stream'] / limit:.2f}x" if limit and res["g3stream"] else "n/a"
+        table.note("  limit: same, one CRC-32C pass per side", limit, "MB/s", share, ">= 0.85x")
     if "small" in only:
         n = SMALL_FRAMES // scale
         res = best_of(
