@@ -17,33 +17,22 @@ and the producer wakes it under the same lock, so no wake-up is lost.
 from __future__ import annotations
 
 import socket
-import struct
 import threading
 from collections.abc import Callable
 
 from g3stream.net.fanout import DisconnectReason, FanOut, FanOutClient
-from g3stream.net.sockets import SEND_FLAGS, close_quietly, send_buffers, shutdown_quietly
+from g3stream.net.sockets import (
+    close_quietly,
+    send_buffers,
+    send_nowait,
+    set_send_timeout,
+    shutdown_quietly,
+)
 
 #: Most frames written by one sendmsg() call.
 MAX_BATCH_FRAMES = 256
 #: Most bytes gathered into one sendmsg() call (a larger single frame goes alone).
 MAX_BATCH_BYTES = 4 << 20
-
-
-def set_send_timeout(sock: socket.socket, timeout: float | None) -> None:
-    """Make a blocking send give up (EAGAIN) after ``timeout`` seconds without progress.
-
-    This is the kernel's ``SO_SNDTIMEO``: unlike a Python socket timeout it
-    leaves the socket in blocking mode, so non-blocking sends
-    (``MSG_DONTWAIT``) stay non-blocking. ``None`` = no limit.
-    """
-    if timeout is None:
-        return
-    seconds = int(timeout)
-    micros = int((timeout - seconds) * 1e6)
-    if seconds == 0 and micros == 0:
-        micros = 1
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, micros))
 
 
 class ClientConnection:
@@ -120,14 +109,12 @@ class ClientConnection:
         if not buffers:
             return
         try:
-            sent = self.sock.send(buffers[0], socket.MSG_DONTWAIT | SEND_FLAGS)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
+            sent = send_nowait(self.sock, buffers[0])
         except OSError as exc:
             client.acknowledge(0)
             self._fail_locked(DisconnectReason.LOST, f"connection lost ({exc.strerror or exc})")
             return
-        client.acknowledge(sent)
+        client.acknowledge(sent or 0)  # None: no non-blocking send here; the writer sends it
 
     def abort(self, reason: DisconnectReason, message: str) -> int:
         """End the connection now, discarding its queue; return the frames discarded.
@@ -191,7 +178,7 @@ class ClientConnection:
                     continue
                 try:
                     sent = send_buffers(self.sock, buffers, size)
-                except BlockingIOError:
+                except (BlockingIOError, TimeoutError):  # SO_SNDTIMEO expired
                     reason = DisconnectReason.SEND_TIMEOUT
                     message = f"took no data for {self.send_timeout} s (send_timeout)"
                     break

@@ -47,7 +47,7 @@ from __future__ import annotations
 import atexit
 import errno
 import logging
-import select
+import selectors
 import socket
 import threading
 import time
@@ -81,9 +81,11 @@ from g3stream.net.sockets import (
     close_quietly,
     connect,
     endpoint,
+    new_selector,
     open_listener,
     peer_name,
     readiness_probe,
+    recv_nowait,
     timeout_or_none,
     tune_stream_socket,
 )
@@ -741,11 +743,10 @@ class G3NetworkSender:
         disconnects cut-off clients that did not finish their frame in time,
         and pauses accepting while the process is out of descriptors.
         """
-        poller = select.poll()
+        selector = new_selector()
         watched: dict[int, ClientConnection] = {}
-        poller.register(self._wake_r, select.POLLIN)
+        selector.register(self._wake_r, selectors.EVENT_READ, None)
         listener = self._listener
-        listener_fd = listener.fileno() if listener is not None else -1
         listener_polled = False
         try:
             while True:
@@ -761,7 +762,7 @@ class G3NetworkSender:
                 for link in finished:
                     fd = link.sock.fileno()
                     if fd in watched:
-                        poller.unregister(fd)
+                        selector.unregister(fd)
                         del watched[fd]
                     link.close_socket()
                 if stopping:
@@ -775,39 +776,42 @@ class G3NetworkSender:
                 for link in links:
                     fd = link.sock.fileno()
                     if fd >= 0 and fd not in watched and not link.read_closed:
-                        poller.register(fd, select.POLLIN)
+                        selector.register(fd, selectors.EVENT_READ, link)
                         watched[fd] = link
                 timeout: float | None = None
                 if listener is not None:
                     accept_now = now >= paused_until
                     if accept_now and not listener_polled:
-                        poller.register(listener_fd, select.POLLIN)
+                        selector.register(listener, selectors.EVENT_READ, listener)
                         listener_polled = True
                     elif not accept_now and listener_polled:
-                        poller.unregister(listener_fd)
+                        selector.unregister(listener)
                         listener_polled = False
                     if not accept_now:
                         timeout = paused_until - now
                 if next_cut is not None:
                     wait = max(0.0, next_cut - now)
                     timeout = wait if timeout is None else min(timeout, wait)
-                ms = None if timeout is None else max(1, int(timeout * 1000) + 1)
-                for fd, _events in poller.poll(ms):
-                    if fd == self._wake_r.fileno():
+                if timeout is not None:
+                    timeout = max(0.0, timeout) + 0.001  # never wake just before the deadline
+                for key, _events in selector.select(timeout):
+                    source = key.data
+                    if source is None:
                         try:
                             self._wake_r.recv(4096)
                         except OSError:
                             pass
-                    elif fd == listener_fd:
+                    elif source is listener:
                         with self._lock:
                             new_links = self._accept_pending()
                         self._started(new_links)
-                    elif fd in watched:
-                        link = watched[fd]
+                    elif key.fd in watched:
+                        link = watched[key.fd]
                         if not self._discard_input(link):
-                            poller.unregister(fd)
-                            del watched[fd]
+                            selector.unregister(key.fd)
+                            del watched[key.fd]
         finally:
+            selector.close()
             with self._lock:
                 remaining = self._links + self._finished
                 self._links, self._finished, self._cut = [], [], []
@@ -824,12 +828,12 @@ class G3NetworkSender:
     def _discard_input(link: ClientConnection) -> bool:
         """Read and ignore bytes a client sent; False once there is nothing more to watch."""
         try:
-            data = link.sock.recv(65536, socket.MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError):
-            return True
+            data = recv_nowait(link.sock, 65536)
         except OSError as exc:
             link.abort(DisconnectReason.LOST, f"connection lost ({exc.strerror or exc})")
             return False
+        if data is None:
+            return True
         if not data:
             link.read_closed = True
             return False

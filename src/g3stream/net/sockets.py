@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import ctypes
 import select
+import selectors
 import socket
+import struct
+import sys
 from collections.abc import Callable, Sequence
 
 from g3stream.errors import G3ConnectionError
@@ -22,6 +25,13 @@ from .._types import Buffer
 
 #: Flag that stops send() from raising SIGPIPE on a closed peer (Linux); 0 elsewhere.
 SEND_FLAGS: int = getattr(socket, "MSG_NOSIGNAL", 0)
+
+#: ``MSG_DONTWAIT`` (one non-blocking call on a blocking socket) where the platform
+#: has it; ``None`` elsewhere (Windows), where the helpers below fall back.
+MSG_DONTWAIT: int | None = getattr(socket, "MSG_DONTWAIT", None)
+
+#: The readiness selector class (epoll, kqueue, poll or select, whatever the platform has best).
+SELECTOR: type[selectors.BaseSelector] = selectors.DefaultSelector
 
 #: Largest number of buffers handed to one sendmsg() call (IOV_MAX is 1024 on Linux).
 MAX_IOVECS = 512
@@ -191,6 +201,66 @@ def connect(
     return sock
 
 
+def new_selector() -> selectors.BaseSelector:
+    """A readiness selector of the best kind the platform has (:data:`SELECTOR`)."""
+    return SELECTOR()
+
+
+def recv_nowait(sock: socket.socket, size: int) -> bytes | None:
+    """Up to ``size`` bytes from a blocking socket without waiting; ``None`` when none are ready.
+
+    ``b""`` means the peer ended its stream. Errors of a failed connection
+    are raised (``OSError``). Only one thread may read the socket (another
+    may write to it meanwhile).
+    """
+    flag = MSG_DONTWAIT
+    if flag is None:  # no per-call flag: ask first (only this thread reads the socket)
+        readable, _, _ = select.select([sock], [], [], 0)
+        if not readable:
+            return None
+        return sock.recv(size)
+    try:
+        return sock.recv(size, flag)
+    except (BlockingIOError, InterruptedError):
+        return None
+
+
+def send_nowait(sock: socket.socket, data: Buffer) -> int | None:
+    """Send what a blocking socket takes at once: the byte count (0 when full).
+
+    ``None`` where the platform cannot send without waiting on a blocking
+    socket (the caller leaves the data to its blocking writer). Errors of a
+    failed connection are raised (``OSError``).
+    """
+    flag = MSG_DONTWAIT
+    if flag is None:
+        return None
+    try:
+        return sock.send(data, flag | SEND_FLAGS)
+    except (BlockingIOError, InterruptedError):
+        return 0
+
+
+def set_send_timeout(sock: socket.socket, timeout: float | None) -> None:
+    """Make a blocking send give up (``BlockingIOError``) after ``timeout`` s without progress.
+
+    This is the kernel's ``SO_SNDTIMEO``: unlike a Python socket timeout it
+    leaves the socket in blocking mode, so non-blocking sends
+    (:func:`send_nowait`) stay non-blocking. ``None`` = no limit.
+    """
+    if timeout is None:
+        return
+    if sys.platform == "win32":  # pragma: no cover - a DWORD of milliseconds there
+        value = struct.pack("=L", max(1, round(timeout * 1000)))
+    else:
+        seconds = int(timeout)
+        micros = int((timeout - seconds) * 1e6)
+        if seconds == 0 and micros == 0:
+            micros = 1
+        value = struct.pack("ll", seconds, micros)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+
+
 def send_buffers(sock: socket.socket, buffers: Sequence[Buffer], nbytes: int | None = None) -> int:
     """Write every byte of ``buffers`` to a blocking socket; return the byte count.
 
@@ -259,8 +329,14 @@ class _PollFd(ctypes.Structure):
     _fields_ = [("fd", ctypes.c_int), ("events", ctypes.c_short), ("revents", ctypes.c_short)]
 
 
+#: poll()'s "readable" event bit (the same on every Unix).
+_POLLIN = 0x001
+
+
 def _libc_poll() -> Callable[..., int] | None:
     """libc's poll(), called *without* releasing the GIL (ctypes.PyDLL), if available."""
+    if sys.platform == "win32":  # pragma: no cover - no libc poll() there
+        return None
     try:
         poll = ctypes.PyDLL(None).poll
     except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library handle
@@ -278,20 +354,24 @@ def readiness_probe(sock: socket.socket) -> Callable[[], bool]:
 
     For a listening socket, readable means a completed connection is
     waiting to be accepted. The probe is meant to run for every frame, so it
-    avoids releasing the GIL (a zero-timeout ``select.poll`` would hand the
-    GIL to the writer threads on every call, which costs far more than the
-    system call itself). Falls back to ``select.poll`` where libc's poll()
-    cannot be reached.
+    avoids releasing the GIL where it can (a zero-timeout ``select`` would
+    hand the GIL to the writer threads on every call, which costs far more
+    than the system call itself): libc's poll() through ctypes. Elsewhere
+    (Windows, or no C library handle) it falls back to a zero-timeout
+    ``select.select``.
     """
-    if _POLL is not None:
-        pfd = _PollFd(sock.fileno(), select.POLLIN, 0)
+    poll = _POLL
+    if poll is not None:
+        pfd = _PollFd(sock.fileno(), _POLLIN, 0)
         ref = ctypes.byref(pfd)
-        poll = _POLL
 
         def probe() -> bool:
             return poll(ref, 1, 0) > 0
 
         return probe
-    poller = select.poll()  # pragma: no cover - exotic platforms
-    poller.register(sock, select.POLLIN)  # pragma: no cover
-    return lambda: bool(poller.poll(0))  # pragma: no cover
+
+    def probe_select() -> bool:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable)
+
+    return probe_select
