@@ -18,6 +18,12 @@ Layout (docs/NATS.md has the reasoning):
   on the same subject.  Every part carries ``G3-Part: i/n`` and the frame's
   id; a reader delivers a frame only once all its parts arrived in order,
   and drops (and counts) anything else.
+* Consecutive small data frames (Timepoint, Scan) of one type may be
+  packed into one message, a batch: the frames back to back (G3 frames
+  are self-delimiting) and ``G3-Batch: n``, the number of frames.  Metadata
+  frames are never batched, and a batch is never split into parts.  A
+  reader splits a batch back into its frames; stream sequences name
+  messages, so the frames of one batch share one sequence.
 
 Headers of every message: ``G3-Type`` (the frame type code; its absence
 means "not a G3 frame"), ``Nats-Msg-Id`` (for de-duplication; parts add
@@ -33,6 +39,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from g3stream.codec.container import scan_frame
+from g3stream.errors import G3FormatError
 from g3stream.frame import G3FrameType
 
 #: Frame types that are data, not metadata (spt3g's rule for late clients).
@@ -43,6 +51,7 @@ HDR_PART = "G3-Part"
 HDR_FRAME = "G3-Frame"
 HDR_RANK = "G3-Rank"
 HDR_SEQ = "G3-Seq"
+HDR_BATCH = "G3-Batch"
 HDR_MSG_ID = "Nats-Msg-Id"
 HDR_EXPECTED_LAST_ID = "Nats-Expected-Last-Msg-Id"
 
@@ -126,14 +135,55 @@ def parse_part(value: str | None) -> tuple[int, int]:
     return index, count
 
 
+def parse_batch(value: str | None) -> int:
+    """The number of frames of a message from its ``G3-Batch`` header (1 when absent)."""
+    if value is None:
+        return 1
+    count = int(value)
+    if count < 1:
+        raise ValueError(f"bad {HDR_BATCH} header {value!r}")
+    return count
+
+
+def batch_message_id(first_id: str, count: int) -> str:
+    """The de-duplication id of a batch of ``count`` frames whose first frame's id is ``first_id``."""
+    return first_id if count == 1 else f"{first_id}+{count}"
+
+
+def split_batch(payload: bytes, count: int) -> list[bytes]:
+    """The ``count`` frames packed back to back in ``payload``; ValueError if it is not that."""
+    frames: list[bytes] = []
+    pos, end = 0, len(payload)
+    while pos < end:
+        try:
+            scanned = scan_frame(payload, pos, end, pos)
+        except G3FormatError as exc:
+            raise ValueError(f"batch frame {len(frames)} is not a G3 frame: {exc}") from None
+        if isinstance(scanned, int):
+            raise ValueError(f"batch frame {len(frames)} is cut short")
+        frames.append(payload[pos : pos + scanned.size])
+        pos += scanned.size
+    if len(frames) != count:
+        raise ValueError(f"batch holds {len(frames)} frames, its {HDR_BATCH} header says {count}")
+    return frames
+
+
 @dataclass
 class AssembledFrame:
-    """A whole frame's bytes and where its messages lie in the stream."""
+    """A whole frame's bytes and where its messages lie in the stream.
+
+    A frame of a batch has ``index`` (from 0) among the ``count`` frames of
+    its message; a frame of its own message has ``index`` 0 and ``count`` 1.
+    ``checked`` says the frame's extent was already verified (batch frames).
+    """
 
     data: bytes
     type_code: int
     first_seq: int
     last_seq: int
+    index: int = 0
+    count: int = 1
+    checked: bool = False
 
 
 @dataclass
@@ -189,6 +239,9 @@ class FrameAssembler:
         try:
             type_code = int(code) if code is not None else -1
             index, count = parse_part(hdrs.get(HDR_PART))
+            batch = parse_batch(hdrs.get(HDR_BATCH))
+            if batch > 1 and count > 1:
+                raise ValueError(f"message {seq} is both a batch and a frame part")
         except ValueError as exc:
             yield from self._drop(seq)
             yield Rejected(str(exc), seq, True)
@@ -196,6 +249,16 @@ class FrameAssembler:
         if type_code < 0:
             yield from self._drop(seq)
             yield Rejected(f"message {seq} has no {HDR_TYPE} header", seq, True)
+            return
+        if batch > 1:
+            yield from self._drop(seq)
+            try:
+                frames = split_batch(payload, batch)
+            except ValueError as exc:
+                yield Rejected(f"message {seq}: {exc}", seq, True)
+                return
+            for i, data in enumerate(frames):
+                yield AssembledFrame(data, type_code, seq, seq, i, batch, True)
             return
         if count == 1:
             yield from self._drop(seq)
@@ -237,6 +300,7 @@ __all__ = [
     "DATA_TYPES",
     "FrameAssembler",
     "Rejected",
+    "batch_message_id",
     "data_stream",
     "data_subject",
     "data_subjects",
@@ -244,6 +308,8 @@ __all__ = [
     "meta_stream",
     "meta_subject",
     "meta_subjects",
+    "parse_batch",
+    "split_batch",
     "split_payload",
     "type_code_of_token",
     "type_token",

@@ -3,17 +3,21 @@
 The recorder reads through a durable consumer (``durable=NAME`` in the URL)
 and acknowledges a frame only after it is on disk.  Its progress is kept in
 a journal next to the output (``.NAME.journal``: the current file, how many
-of its bytes are committed, and the stream sequence of the last committed
-frame), replaced atomically at every commit, in this order:
+of its bytes are committed, the stream sequence of the last message whose
+frames are all committed, and, when a batch of several frames was committed
+only in part, its sequence and how many of its frames), replaced atomically
+at every commit, in this order:
 
 1. write frames to the current file;
 2. commit: flush (and fsync) the file, write the journal, then acknowledge
-   up to its sequence.
+   up to its sequence (a batch is acknowledged once all its frames are
+   committed).
 
 A recorder killed at any moment and started again truncates the journal's
 file to the committed length (dropping frames written after the last
 commit, and any half-written frame), starts a new file, and skips frames
-the server delivers again whose sequence the journal already covers.  So
+the server delivers again that the journal already covers (whole messages,
+and the first frames of a partly committed batch).  So
 the union of the files holds every frame exactly once, in order.  Each
 run writes new files (``run-0000.g3``, ``run-0001.g3``, ...); output is
 uncompressed, because a compressed file cannot be cut at a frame.
@@ -52,6 +56,9 @@ class Journal:
     index: int
     offset: int
     sequence: int
+    #: A batch committed in part: its sequence and how many of its frames.
+    partial_sequence: int = 0
+    partial_frames: int = 0
 
 
 def numbered_name(out: str, index: int) -> str:
@@ -76,7 +83,14 @@ def load_journal(path: Path) -> Journal | None:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         return None
-    return Journal(data["file"], int(data["index"]), int(data["offset"]), int(data["sequence"]))
+    return Journal(
+        data["file"],
+        int(data["index"]),
+        int(data["offset"]),
+        int(data["sequence"]),
+        int(data.get("partial_sequence", 0)),
+        int(data.get("partial_frames", 0)),
+    )
 
 
 def save_journal(path: Path, journal: Journal, fsync: bool) -> None:
@@ -141,6 +155,10 @@ class DurableRecorder:
             url, start_after=journal.sequence if journal is not None else None, **source_options
         )
         self._skip_through = journal.sequence if journal is not None else 0
+        # frames of a partly committed batch already on disk: (sequence, frames)
+        self._skip_partial = (
+            (journal.partial_sequence, journal.partial_frames) if journal is not None else (0, 0)
+        )
         index = journal.index + 1 if journal is not None else 0
         while os.path.exists(numbered_name(out, index)):
             index += 1
@@ -149,6 +167,7 @@ class DurableRecorder:
         self._writer: G3Writer | None = None
         self._committed = self._skip_through
         self._pending = self._skip_through
+        self._partial = self._committed_partial = self._skip_partial
         self._since_commit = 0
         #: Frames written by this run, and frames skipped as already recorded.
         self.frames_written = 0
@@ -157,7 +176,9 @@ class DurableRecorder:
     def _open(self) -> G3Writer:
         writer = G3Writer(self.filename)
         save_journal(
-            self.journal_file, Journal(self.filename, self._index, 0, self._committed), self.fsync
+            self.journal_file,
+            Journal(self.filename, self._index, 0, self._committed, *self._committed_partial),
+            self.fsync,
         )
         log.info("recording to %s", self.filename)
         return writer
@@ -165,16 +186,19 @@ class DurableRecorder:
     def commit(self) -> None:
         """Put what was written on disk, record that, then acknowledge it."""
         writer = self._writer
-        if writer is None or self._pending == self._committed:
+        if writer is None or (
+            self._pending == self._committed and self._partial == self._committed_partial
+        ):
             return
         writer.Flush()
         if self.fsync:
             with open(self.filename, "rb") as f:
                 os.fsync(f.fileno())
-        journal = Journal(self.filename, self._index, writer.tell(), self._pending)
+        journal = Journal(self.filename, self._index, writer.tell(), self._pending, *self._partial)
         save_journal(self.journal_file, journal, self.fsync)
         self.source.acknowledge(self._pending)
         self._committed = self._pending
+        self._committed_partial = self._partial
         self._since_commit = 0
 
     def run(
@@ -194,7 +218,10 @@ class DurableRecorder:
                 now = time.monotonic()
                 if d is not None:
                     last_frame = now
-                    if d.sequence <= self._skip_through and not d.snapshot:
+                    if not d.snapshot and (
+                        d.sequence <= self._skip_through
+                        or (d.sequence == self._skip_partial[0] and d.index < self._skip_partial[1])
+                    ):
                         self.frames_skipped += 1
                     else:
                         if self._writer is None:
@@ -202,7 +229,13 @@ class DurableRecorder:
                         self._writer(decode_frame(d.data))
                         self.frames_written += 1
                         self._since_commit += 1
-                        self._pending = max(self._pending, d.sequence)
+                        if d.snapshot or d.message_done:
+                            self._pending = max(self._pending, d.sequence)
+                            self._partial = (0, 0)
+                        else:
+                            # the messages before this batch are whole; of it, frames 0..index
+                            self._pending = max(self._pending, d.sequence - 1)
+                            self._partial = (d.sequence, d.index + 1)
                         if max_frames and self.frames_written >= max_frames:
                             break
                 if self._since_commit >= self.commit_frames or (

@@ -42,6 +42,7 @@ from g3stream.frame import G3Frame, G3FrameType
 from .connection import DEFAULT_CONNECT_TIMEOUT, LoopThread, connect, ensure_streams, nats_module
 from .errors import G3NatsError, NatsOutageError, NatsRefusedError
 from .layout import (
+    HDR_BATCH,
     HDR_EXPECTED_LAST_ID,
     HDR_FRAME,
     HDR_MSG_ID,
@@ -50,6 +51,7 @@ from .layout import (
     HDR_SEQ,
     HDR_TYPE,
     HEADER_ROOM,
+    batch_message_id,
     data_subject,
     is_metadata,
     meta_stream,
@@ -66,6 +68,10 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_INFLIGHT_BYTES = 64 << 20
 #: Default bound on frames published but not yet acknowledged.
 DEFAULT_MAX_INFLIGHT_FRAMES = 20_000
+#: Default bound on data frames packed into one message (a batch).
+DEFAULT_MAX_BATCH_FRAMES = 256
+#: Default bound on the bytes of a batch; larger frames travel alone.
+DEFAULT_MAX_BATCH_BYTES = 128 << 10
 _END = int(G3FrameType.EndProcessing)
 #: JetStream's error code for a refused Nats-Expected-Last-Msg-Id.
 _WRONG_LAST_MSG_ID = 10070
@@ -92,6 +98,7 @@ class _Item:
     size: int
     futures: list[Any] = field(default_factory=list)
     last_id: str | None = None
+    frames: int = 1  # frames packed in this message (a batch when > 1)
 
 
 def message_id(frame: G3Frame, fallback: str) -> str:
@@ -140,6 +147,11 @@ class G3NatsSender:
     msg_id:
         ``msg_id(frame, fallback) -> str``: the de-duplication id of a
         frame (default :func:`message_id`).
+    max_batch_frames, max_batch_bytes:
+        Bounds on a batch: consecutive data frames of one type that are
+        queued together are published as one message of at most this many
+        frames and bytes (never waiting for more).  ``max_batch_frames=1``
+        publishes every frame as its own message.
 
     Errors: :class:`NatsUnreachableError` or :class:`NatsAuthError` at
     construction; :class:`NatsRefusedError` or :class:`NatsOutageError`
@@ -160,6 +172,8 @@ class G3NatsSender:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         close_timeout: float = 30.0,
         msg_id: Callable[[G3Frame, str], str] = message_id,
+        max_batch_frames: int = DEFAULT_MAX_BATCH_FRAMES,
+        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     ) -> None:
         self.address = parse_nats_url(url)
         self.max_inflight_bytes = int(max_inflight_bytes)
@@ -169,6 +183,8 @@ class G3NatsSender:
         self.outage_timeout = float(outage_timeout)
         self.close_timeout = float(close_timeout)
         self._msg_id = msg_id
+        self.max_batch_frames = max(1, int(max_batch_frames))
+        self.max_batch_bytes = int(max_batch_bytes)
         self._cond = threading.Condition()
         self._queue: deque[_Item] = deque()
         self._inflight = 0
@@ -244,6 +260,8 @@ class G3NatsSender:
 
     def _headers(self, item: _Item, index: int, count: int, suffix: str) -> dict[str, str]:
         hdrs = {HDR_TYPE: str(item.type_code)}
+        if item.frames > 1:
+            hdrs[HDR_BATCH] = str(item.frames)
         if count > 1:
             hdrs[HDR_PART] = part_header(index, count)
             hdrs[HDR_FRAME] = item.msg_id
@@ -297,12 +315,55 @@ class G3NatsSender:
                 self._wake_pending = False
                 closing = self._closing
             async with self._lock:
-                for item in items:
+                for item in self._batches(items):
                     await self._send(item)
                     self._unacked.append(item)
                     self._item_added.set()
             if closing and not items:
                 return
+
+    def _batches(self, items: list[_Item]) -> list[_Item]:
+        """``items`` with runs of small data frames of one type packed into batches, in order."""
+        if self.max_batch_frames <= 1 or len(items) < 2:
+            return items
+        limit = min(self.max_batch_bytes, self._part_size)
+        out: list[_Item] = []
+        run: list[_Item] = []
+        size = 0
+
+        def flush() -> None:
+            if len(run) == 1:
+                out.append(run[0])
+            elif run:
+                first = run[0]
+                out.append(
+                    _Item(
+                        b"".join(i.data for i in run),
+                        first.type_code,
+                        batch_message_id(first.msg_id, len(run)),
+                        size,
+                        frames=len(run),
+                    )
+                )
+            run.clear()
+
+        for item in items:
+            if is_metadata(item.type_code) or item.size > limit:
+                flush()
+                size = 0
+                out.append(item)
+                continue
+            if run and (
+                item.type_code != run[0].type_code
+                or len(run) >= self.max_batch_frames
+                or size + item.size > limit
+            ):
+                flush()
+                size = 0
+            run.append(item)
+            size += item.size
+        flush()
+        return out
 
     async def _publish_meta(self, item: _Item, data_seq: int, wait: bool) -> list[Any]:
         """Store ``item`` as the latest of its type; the acknowledgement futures unless ``wait``."""
@@ -424,12 +485,12 @@ class G3NatsSender:
                     pass
 
     def _done(self, item: _Item, duplicate: bool) -> None:
-        self._frames += 1
+        self._frames += item.frames
         self._bytes += item.size
-        self._dups += duplicate
+        self._dups += item.frames if duplicate else 0
         with self._cond:
             self._inflight -= item.size
-            self._inflight_frames -= 1
+            self._inflight_frames -= item.frames
             self._cond.notify_all()
 
     async def _recover(self, exc: BaseException) -> bool:
@@ -487,7 +548,8 @@ class G3NatsSender:
                     self._fail(
                         NatsOutageError(
                             f"{self.address.display}: no acknowledgement for "
-                            f"{self.outage_timeout:g} s; {len(self._unacked)} frames not stored"
+                            f"{self.outage_timeout:g} s; "
+                            f"{sum(i.frames for i in self._unacked)} frames not stored"
                         )
                     )
                     return None
@@ -596,7 +658,8 @@ class G3NatsSender:
         except TimeoutError:
             self._fail(
                 NatsOutageError(
-                    f"{self.address.display}: {len(self._unacked) + len(self._queue)} frames "
+                    f"{self.address.display}: "
+                    f"{sum(i.frames for i in self._unacked) + len(self._queue)} frames "
                     f"not acknowledged within {self.close_timeout:g} s"
                 )
             )

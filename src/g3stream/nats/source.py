@@ -27,6 +27,9 @@ with :meth:`NatsSource.next_delivery` instead.
   the read that reaches it (the next read goes on), or with ``bad=skip``
   is skipped and counted.  Frames split into parts are delivered whole or
   not at all (an incomplete one is counted in ``incomplete_frames``).
+* A batch (several frames in one message) is split back into its frames;
+  filters and decimation apply to frames.  Sequences (``start=seq:N``,
+  :attr:`Delivery.sequence`, acknowledgements) name messages.
 
 Concurrency: a fetch task on the source's own event loop fills ``_ready``
 (bounded by ``max_buffer_bytes``); the reading thread takes from it under
@@ -81,12 +84,24 @@ _FETCH_WAIT = 1.0
 
 @dataclass(frozen=True)
 class Delivery:
-    """One whole frame's bytes and the data-stream sequence of its last message."""
+    """One whole frame's bytes and the data-stream sequence of its last message.
+
+    A frame of a batch (several frames in one message) is frame ``index``
+    (from 0) of the ``count`` frames of message ``sequence``; the message
+    is wholly delivered with its frame ``count - 1``.
+    """
 
     data: bytes
     type_code: int
     sequence: int
     snapshot: bool = False
+    index: int = 0
+    count: int = 1
+
+    @property
+    def message_done(self) -> bool:
+        """Whether this is the last frame of its message."""
+        return self.index == self.count - 1
 
 
 @dataclass(frozen=True)
@@ -435,15 +450,16 @@ class NatsSource:
                 self._decimated += 1
                 return
         data = frame.data
-        try:
-            scanned = scan_frame(data, 0, len(data), 0)
-            ok = not isinstance(scanned, int) and scanned.size == len(data)
-        except G3FormatError:
-            ok = False
-        if not ok:
-            self._reject(f"message {frame.first_seq} is not a G3 frame", frame.first_seq)
-            return
-        self._push(Delivery(data, frame.type_code, frame.last_seq))
+        if not frame.checked:
+            try:
+                scanned = scan_frame(data, 0, len(data), 0)
+                ok = not isinstance(scanned, int) and scanned.size == len(data)
+            except G3FormatError:
+                ok = False
+            if not ok:
+                self._reject(f"message {frame.first_seq} is not a G3 frame", frame.first_seq)
+                return
+        self._push(Delivery(data, frame.type_code, frame.last_seq, False, frame.index, frame.count))
 
     def _reject(self, reason: str, seq: int) -> None:
         if self.address.skip_bad:
@@ -590,7 +606,8 @@ class NatsSource:
                 return b""
             if self.address.durable and self._frames % _AUTO_ACK_EVERY == 0:
                 self.acknowledge(self._read_seq)  # the frames before this one were read whole
-            self._read_seq = d.sequence
+            # the messages read whole: through this one's when it is its message's last frame
+            self._read_seq = d.sequence if d.message_done else d.sequence - 1
             if len(d.data) <= max_bytes:
                 return d.data
             view = self._view = memoryview(d.data)
