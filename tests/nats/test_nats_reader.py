@@ -12,8 +12,8 @@ from g3stream.io import G3Reader
 from g3stream.nats import G3NatsSender
 
 
-def _publish(url: str, n: int) -> None:
-    with G3NatsSender(url) as sender:
+def _publish(url: str, n: int, **options: int) -> None:
+    with G3NatsSender(url, **options) as sender:
         sender(numbered(0, "Observation"))
         for i in range(1, n):
             sender(numbered(i))
@@ -31,7 +31,8 @@ def test_g3reader_reads_a_nats_url_in_order(nats_server):
 
 def test_g3reader_late_joiner_and_type_filter(nats_server):
     url = f"{nats_server.url}/JOIN"
-    _publish(url, 50)
+    # one frame per message, so that sequence N is frame N-1 (seq:N names messages)
+    _publish(url, 50, max_batch_frames=1)
     with G3Reader(url, timeout=1) as reader:  # start=new: the metadata snapshot, then live
         assert [(str(f.type), int(f["i"])) for f in reader] == [("Observation", 0)]
     with G3Reader(f"{url}?start=seq:10&types=Timepoint", timeout=1) as reader:
