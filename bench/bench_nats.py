@@ -17,7 +17,11 @@ Scenarios:
 
 Longer variants of the CI tests (more kills, longer outages): bench/soak_nats.py.
 
+Small frames travel in batches (several frames per message) unless
+``--batch-frames 1`` (one frame per message, as before batches) is given.
+
 Run:  python bench/bench_nats.py [--only NAME ...] [--quick] [--joiner-frames N]
+                                 [--batch-frames N]
 """
 
 from __future__ import annotations
@@ -133,7 +137,9 @@ def nats(
     on_frame=None,
 ) -> list[dict]:  # type: ignore[no-untyped-def]
     url = f"{server.url}/{name}"
-    sender = G3NatsSender(f"{url}?max_bytes={STREAM_BYTES}", max_inflight_bytes=64 << 20)
+    sender = G3NatsSender(
+        f"{url}?max_bytes={STREAM_BYTES}", max_inflight_bytes=64 << 20, **SENDER_OPTIONS
+    )
     rs = [NatsSource(f"{url}?start=first", timeout=30) for _ in range(readers)]
     results: list[dict] = [{}] * readers
 
@@ -201,6 +207,10 @@ def joiner(server: NatsServer, name: str, n: int) -> float:
     return statistics.median(times)
 
 
+#: Options of every G3NatsSender of the run (from the command line).
+SENDER_OPTIONS: dict[str, Any] = {}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -208,7 +218,15 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("--quick", action="store_true", help="fewer frames (a smoke run)")
     ap.add_argument("--joiner-frames", type=int, default=1_000_000)
+    ap.add_argument(
+        "--batch-frames",
+        type=int,
+        default=None,
+        help="the senders' max_batch_frames (1: one frame per message; default: the sender's)",
+    )
     args = ap.parse_args()
+    if args.batch_frames is not None:
+        SENDER_OPTIONS["max_batch_frames"] = args.batch_frames
     want = set(args.only or ["large", "small", "fanout", "latency", "joiner"])
     n_large = 10 if args.quick else 40
     n_small = 5000 if args.quick else 50_000
