@@ -99,6 +99,7 @@ class _Item:
     futures: list[Any] = field(default_factory=list)
     last_id: str | None = None
     frames: int = 1  # frames packed in this message (a batch when > 1)
+    batchable: bool = False  # a data frame whose id is unique to this run
 
 
 def message_id(frame: G3Frame, fallback: str) -> str:
@@ -150,8 +151,10 @@ class G3NatsSender:
     max_batch_frames, max_batch_bytes:
         Bounds on a batch: consecutive data frames of one type that are
         queued together are published as one message of at most this many
-        frames and bytes (never waiting for more).  ``max_batch_frames=1``
-        publishes every frame as its own message.
+        frames and bytes (never waiting for more).  Only frames whose id is
+        the run-unique fallback are batched: a frame with an id from its
+        source position travels alone, so that a restarted sender's copy is
+        recognised.  ``max_batch_frames=1`` publishes every frame alone.
 
     Errors: :class:`NatsUnreachableError` or :class:`NatsAuthError` at
     construction; :class:`NatsRefusedError` or :class:`NatsOutageError`
@@ -348,7 +351,7 @@ class G3NatsSender:
             run.clear()
 
         for item in items:
-            if is_metadata(item.type_code) or item.size > limit:
+            if not item.batchable or item.size > limit:
                 flush()
                 size = 0
                 out.append(item)
@@ -623,8 +626,11 @@ class G3NatsSender:
             raise G3NatsError(f"{self.address.display}: the sender is closed")
         data = _payload(frame)
         self._counter += 1
+        fallback = f"{self._run_id}-{self._counter}"
+        code = int(frame.type)
+        mid = self._msg_id(frame, fallback)
         item = _Item(
-            data, int(frame.type), self._msg_id(frame, f"{self._run_id}-{self._counter}"), len(data)
+            data, code, mid, len(data), batchable=mid == fallback and not is_metadata(code)
         )
         with self._cond:
             while self._error is None and (
