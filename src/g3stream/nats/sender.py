@@ -81,10 +81,14 @@ _WRONG_LAST_MSG_ID = 10070
 class NatsSenderStatistics:
     """Counters of a :class:`G3NatsSender`."""
 
+    #: Frames (and their bytes) acknowledged by the server.
     frames_sent: int
     bytes_sent: int
+    #: Messages published (a batch or a frame part is one message).
     messages_sent: int
+    #: Frames the server already had (de-duplicated).
     duplicates: int
+    #: Messages published again after a failure.
     republished: int
     inflight_bytes: int
     peak_inflight_bytes: int
