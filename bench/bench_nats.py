@@ -157,17 +157,22 @@ def nats(
     sender.Close()
     for t in threads:
         t.join(600)
+    stats = sender.statistics()
+    for r in results:
+        r["frames_per_message"] = stats.frames_sent / max(1, stats.messages_sent)
     for r in rs:
         r.close()
     asyncio.run(_delete(server.url, [name, f"{name}_META"]))
     return results
 
 
-def latency(run) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def latency(run) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """p50 and p99 delays (ms), and frames per message (1 for direct TCP)."""
     delays: list[float] = []
-    run(lambda f, _now: delays.append(time.time() - float(f["t"])))
+    results = run(lambda f, _now: delays.append(time.time() - float(f["t"])))
     delays.sort()
-    return delays[len(delays) // 2] * 1e3, delays[int(len(delays) * 0.99)] * 1e3
+    fpm = results[0].get("frames_per_message", 1.0)
+    return delays[len(delays) // 2] * 1e3, delays[int(len(delays) * 0.99)] * 1e3, fpm
 
 
 async def _fill(url: str, stream: str, n: int) -> None:
@@ -247,6 +252,7 @@ def main() -> None:
             n = nats(server, "SMALL", frames)[0]
             print(
                 f"small  {n['fps']:8.0f} fr/s  vs {t['fps']:8.0f} fr/s   ratio {n['fps'] / t['fps']:.2f}"
+                f"  ({n['frames_per_message']:.1f} frames per message)"
             )
         if "fanout" in want:
             frames = small_frames(g3stream, n_fan)
@@ -257,13 +263,14 @@ def main() -> None:
             )
         if "latency" in want:
             frames = small_frames(g3stream, n_lat)
-            tp50, tp99 = latency(lambda cb: tcp(frames, pace=LATENCY_HZ, on_frame=cb))
+            tp50, tp99, _ = latency(lambda cb: tcp(frames, pace=LATENCY_HZ, on_frame=cb))
             frames = small_frames(g3stream, n_lat)
-            np50, np99 = latency(
+            np50, np99, fpm = latency(
                 lambda cb: nats(server, "LATENCY", frames, pace=LATENCY_HZ, on_frame=cb)
             )
             print(
-                f"latency p50 {np50:.2f} ms vs {tp50:.2f} ms; p99 {np99:.2f} ms vs {tp99:.2f} ms (at {LATENCY_HZ} Hz)"
+                f"latency p50 {np50:.2f} ms vs {tp50:.2f} ms; p99 {np99:.2f} ms vs {tp99:.2f} ms "
+                f"(at {LATENCY_HZ} Hz; {fpm:.2f} frames per message)"
             )
         if "joiner" in want:
             small = joiner(server, "JOINSMALL", 1000)
