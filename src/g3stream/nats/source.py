@@ -191,12 +191,22 @@ class NatsSource:
             addr, connect_timeout, name="g3stream-reader", on_event=self._event
         )
         self._js = self._nc.jetstream(timeout=10.0)
-        try:
-            info = await self._js.stream_info(addr.stream)
-        except nats.js.errors.NotFoundError:
-            raise NatsRefusedError(
-                f"{addr.display}: no stream {addr.stream} on the server"
-            ) from None
+        # a cluster electing a leader may not answer for a while: ask again
+        # until the connection's own time is up
+        deadline = time.monotonic() + connect_timeout + 10
+        while True:
+            try:
+                info = await self._js.stream_info(addr.stream)
+                break
+            except nats.js.errors.NotFoundError:
+                raise NatsRefusedError(
+                    f"{addr.display}: no stream {addr.stream} on the server"
+                ) from None
+            except _busy_errors():
+                if time.monotonic() >= deadline:
+                    raise
+                log.info("%s: no answer about stream %s yet; asking again", self.name, addr.stream)
+                await asyncio.sleep(0.2)
         existing = None
         if addr.durable:
             try:
@@ -231,7 +241,17 @@ class NatsSource:
             self._last_seq = last
         elif addr.start.kind == "seq":
             start_seq = addr.start.sequence
-        await self._subscribe(start_seq)
+        while True:
+            try:
+                await self._subscribe(start_seq)
+                break
+            except _busy_errors():
+                # an ephemeral consumer created without an answer is removed by the server
+                # once inactive; a durable one is created again with the same configuration
+                if time.monotonic() >= deadline:
+                    raise
+                log.info("%s: no answer creating the consumer yet; asking again", self.name)
+                await asyncio.sleep(0.2)
         self._fetcher = asyncio.ensure_future(self._fetch_loop())
 
     async def _subscribe(self, start_seq: int | None) -> None:
@@ -687,6 +707,16 @@ class NatsSource:
 
     def __repr__(self) -> str:
         return f"<NatsSource {self.name}, {self._frames} frames>"
+
+
+def _busy_errors() -> tuple[type[BaseException], ...]:
+    """The errors of a server that does not answer yet (a cluster electing a leader)."""
+    nats = nats_module()
+    return (
+        nats.errors.TimeoutError,
+        nats.errors.NoRespondersError,
+        nats.js.errors.ServiceUnavailableError,
+    )
 
 
 class _Gap(Exception):
