@@ -52,8 +52,15 @@ def test_recorder_killed_ten_times_records_every_frame_exactly_once(nats_server,
     done = threading.Event()
 
     def publish() -> None:
+        # the DAQ's clock, not synchronisation: bursts of 50 frames every 10 ms (about 20 s),
+        # so the kills fall while frames (and batches of them) are recorded live
+        start = time.monotonic()
         for i in range(TOTAL):
             sender(numbered(i))
+            if i % 50 == 49:
+                delay = start + (i + 1) / 5000 - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
         sender.Close()
         done.set()
 
@@ -66,7 +73,12 @@ def test_recorder_killed_ten_times_records_every_frame_exactly_once(nats_server,
             before = _sizes(out_dir)
             proc = _recorder(url, out)
             if k % 4 != 3:  # most kills once it records; every fourth one while it starts
-                wait_for(lambda b=before: _sizes(out_dir) != b, 60, "the recorder writing")
+                # (once everything is published and recorded there is nothing left to write)
+                wait_for(
+                    lambda b=before: _sizes(out_dir) != b or done.is_set(),
+                    60,
+                    "the recorder writing",
+                )
             # a random moment: catching up, committing, waiting for live frames
             time.sleep(rng.uniform(0.0, 0.6))
             os.killpg(proc.pid, signal.SIGKILL)
