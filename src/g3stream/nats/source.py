@@ -232,8 +232,8 @@ class NatsSource:
             start_seq = self.start_after + 1
             self._last_seq = self.start_after
         elif addr.start.kind == "new":
-            last = info.state.last_seq
-            for d in await self._snapshot(last):
+            snapshot, last = await self._snapshot(info.state.last_seq)
+            for d in snapshot:
                 self._push(d)
                 self._snap += 1
             self._hand_over()
@@ -314,15 +314,32 @@ class NatsSource:
                 pass
         await self._subscribe(self._last_seq + 1)
 
-    async def _snapshot(self, last: int) -> list[Delivery]:
-        """The latest frame of every metadata type as of data sequence ``last``, first-seen order."""
+    async def _snapshot(self, last: int) -> tuple[list[Delivery], int]:
+        """The latest frame of every metadata type, first-seen order, and the sequence it is as of.
+
+        The snapshot is taken as of data sequence ``last``, or later: the
+        metadata stream keeps only the newest frame of each type, so when a
+        type's newest frame was stored after ``last`` the one before it is
+        gone from there, and the snapshot moves to that newer frame instead
+        (live frames then start right after it; nothing is skipped or repeated).
+        """
+        for _attempt in range(20):
+            found, newest = await self._snapshot_at(last)
+            if newest <= last:
+                return found, last
+            last = newest
+        return found, last
+
+    async def _snapshot_at(self, last: int) -> tuple[list[Delivery], int]:
+        """The snapshot as of ``last``, and the newest metadata sequence seen (> ``last`` if any)."""
         nats = nats_module()
         addr = self.address
         meta = meta_stream(addr.stream)
         try:
             info = await self._js.stream_info(meta, subjects_filter=meta_subjects(addr.stream))
         except nats.js.errors.NotFoundError:
-            return []
+            return [], last
+        newest = last
         wanted = {int(t) for t in addr.types}
         found: list[tuple[int, Delivery]] = []
         for subject in sorted(info.state.subjects or {}):
@@ -336,7 +353,8 @@ class NatsSource:
                 continue
             d = await self._newer_in_data(d, last)
             if d.sequence > last:
-                continue  # that frame comes live right after the snapshot
+                newest = max(newest, d.sequence)  # the snapshot must move past it
+                continue
             found.append((rank, d))
         found.sort(key=lambda e: e[0])
         known = {d.type_code for _, d in found}
@@ -344,7 +362,7 @@ class NatsSource:
         # the metadata stream (the sender stores it there right after)
         late = [d for d in await self._unindexed(last, known, wanted) if d.sequence <= last]
         late.sort(key=lambda d: d.sequence)
-        return [d for _, d in found] + late
+        return [d for _, d in found] + late, newest
 
     async def _unindexed(self, last: int, known: set[int], wanted: set[int]) -> list[Delivery]:
         """The latest data-stream frame of each metadata type missing from the metadata stream."""
