@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +216,21 @@ def unused_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def background() -> Iterator[type[Background]]:
+    """Start background ``g3stream`` processes; every one is stopped at the end of the test.
+
+    Shared by the conftest files that import it (cli, web).
+    """
+    started: list[Background] = []
+
+    class Tracked(Background):
+        def __init__(self, args: Sequence[str], stdout_binary: bool = False) -> None:
+            super().__init__(args, stdout_binary)
+            started.append(self)
+
+    yield Tracked
+    for bg in started:
+        bg.stop()

@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-import pytest
 
 _HERE = str(Path(__file__).parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from clihelpers import Background  # noqa: E402
-
-
-@pytest.fixture
-def background() -> Iterator[type[Background]]:
-    """Start background ``g3stream`` processes; every one is killed at the end of the test."""
-    started: list[Background] = []
-
-    class Tracked(Background):
-        def __init__(self, args: Sequence[str], stdout_binary: bool = False) -> None:
-            super().__init__(args, stdout_binary)
-            started.append(self)
-
-    yield Tracked
-    for bg in started:
-        bg.stop()
+from clihelpers import background  # noqa: E402, F401  (the shared fixture)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +13,7 @@ _CLI_TESTS = str(Path(__file__).parent.parent / "cli")
 if _CLI_TESTS not in sys.path:
     sys.path.insert(0, _CLI_TESTS)
 
-from clihelpers import Background  # noqa: E402
-
-
-@pytest.fixture
-def background() -> Iterator[type[Background]]:
-    """Start background ``g3stream`` processes; every one is stopped at the end of the test."""
-    started: list[Background] = []
-
-    class Tracked(Background):
-        def __init__(self, args: Sequence[str], stdout_binary: bool = False) -> None:
-            super().__init__(args, stdout_binary)
-            started.append(self)
-
-    yield Tracked
-    for bg in started:
-        bg.stop()
+from clihelpers import background  # noqa: E402, F401  (the shared fixture)
 
 
 def _chromium() -> tuple[str, str] | None:
