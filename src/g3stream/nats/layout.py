@@ -42,9 +42,11 @@ from dataclasses import dataclass
 from g3stream.codec.container import scan_frame
 from g3stream.errors import G3FormatError
 from g3stream.frame import G3FrameType
+from g3stream.frametype import DATA_FRAME_TYPES
 
 #: Frame types that are data, not metadata (spt3g's rule for late clients).
-DATA_TYPES = frozenset({int(G3FrameType.Timepoint), int(G3FrameType.Scan)})
+#: The data frame types by code (the one definition is ``frametype.DATA_FRAME_TYPES``).
+DATA_TYPES = frozenset(int(t) for t in DATA_FRAME_TYPES)
 
 HDR_TYPE = "G3-Type"
 HDR_PART = "G3-Part"
