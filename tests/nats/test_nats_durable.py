@@ -31,7 +31,13 @@ def _recorder(url: str, out: Path) -> subprocess.Popen[bytes]:
 
 
 def _sizes(directory: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_size for p in directory.glob("run-*.g3")}
+    sizes = {}
+    for p in directory.glob("run-*.g3"):
+        try:
+            sizes[p.name] = p.stat().st_size
+        except FileNotFoundError:  # removed between listing and stat by a starting recorder
+            continue
+    return sizes
 
 
 def _numbers(directory: Path) -> list[int]:
