@@ -150,7 +150,10 @@ def main() -> None:
     last_n = 0
     try:
         while churn.poll() is None:
-            time.sleep(args.every)
+            try:  # a report every --every seconds, and at once when the churn ends
+                churn.wait(timeout=args.every)
+            except subprocess.TimeoutExpired:
+                pass
             now, n = time.monotonic(), received[0]
             stats = sender.statistics()
             print(
