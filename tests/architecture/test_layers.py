@@ -38,6 +38,7 @@ FLOORS: dict[str, int] = {
     "g3stream.nats": 11,
     "g3stream.live": 11,
     "g3stream.metrics": 11,
+    "g3stream.rates": 11,
     "g3stream.aio": 12,
     "g3stream.web": 20,
     "g3stream.cli": 20,

@@ -16,10 +16,11 @@ from typing import Any
 
 from ..frame import G3Frame, G3FrameType
 from ..net import G3NetworkSender
+from ..rates import RateBoard
 from ..sim import SPT3G_SAMPLE_RATE, SimulatedDAQ
 from .common import EXIT_OK, format_bytes, positive_float_arg
 from .monitor import StreamMonitor, show_until_done
-from .rates import RateBoard, RateDisplay
+from .rates import RateDisplay
 from .serve import add_simulation_options, start_time_arg
 from .streaming import close_module
 

@@ -13,9 +13,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ..rates import RateBoard, RateSnapshot
 from .common import frame_size
 from .inputs import FrameSkipper, open_reader, reader_frames
-from .rates import RateBoard, RateDisplay, RateSnapshot
+from .rates import RateDisplay
 from .streaming import close_module
 
 log = logging.getLogger("g3stream.cli")

@@ -16,8 +16,8 @@ from typing import Any
 from ..frame import G3Frame
 from ..live import SourceLiveness
 from ..metrics import MetricsServer, StreamMetrics, serve_metrics
+from ..rates import RateBoard
 from .common import CommandError, frame_size, port_arg
-from .rates import RateBoard
 
 
 def add_metrics_options(p: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from ..io.schemes import redact_url
+from ..rates import RateBoard
 from .common import EXIT_OK, UsageError, positive_float_arg
 from .inputs import (
     add_reader_options,
@@ -26,7 +27,7 @@ from .inputs import (
 )
 from .monitor import StreamMonitor, show_until_done
 from .prometheus import add_metrics_options, start_metrics
-from .rates import RateBoard, RateDisplay
+from .rates import RateDisplay
 
 HELP = "live frames/s and bytes/s per frame type, drops and gaps of a stream"
 

@@ -1,7 +1,7 @@
 """What the web monitor shows, as JSON-ready data: rates, health, inspector, plots.
 
 :class:`MonitorState` owns the :class:`~g3stream.live.LiveReader` and the
-:class:`~g3stream.cli.rates.RateBoard` (the same frame, drop and gap counting
+:class:`~g3stream.rates.RateBoard` (the same frame, drop and gap counting
 as ``g3stream stats``).  It knows no HTTP: the server asks it for the
 payloads at its own pace.  The parts every browser sees (rates, health,
 inspector) are built once per update whatever the number of browsers; the
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ..cli.rates import RateBoard
 from ..frame import G3Frame
 from ..live import LiveReader, frame_type
+from ..rates import RateBoard
 from .downsample import minmax_downsample
 
 __all__ = ["MonitorState", "TimestreamChoice", "ScalarChoice", "frame_listing"]
