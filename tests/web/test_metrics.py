@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import urllib.request
 from typing import Any
@@ -12,6 +13,8 @@ pytest.importorskip("prometheus_client")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 DEADLINE = 30.0
+#: A command's metrics endpoint on a free loopback port.
+METRICS = ["--metrics-port", "0", "--metrics-bind", "127.0.0.1"]
 
 
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -52,10 +55,7 @@ def test_serve_and_stats_expose_frames_clients_and_health(background: Any) -> No
             "0",
             "--bind",
             "127.0.0.1",
-            "--metrics-port",
-            "0",
-            "--metrics-bind",
-            "127.0.0.1",
+            *METRICS,
             "--detectors",
             "4",
         ]
@@ -68,10 +68,7 @@ def test_serve_and_stats_expose_frames_clients_and_health(background: Any) -> No
             f"tcp://127.0.0.1:{data_port}",
             "--json",
             "--reconnect",
-            "--metrics-port",
-            "0",
-            "--metrics-bind",
-            "127.0.0.1",
+            *METRICS,
         ]
     )
     stats_metrics = metrics_port(stats)
@@ -110,10 +107,7 @@ def test_relay_and_record_count_what_they_pass_on(background: Any, tmp_path: Any
             "0",
             "--bind",
             "127.0.0.1",
-            "--metrics-port",
-            "0",
-            "--metrics-bind",
-            "127.0.0.1",
+            *METRICS,
         ]
     )
     relay_port = relay.port()
@@ -123,10 +117,7 @@ def test_relay_and_record_count_what_they_pass_on(background: Any, tmp_path: Any
             "record",
             f"tcp://127.0.0.1:{relay_port}",
             str(tmp_path / "out.g3"),
-            "--metrics-port",
-            "0",
-            "--metrics-bind",
-            "127.0.0.1",
+            *METRICS,
         ]
     )
     record_metrics = metrics_port(record)
@@ -139,8 +130,6 @@ def test_relay_and_record_count_what_they_pass_on(background: Any, tmp_path: Any
 
 
 def test_a_port_in_use_is_a_clear_error(background: Any) -> None:
-    import socket
-
     from clihelpers import run_cli
 
     with socket.socket() as busy:
