@@ -55,6 +55,7 @@ class G3Frame:
         "_limits",
         "_budget",
         "_source_name",  # set by G3Reader(track_filename=True); unset otherwise
+        "_source_position",  # set by G3Reader from sources with stable positions; else unset
         "__weakref__",
     )
 

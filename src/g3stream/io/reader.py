@@ -152,6 +152,8 @@ class G3Reader:
         self._done = False
         # the latest source that keeps statistics, and when its last frame came
         self._stats_source: Any = None
+        #: The current source's ``frame_position(offset)`` when it has stable positions.
+        self._position_of: Any = None
         self._last_frame_time: float | None = None
         #: Frames cut in half by an outage of a reconnecting stream, discarded.
         self.partial_frames_discarded = 0
@@ -191,6 +193,7 @@ class G3Reader:
             log.debug("starting stream %s", item.name)
             src = item
         self._source = src
+        self._position_of = getattr(src, "frame_position", None)
         if callable(getattr(src, "statistics", None)):
             self._last_frame_time = None
             self._stats_source = src
@@ -302,6 +305,10 @@ class G3Reader:
             except G3FormatError as exc:
                 raise located(exc, src.name) from exc
             if frames:
+                position_of = self._position_of
+                if position_of is not None:
+                    for f in frames:
+                        f._source_position = position_of(f.stream_offset)  # type: ignore[attr-defined]
                 self._ready.extend(frames)
                 self._frames_in_source += len(frames)
                 self._last_frame_time = time.monotonic()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 
 class StreamRestart(Exception):
@@ -26,6 +26,13 @@ class ByteSource(Protocol):
 
     A network source may also offer ``statistics() -> SourceStatistics``,
     callable from any thread; ``G3Reader.statistics()`` passes it on.
+
+    A source whose frames have a position that survives a restart (a
+    JetStream stream's sequences) may offer ``frame_position(offset) ->
+    SourcePosition | None``: the position of the frame that starts at byte
+    ``offset`` of what ``read`` returned (offsets counted from 0, asked in
+    increasing order).  G3Reader stores it in each frame
+    (``frame._source_position``), so that a sender can name the frame by it.
     """
 
     name: str
@@ -41,6 +48,24 @@ class ByteSource(Protocol):
     def close(self) -> None:
         """Release the source's resources; safe to call more than once."""
         ...
+
+
+class SourcePosition(NamedTuple):
+    """Where a frame lies in its source, stable across restarts: ``source@major[.minor]``.
+
+    ``source`` names the source (unique among sources: two sources never
+    share it); ``(major, minor)`` orders the frames of one source, in the
+    order the source delivers them.
+    """
+
+    source: str
+    major: int
+    minor: int = 0
+
+    def __str__(self) -> str:
+        if self.minor:
+            return f"{self.source}@{self.major}.{self.minor}"
+        return f"{self.source}@{self.major}"
 
 
 class SourceState(Enum):

@@ -44,11 +44,12 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from g3stream.codec.container import scan_frame
 from g3stream.errors import G3FormatError
-from g3stream.io.source import SourceState, SourceStatistics
+from g3stream.io.source import SourcePosition, SourceState, SourceStatistics
 
 from .connection import DEFAULT_CONNECT_TIMEOUT, LoopThread, connect, nats_module
 from .errors import NatsRefusedError, NotAG3FrameError
@@ -80,6 +81,20 @@ FETCH_BATCH = 512
 _AUTO_ACK_EVERY = 256
 #: Seconds a fetch waits on an idle stream before asking again.
 _FETCH_WAIT = 1.0
+#: Positions of frames handed out by ``read`` kept for ``frame_position`` (G3Reader
+#: asks right after decoding: a few are ever outstanding).
+_MAX_POSITIONS = 4096
+
+
+def stream_identity(stream: str, created: datetime | None) -> str:
+    """The name of a stream in frame positions: ``nats:STREAM:CREATED``.
+
+    ``CREATED`` is the stream's creation time in microseconds since the
+    epoch: a stream deleted and created again (its sequences start over) gets
+    a new identity, and streams of the same name on different servers differ.
+    """
+    when = 0 if created is None else int(created.timestamp() * 1_000_000)
+    return f"nats:{stream}:{when}"
 
 
 @dataclass(frozen=True)
@@ -88,7 +103,8 @@ class Delivery:
 
     A frame of a batch (several frames in one message) is frame ``index``
     (from 0) of the ``count`` frames of message ``sequence``; the message
-    is wholly delivered with its frame ``count - 1``.
+    is wholly delivered with its frame ``count - 1``.  A frame in parts
+    starts at message ``first_sequence``.
     """
 
     data: bytes
@@ -97,6 +113,8 @@ class Delivery:
     snapshot: bool = False
     index: int = 0
     count: int = 1
+    #: The sequence of the frame's first message (its parts' first); 0 if unknown.
+    first_sequence: int = 0
 
     @property
     def message_done(self) -> bool:
@@ -139,6 +157,7 @@ class NatsSource:
         ack_wait: float = 60.0,
         max_ack_pending: int = 20000,
         start_after: int | None = None,
+        resume_after: SourcePosition | None = None,
     ) -> None:
         self.address: NatsAddress = parse_nats_url(url)
         self.name = self.address.display
@@ -150,6 +169,9 @@ class NatsSource:
         #: Start right after this data-stream sequence, whatever the URL or a
         #: durable consumer says (a recorder's own record of what it has).
         self.start_after = start_after
+        #: A frame position of this stream (a relay's destination holds the
+        #: frames up to it): start with its message, as with ``start_after``.
+        self.resume_after = resume_after
         self._cond = threading.Condition()
         self._ready: deque[Delivery | BaseException] = deque()
         self._outbox: list[Delivery | BaseException] = []  # the loop's, until handed over
@@ -168,6 +190,11 @@ class NatsSource:
         self._last_consumer_seq = 0
         self._read_seq = 0  # the last frame handed out by ``read``
         self._ack_msgs: deque[tuple[int, Any]] = deque()
+        #: Names the stream in positions: its name and creation time (set on start).
+        self.identity = ""
+        self._handed = 0  # bytes returned by ``read`` so far
+        # where the frames handed to ``read`` start, and their positions (oldest first)
+        self._positions: deque[tuple[int, SourcePosition]] = deque(maxlen=_MAX_POSITIONS)
         self._nc: Any = None
         self._psub: Any = None
         self._loop = LoopThread("g3nats-source")
@@ -207,6 +234,11 @@ class NatsSource:
                     raise
                 log.info("%s: no answer about stream %s yet; asking again", self.name, addr.stream)
                 await asyncio.sleep(0.2)
+        self.identity = stream_identity(addr.stream, info.created)
+        resume = self.resume_after
+        if resume is not None and resume.source == self.identity and resume.major > 0:
+            log.info("%s: resuming at sequence %d (held downstream)", self.name, resume.major)
+            self.start_after = resume.major - 1
         existing = None
         if addr.durable:
             try:
@@ -497,7 +529,17 @@ class NatsSource:
             if not ok:
                 self._reject(f"message {frame.first_seq} is not a G3 frame", frame.first_seq)
                 return
-        self._push(Delivery(data, frame.type_code, frame.last_seq, False, frame.index, frame.count))
+        self._push(
+            Delivery(
+                data,
+                frame.type_code,
+                frame.last_seq,
+                False,
+                frame.index,
+                frame.count,
+                frame.first_seq,
+            )
+        )
 
     def _reject(self, reason: str, seq: int) -> None:
         if self.address.skip_bad:
@@ -646,15 +688,41 @@ class NatsSource:
                 self.acknowledge(self._read_seq)  # the frames before this one were read whole
             # the messages read whole: through this one's when it is its message's last frame
             self._read_seq = d.sequence if d.message_done else d.sequence - 1
+            if d.first_sequence and not d.snapshot:
+                self._positions.append((self._handed, self.delivery_position(d)))
             if len(d.data) <= max_bytes:
+                self._handed += len(d.data)
                 return d.data
             view = self._view = memoryview(d.data)
             self._pos = 0
         chunk = bytes(view[self._pos : self._pos + max_bytes])
         self._pos += len(chunk)
+        self._handed += len(chunk)
         if self._pos >= len(view):
             self._view = None
         return chunk
+
+    def delivery_position(self, d: Delivery) -> SourcePosition:
+        """Where ``d`` lies in the stream: ``identity@first_sequence[.index]``.
+
+        A frame in parts is named by its first part's sequence, a frame of a
+        batch by its message's sequence and its index in the batch.
+        """
+        return SourcePosition(self.identity, d.first_sequence or d.sequence, d.index)
+
+    def frame_position(self, offset: int) -> SourcePosition | None:
+        """The position of the frame that ``read`` returned from byte ``offset`` on.
+
+        None for frames of the metadata snapshot (a replay of the latest
+        metadata, not a place in the stream) and for offsets not at a frame's
+        start.  Offsets are asked in increasing order; earlier ones are forgotten.
+        """
+        positions = self._positions
+        while positions and positions[0][0] < offset:
+            positions.popleft()
+        if positions and positions[0][0] == offset:
+            return positions.popleft()[1]
+        return None
 
     def acknowledge(self, sequence: int) -> None:
         """Tell a durable consumer that every frame up to ``sequence`` is durably handled."""
@@ -748,4 +816,10 @@ def open_nats_source(
     return NatsSource(url, timeout=timeout, reconnect=reconnect, **options)
 
 
-__all__ = ["Delivery", "NatsSource", "NatsSourceStatistics", "open_nats_source"]
+__all__ = [
+    "Delivery",
+    "NatsSource",
+    "NatsSourceStatistics",
+    "open_nats_source",
+    "stream_identity",
+]
