@@ -9,7 +9,7 @@ from natshelpers import numbered
 
 from g3stream.codec.container import decode_frame
 from g3stream.frame import G3FrameType
-from g3stream.io import G3Reader, G3Writer
+from g3stream.io import G3Reader
 from g3stream.nats import G3NatsSender, NatsSource
 from g3stream.nats.layout import (
     HDR_BATCH,
@@ -163,22 +163,3 @@ def test_recorder_stopped_inside_a_batch_resumes_without_loss_or_repeat(
     assert numbers == [
         (str(decode_frame(d.data).type), int(decode_frame(d.data)["i"])) for d in got
     ]
-
-
-def test_frames_named_by_file_position_are_not_batched_so_a_restart_stores_nothing_twice(
-    nats_server, tmp_path: Path
-):
-    path = tmp_path / "in.g3"
-    with G3Writer(str(path)) as writer:
-        for i in range(2000):
-            writer(numbered(i))
-    url = f"{nats_server.url}/FILES"
-    for _run in range(2):  # a relay restarted on the same file
-        with G3NatsSender(url) as sender:
-            for frame in G3Reader(str(path), track_filename=True):
-                sender(frame)
-        stats = sender.statistics()
-        assert stats.messages_sent == stats.frames_sent == 2000
-    assert stats.duplicates == 2000
-    with G3Reader(f"{url}?start=first", timeout=1) as reader:
-        assert [int(f["i"]) for f in reader] == list(range(2000))

@@ -43,6 +43,7 @@ from g3stream.codec.container import scan_frame
 from g3stream.errors import G3FormatError
 from g3stream.frame import G3FrameType
 from g3stream.frametype import DATA_FRAME_TYPES
+from g3stream.io.source import SourcePosition
 
 #: Frame types that are data, not metadata (spt3g's rule for late clients).
 #: The data frame types by code (the one definition is ``frametype.DATA_FRAME_TYPES``).
@@ -54,8 +55,10 @@ HDR_FRAME = "G3-Frame"
 HDR_RANK = "G3-Rank"
 HDR_SEQ = "G3-Seq"
 HDR_BATCH = "G3-Batch"
+HDR_POSITION = "G3-Position"
 HDR_MSG_ID = "Nats-Msg-Id"
 HDR_EXPECTED_LAST_ID = "Nats-Expected-Last-Msg-Id"
+HDR_EXPECTED_LAST_SEQ = "Nats-Expected-Last-Sequence"
 
 #: Bytes of a message kept free for headers when splitting frames.
 HEADER_ROOM = 4096
@@ -150,6 +153,18 @@ def parse_batch(value: str | None) -> int:
 def batch_message_id(first_id: str, count: int) -> str:
     """The de-duplication id of a batch of ``count`` frames whose first frame's id is ``first_id``."""
     return first_id if count == 1 else f"{first_id}+{count}"
+
+
+def parse_position(value: str | None) -> SourcePosition | None:
+    """The position in a ``G3-Position`` header (``source@major[.minor]``); None if absent or bad."""
+    if not value:
+        return None
+    source, sep, place = value.rpartition("@")
+    major, _, minor = place.partition(".")
+    try:
+        return SourcePosition(source, int(major), int(minor or 0)) if sep and source else None
+    except ValueError:
+        return None
 
 
 def split_batch(payload: bytes, count: int) -> list[bytes]:
@@ -311,6 +326,7 @@ __all__ = [
     "meta_subject",
     "meta_subjects",
     "parse_batch",
+    "parse_position",
     "split_batch",
     "split_payload",
     "type_code_of_token",

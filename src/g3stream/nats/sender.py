@@ -38,15 +38,18 @@ from typing import Any
 
 from g3stream.codec.container import encode_frame
 from g3stream.frame import G3Frame, G3FrameType
+from g3stream.io.source import SourcePosition
 
 from .connection import DEFAULT_CONNECT_TIMEOUT, LoopThread, connect, ensure_streams, nats_module
 from .errors import G3NatsError, NatsOutageError, NatsRefusedError
 from .layout import (
     HDR_BATCH,
     HDR_EXPECTED_LAST_ID,
+    HDR_EXPECTED_LAST_SEQ,
     HDR_FRAME,
     HDR_MSG_ID,
     HDR_PART,
+    HDR_POSITION,
     HDR_RANK,
     HDR_SEQ,
     HDR_TYPE,
@@ -57,6 +60,8 @@ from .layout import (
     meta_stream,
     meta_subject,
     meta_subjects,
+    parse_part,
+    parse_position,
     part_header,
     split_payload,
 )
@@ -75,6 +80,8 @@ DEFAULT_MAX_BATCH_BYTES = 128 << 10
 _END = int(G3FrameType.EndProcessing)
 #: JetStream's error code for a refused Nats-Expected-Last-Msg-Id.
 _WRONG_LAST_MSG_ID = 10070
+#: JetStream's error code for a refused Nats-Expected-Last-Sequence.
+_WRONG_LAST_SEQUENCE = 10071
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ class NatsSenderStatistics:
     bytes_sent: int
     #: Messages published (a batch or a frame part is one message).
     messages_sent: int
-    #: Frames the server already had (de-duplicated).
+    #: Frames the server already had (de-duplicated, or found stored on a restart).
     duplicates: int
     #: Messages published again after a failure.
     republished: int
@@ -103,21 +110,59 @@ class _Item:
     futures: list[Any] = field(default_factory=list)
     last_id: str | None = None
     frames: int = 1  # frames packed in this message (a batch when > 1)
-    batchable: bool = False  # a data frame whose id is unique to this run
+    batchable: bool = False  # a data frame named by its source position or unique to this run
+    #: Where the (last) frame lies in its source, when its id is that position.
+    position: SourcePosition | None = None
+    members: list[_Item] | None = None  # a batch's frames
+    #: A frame in parts whose first parts the stream holds: (first part to send, parts).
+    resume_part: tuple[int, int] = (0, 0)
+
+    @property
+    def source(self) -> str | None:
+        """The source of the frame's position (None without one)."""
+        return None if self.position is None else self.position.source
 
 
-def message_id(frame: G3Frame, fallback: str) -> str:
-    """The de-duplication id of ``frame``: its source file and offset when known.
+@dataclass
+class _Resume:
+    """What the stream holds of one source: frames before ``position`` (through it when whole).
 
-    Frames read from a file (``track_filename``) are named by the file and
-    the byte offset, the same after a restart; frames of network streams,
-    which have no stable position, get ``fallback`` (unique per sender run).
+    ``part`` > 0: the frame at ``position`` is stored up to part ``part`` - 1 of ``parts``.
     """
+
+    position: SourcePosition
+    part: int = 0
+    parts: int = 0
+
+
+def frame_position(frame: G3Frame) -> SourcePosition | None:
+    """Where ``frame`` lies in its source, when that survives a restart; else None.
+
+    A frame read from a JetStream stream carries its position (stream and
+    sequence); a frame read from a file (``track_filename``) is at its byte
+    offset in the file.  Frames of other network streams have none.
+    """
+    pos: SourcePosition | None = getattr(frame, "_source_position", None)
+    if pos is not None:
+        return pos
     name = frame._filename
     offset = frame.stream_offset
     if name and offset is not None and "://" not in name:
-        return f"{name}@{offset}"
-    return fallback
+        return SourcePosition(name, offset)
+    return None
+
+
+def message_id(frame: G3Frame, fallback: str) -> str:
+    """The de-duplication id of ``frame``: its source position when it has one.
+
+    Frames read from a file (``track_filename``) are named ``file@offset``,
+    frames read from a JetStream stream ``nats:STREAM:CREATED@seq[.index]``
+    (:func:`frame_position`): the same after a restart.  Frames of other
+    network streams, which have no stable position, get ``fallback``
+    (unique per sender run).
+    """
+    pos = frame_position(frame)
+    return fallback if pos is None else str(pos)
 
 
 def _payload(frame: G3Frame) -> bytes:
@@ -153,12 +198,18 @@ class G3NatsSender:
         ``msg_id(frame, fallback) -> str``: the de-duplication id of a
         frame (default :func:`message_id`).
     max_batch_frames, max_batch_bytes:
-        Bounds on a batch: consecutive data frames of one type that are
-        queued together are published as one message of at most this many
-        frames and bytes (never waiting for more).  Only frames whose id is
-        the run-unique fallback are batched: a frame with an id from its
-        source position travels alone, so that a restarted sender's copy is
-        recognised.  ``max_batch_frames=1`` publishes every frame alone.
+        Bounds on a batch: consecutive data frames of one type (and one
+        source) that are queued together are published as one message of at
+        most this many frames and bytes (never waiting for more).  Frames
+        named by their source position or by the run-unique fallback are
+        batched; frames named by a ``msg_id`` function of the caller's travel
+        alone.  ``max_batch_frames=1`` publishes every frame alone.
+
+    A sender started on a stream first reads the stream's last message: the
+    frames of its source up to that message's ``G3-Position`` are stored
+    already, and are skipped (counted as duplicates) instead of published,
+    so a relay restarted on the same source stores every frame once whatever
+    the batches (docs/NATS.md).
 
     Errors: :class:`NatsUnreachableError` or :class:`NatsAuthError` at
     construction; :class:`NatsRefusedError` or :class:`NatsOutageError`
@@ -210,6 +261,10 @@ class G3NatsSender:
         self._stalled: BaseException | None = None  # set when nats-py stops taking publishes
         self._reconnects = 0
         self._meta_unacked: deque[tuple[_Item, int, list[Any], float]] = deque()
+        self._resume: _Resume | None = None  # what the stream holds of a source
+        self._stored_seq = 0  # the stream's last sequence when ``_resume`` was read
+        self._anchored = False  # a message of this run was stored afresh
+        self._started_at: SourcePosition | None = None
         self._nc: Any = None
         self._js: Any = None
         self._part_size = 0
@@ -235,6 +290,8 @@ class G3NatsSender:
         await ensure_streams(self._js, addr)
         self._part_size = max(1024, int(self._nc.max_payload) - HEADER_ROOM)
         await self._load_ranks()
+        await self._load_resume()
+        self._started_at = self._resume.position if self._resume is not None else None
         self._wake = asyncio.Event()
         self._item_added = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -265,10 +322,76 @@ class G3NatsSender:
             if HDR_TYPE in hdrs and HDR_RANK in hdrs:
                 self._ranks[int(hdrs[HDR_TYPE])] = int(hdrs[HDR_RANK])
 
+    async def _load_resume(self) -> None:
+        """Read what the stream holds of a source: its last message's ``G3-Position``."""
+        nats = nats_module()
+        stream = self.address.stream
+        info = await self._js.stream_info(stream)
+        self._stored_seq = last = int(info.state.last_seq or 0)
+        self._resume = None
+        if not last:
+            return
+        try:
+            msg = await self._js.get_msg(stream, seq=last, direct=True)
+        except nats.js.errors.NotFoundError:
+            return
+        hdrs = msg.headers or {}
+        pos = parse_position(hdrs.get(HDR_POSITION))
+        if pos is None:
+            return
+        try:
+            index, count = parse_part(hdrs.get(HDR_PART))
+        except ValueError:
+            index, count = 0, 1
+        if index < count - 1:  # a frame cut short: its next parts are wanted
+            self._resume = _Resume(pos, index + 1, count)
+        else:
+            self._resume = _Resume(pos)
+        log.info(
+            "%s: the stream holds %s up to %s (sequence %d)",
+            self.address.display,
+            pos.source,
+            hdrs.get(HDR_POSITION),
+            last,
+        )
+
+    def _skip_stored(self, items: list[_Item]) -> list[_Item]:
+        """``items`` without the frames the stream holds already (see :meth:`_load_resume`)."""
+        resume = self._resume
+        if resume is None:
+            return items
+        key = resume.position.source
+        out = []
+        for item in items:
+            pos = item.position
+            if pos is None or pos.source != key or self._resume is None:
+                out.append(item)
+                continue
+            place = (pos.major, pos.minor)
+            held = (resume.position.major, resume.position.minor)
+            if place < held or (place == held and not resume.part):
+                self._done(item, True)
+                continue
+            if place == held:
+                item.resume_part = (resume.part, resume.parts)
+            self._resume = None  # frames from here on are new
+            out.append(item)
+        return out
+
+    def _parts(self, item: _Item) -> tuple[int, list[tuple[int, memoryview]]]:
+        """The number of parts of ``item`` and those to publish (``(index, bytes)``)."""
+        parts = split_payload(item.data, self._part_size)
+        first, count = item.resume_part
+        if first and count != len(parts):
+            first = 0  # cut differently (another message size): the whole frame again
+        return len(parts), list(enumerate(parts))[first:]
+
     def _headers(self, item: _Item, index: int, count: int, suffix: str) -> dict[str, str]:
         hdrs = {HDR_TYPE: str(item.type_code)}
         if item.frames > 1:
             hdrs[HDR_BATCH] = str(item.frames)
+        if item.position is not None and not suffix:
+            hdrs[HDR_POSITION] = str(item.position)
         if count > 1:
             hdrs[HDR_PART] = part_header(index, count)
             hdrs[HDR_FRAME] = item.msg_id
@@ -285,10 +408,9 @@ class G3NatsSender:
         buffered across a reconnect, for one); the refusal starts a recovery.
         """
         subject = data_subject(self.address.stream, item.type_code)
-        parts = split_payload(item.data, self._part_size)
-        n = len(parts)
+        n, parts = self._parts(item)
         item.futures = []
-        for i, part in enumerate(parts):
+        for i, part in parts:
             hdrs = self._headers(item, i, n, "")
             if self._last_id is not None:
                 hdrs[HDR_EXPECTED_LAST_ID] = self._last_id
@@ -308,7 +430,7 @@ class G3NatsSender:
                 fut.set_exception(self._stalled or RuntimeError("not sent"))
             item.futures.append(fut)
         item.last_id = self._last_id
-        self._messages += n
+        self._messages += len(parts)
 
     async def _publish_loop(self) -> None:
         closing = False
@@ -322,12 +444,143 @@ class G3NatsSender:
                 self._wake_pending = False
                 closing = self._closing
             async with self._lock:
-                for item in self._batches(items):
+                pending: list[_Item] | None = self._skip_stored(items)
+                while pending and not self._anchored:
+                    pending = await self._anchor_first(pending)
+                if pending is None:
+                    return
+                for item in self._batches(pending):
                     await self._send(item)
                     self._unacked.append(item)
                     self._item_added.set()
             if closing and not items:
                 return
+
+    async def _anchor_first(self, items: list[_Item]) -> list[_Item] | None:
+        """Store the first message of this run after what the stream holds; what remains.
+
+        The first message expects the stream's last sequence as read by
+        :meth:`_load_resume`, so it is stored only right after the message
+        whose position told what to skip: a message of an earlier run that
+        reached the server late makes the server refuse it, and the stream is
+        read again.  From then on every message expects its predecessor.
+        None after a failure (stored).
+        """
+        batches = self._batches(items)
+        first = batches[0]
+        rest = [m for b in batches[1:] for m in (b.members or [b])]
+        outcome = await self._send_first(first)
+        if outcome is None:
+            return None
+        if outcome != "moved":
+            self._unacked.append(first)
+            self._item_added.set()
+            if outcome == "stored":
+                self._anchored = True
+                return rest
+        # the stream moved on (or already held this very message): read it again
+        while True:
+            try:
+                await self._load_resume()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self._outage_over(exc):
+                    return None
+                await asyncio.sleep(0.1)
+        if outcome == "moved":
+            again = [*(first.members or [first]), *rest]
+            for item in again:
+                item.resume_part = (0, 0)
+            return self._skip_stored(again)
+        return self._skip_stored(rest)
+
+    def _outage_over(self, exc: BaseException) -> bool:
+        """Note a failed request; True (and the error stored) once the outage lasted too long."""
+        if not self._transient(exc):
+            self._fail(NatsRefusedError(f"{self.address.display}: refused: {exc}"))
+            return True
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+        if time.monotonic() - self._outage_since > self.outage_timeout:
+            self._fail(
+                NatsOutageError(
+                    f"{self.address.display}: no answer for {self.outage_timeout:g} s; "
+                    f"{self._inflight_frames} frames not stored"
+                )
+            )
+            return True
+        return False
+
+    async def _publish_retrying(self, subject: str, payload: bytes, hdrs: dict[str, str]) -> Any:
+        """Publish one message and wait for its acknowledgement, asking again through outages.
+
+        The acknowledgement; ``"moved"`` when the server refused the
+        message's expected last sequence; None after a failure (stored).
+        """
+        api_error = nats_module().js.errors.APIError
+        while True:
+            if not self._nc.is_connected:
+                if self._outage_over(ConnectionError("not connected")):
+                    return None
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                return await self._js.publish(
+                    subject, payload, headers=dict(hdrs), timeout=self.ack_timeout
+                )
+            except asyncio.CancelledError:
+                raise
+            except api_error as exc:
+                if HDR_EXPECTED_LAST_SEQ in hdrs and exc.err_code == _WRONG_LAST_SEQUENCE:
+                    return "moved"
+                if self._outage_over(exc):
+                    return None
+            except Exception as exc:
+                if self._outage_over(exc):
+                    return None
+            await asyncio.sleep(0.1)
+
+    async def _send_first(self, item: _Item) -> str | None:
+        """Publish ``item`` waiting, its first message expecting the stream's last sequence.
+
+        ``"stored"``, ``"duplicate"`` (the stream holds this very message:
+        the same id names the same frames; a frame in parts goes on with its
+        next parts, each recognised by its id or stored) or ``"moved"``
+        (refused: the stream's last sequence changed); None after a failure
+        (stored).
+        """
+        subject = data_subject(self.address.stream, item.type_code)
+        n, parts = self._parts(item)
+        acks: list[Any] = []
+        last_id = None
+        duplicate = False
+        for i, part in parts:
+            hdrs = self._headers(item, i, n, "")
+            if not acks:
+                hdrs[HDR_EXPECTED_LAST_SEQ] = str(self._stored_seq)
+            elif not duplicate:
+                hdrs[HDR_EXPECTED_LAST_ID] = str(last_id)
+            ack = await self._publish_retrying(subject, bytes(part), hdrs)
+            if ack is None or isinstance(ack, str):
+                return ack
+            self._messages += 1
+            duplicate = duplicate or (not acks and bool(ack.duplicate))
+            acks.append(ack)
+            last_id = hdrs[HDR_MSG_ID]
+        self._outage_since = None
+        loop = asyncio.get_running_loop()
+        item.futures = []
+        for ack in acks:
+            fut = loop.create_future()
+            fut.set_result(ack)
+            item.futures.append(fut)
+        item.last_id = last_id
+        if duplicate:
+            return "duplicate"
+        self._last_id = last_id
+        return "stored"
 
     def _batches(self, items: list[_Item]) -> list[_Item]:
         """``items`` with runs of small data frames of one type packed into batches, in order."""
@@ -350,6 +603,8 @@ class G3NatsSender:
                         batch_message_id(first.msg_id, len(run)),
                         size,
                         frames=len(run),
+                        position=run[-1].position,
+                        members=list(run),
                     )
                 )
             run.clear()
@@ -362,6 +617,7 @@ class G3NatsSender:
                 continue
             if run and (
                 item.type_code != run[0].type_code
+                or item.source != run[0].source
                 or len(run) >= self.max_batch_frames
                 or size + item.size > limit
             ):
@@ -545,10 +801,10 @@ class G3NatsSender:
         None after the outage timeout or a refusal (the error is stored).
         """
         subject = data_subject(self.address.stream, item.type_code)
-        parts = split_payload(item.data, self._part_size)
+        n, parts = self._parts(item)
         acks = []
-        for i, part in enumerate(parts):
-            hdrs = self._headers(item, i, len(parts), "")
+        for i, part in parts:
+            hdrs = self._headers(item, i, n, "")
             while True:
                 assert self._outage_since is not None
                 if time.monotonic() - self._outage_since > self.outage_timeout:
@@ -633,8 +889,16 @@ class G3NatsSender:
         fallback = f"{self._run_id}-{self._counter}"
         code = int(frame.type)
         mid = self._msg_id(frame, fallback)
+        pos = frame_position(frame)
+        if pos is not None and mid != str(pos):
+            pos = None  # named by the caller's function: not by its position
         item = _Item(
-            data, code, mid, len(data), batchable=mid == fallback and not is_metadata(code)
+            data,
+            code,
+            mid,
+            len(data),
+            batchable=(mid == fallback or pos is not None) and not is_metadata(code),
+            position=pos,
         )
         with self._cond:
             while self._error is None and (
@@ -682,6 +946,16 @@ class G3NatsSender:
 
     close = Close
 
+    @property
+    def stored_position(self) -> SourcePosition | None:
+        """The source position through which the stream held frames when the sender started.
+
+        From the stream's last message (``G3-Position``): a relay may start
+        reading its source there (frames up to it are skipped, not published
+        again).  None when the last message has no position.
+        """
+        return self._started_at
+
     def statistics(self) -> NatsSenderStatistics:
         """The sender's counters."""
         with self._cond:
@@ -705,4 +979,4 @@ class G3NatsSender:
         return f"<G3NatsSender {self.address.display}, {self._frames} frames acknowledged>"
 
 
-__all__ = ["G3NatsSender", "NatsSenderStatistics", "message_id"]
+__all__ = ["G3NatsSender", "NatsSenderStatistics", "frame_position", "message_id"]
