@@ -105,14 +105,19 @@ def run_to_nats(args: argparse.Namespace) -> int:
     """Publish the upstream's frames to the JetStream stream of ``--to``."""
     if not is_nats_url(args.to):
         raise UsageError(f"--to {args.to}: expected nats://host:port/STREAM")
-    if is_url(args.url):
-        reader = open_reader(args.url, **reader_options(args))
-    else:  # files: frames named by file and offset, so a restarted relay never duplicates
-        reader = G3Reader(args.url, track_filename=True)
+    sender = G3NatsSender(args.to)
     try:
-        sender = G3NatsSender(args.to)
+        if is_nats_url(args.url):
+            # frames named by the upstream's sequences: start with the message
+            # the destination holds last (its frames up to there are skipped)
+            kwargs = reader_options(args)
+            reader = open_reader(args.url, resume_after=sender.stored_position, **kwargs)
+        elif is_url(args.url):
+            reader = open_reader(args.url, **reader_options(args))
+        else:  # files: frames named by file and offset, so a restarted relay never duplicates
+            reader = G3Reader(args.url, track_filename=True)
     except BaseException:
-        close_module(reader)
+        end_processing([sender])
         raise
     announce(f"publishing to {sender.address.display}")
     count = 0
