@@ -14,6 +14,10 @@ Scenarios:
 * latency:  Timepoint frames at 152.6 Hz; p50 and p99 send-to-receipt delay.
 * joiner:   a late joiner's time to its first frame (the metadata snapshot)
             on a stream holding N frames, for a small and a large N.
+* filerelay: small frames read from a file (``track_filename``, as ``relay FILE
+            --to``: frames named ``file@offset``), published one frame per
+            message (how position-named frames travelled before they were
+            batched) and in batches; frames/s at a reader against direct TCP.
 
 Longer variants of the CI tests (more kills, longer outages): bench/soak_nats.py.
 
@@ -135,10 +139,13 @@ def nats(
     readers: int = 1,
     pace: float = 0.0,
     on_frame=None,
+    **options: Any,
 ) -> list[dict]:  # type: ignore[no-untyped-def]
     url = f"{server.url}/{name}"
     sender = G3NatsSender(
-        f"{url}?max_bytes={STREAM_BYTES}", max_inflight_bytes=64 << 20, **SENDER_OPTIONS
+        f"{url}?max_bytes={STREAM_BYTES}",
+        max_inflight_bytes=64 << 20,
+        **{**SENDER_OPTIONS, **options},
     )
     rs = [NatsSource(f"{url}?start=first", timeout=30) for _ in range(readers)]
     results: list[dict] = [{}] * readers
@@ -232,7 +239,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.batch_frames is not None:
         SENDER_OPTIONS["max_batch_frames"] = args.batch_frames
-    want = set(args.only or ["large", "small", "fanout", "latency", "joiner"])
+    want = set(args.only or ["large", "small", "fanout", "latency", "joiner", "filerelay"])
     n_large = 10 if args.quick else 40
     n_small = 5000 if args.quick else 50_000
     n_fan = 2000 if args.quick else 10_000
@@ -272,6 +279,21 @@ def main() -> None:
                 f"latency p50 {np50:.2f} ms vs {tp50:.2f} ms; p99 {np99:.2f} ms vs {tp99:.2f} ms "
                 f"(at {LATENCY_HZ} Hz; {fpm:.2f} frames per message)"
             )
+        if "filerelay" in want:
+            path = Path(tmp) / "relay.g3"
+            with g3stream.G3Writer(str(path)) as writer:
+                for f in small_frames(g3stream, n_small):
+                    writer(f)
+            frames = list(G3Reader(str(path), track_filename=True))
+            t = tcp(frames)[0]
+            one = nats(server, "FILEONE", frames, max_batch_frames=1)[0]
+            batched = nats(server, "FILEBATCH", frames)[0]
+            for label, n in (("one frame per message", one), ("batches", batched)):
+                print(
+                    f"file relay {n['fps']:8.0f} fr/s  vs {t['fps']:8.0f} fr/s   "
+                    f"ratio {n['fps'] / t['fps']:.2f}  ({label}: "
+                    f"{n['frames_per_message']:.1f} frames per message)"
+                )
         if "joiner" in want:
             small = joiner(server, "JOINSMALL", 1000)
             big = joiner(server, "JOINBIG", 20_000 if args.quick else args.joiner_frames)

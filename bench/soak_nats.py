@@ -1,10 +1,13 @@
 """Longer variants of the NATS tests: more recorder kills, longer link outages.
 
 The CI tests (tests/nats) kill the durable recorder 10 times during 100,000
-frames and cut the site-to-hub link for about 3 s.  This script runs the
-same tests with larger numbers, against the same real servers:
+frames, kill relays (from a file, and from another stream) 4 times each
+during 30,000 frames, and cut the site-to-hub link for about 3 s.  This
+script runs the same tests with larger numbers, against the same real
+servers:
 
     python bench/soak_nats.py --kills 50 --frames 500000
+    python bench/soak_nats.py --only relays --relay-kills 40
     python bench/soak_nats.py --only outage --outage 120
 
 Each scenario prints PASS or the assertion that failed.
@@ -23,6 +26,7 @@ TESTS = Path(__file__).resolve().parent.parent / "tests" / "nats"
 sys.path.insert(0, str(TESTS))
 
 import test_nats_durable as durable  # noqa: E402
+import test_nats_relay_kills as relays  # noqa: E402
 import test_nats_remote_site as site  # noqa: E402
 from natsservers import NatsServer  # noqa: E402
 
@@ -48,6 +52,15 @@ def kills(tmp: Path) -> None:
         server.stop()
 
 
+def relay_kills(tmp: Path) -> None:
+    server = NatsServer(tmp / "nats").start()
+    try:
+        relays.test_a_file_relay_killed_four_times_stores_every_frame_once(server, tmp)
+        relays.test_a_relay_between_streams_killed_four_times_stores_every_frame_once(server)
+    finally:
+        server.stop()
+
+
 def outage(tmp: Path) -> None:
     site.test_hub_catches_up_with_the_site_after_the_link_was_down(tmp)
 
@@ -56,18 +69,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--only", choices=["kills", "outage"], nargs="*")
+    ap.add_argument("--only", choices=["kills", "relays", "outage"], nargs="*")
     ap.add_argument("--kills", type=int, default=50, help="recorder kills (CI: 10)")
     ap.add_argument("--frames", type=int, default=500_000, help="frames published (CI: 100,000)")
+    ap.add_argument("--relay-kills", type=int, default=20, help="kills of each relay (CI: 4)")
     ap.add_argument("--outage", type=float, default=60.0, help="seconds the hub is down (CI: 3)")
     args = ap.parse_args()
     durable.KILLS, durable.TOTAL = args.kills, args.frames
+    relays.KILLS = args.relay_kills
     site.OUTAGE_FRAMES = int(args.outage * site.RATE)
     site.TOTAL = site.OUTAGE_FRAMES * 2 + 600
-    want = args.only or ["kills", "outage"]
+    want = args.only or ["kills", "relays", "outage"]
     ok = True
     if "kills" in want:
         ok &= run(f"recorder killed {args.kills} times, {args.frames} frames", kills)
+    if "relays" in want:
+        ok &= run(f"relays killed {args.relay_kills} times each", relay_kills)
     if "outage" in want:
         ok &= run(f"site-to-hub link down {args.outage:g} s at {site.RATE} Hz", outage)
     sys.exit(0 if ok else 1)

@@ -11,14 +11,23 @@ import asyncio
 from pathlib import Path
 
 import numpy as np
-from natshelpers import numbered
+from natshelpers import deliveries, numbered
 from natsservers import NatsServer
 
 from g3stream.frame import G3Frame, G3FrameType
 from g3stream.io import G3Reader, G3Writer
-from g3stream.nats import G3NatsSender
+from g3stream.nats import G3NatsSender, NatsSource
 from g3stream.nats.connection import connect
-from g3stream.nats.layout import HDR_POSITION, parse_position
+from g3stream.nats.layout import (
+    HDR_FRAME,
+    HDR_MSG_ID,
+    HDR_PART,
+    HDR_POSITION,
+    HDR_TYPE,
+    HEADER_ROOM,
+    data_subject,
+    parse_position,
+)
 from g3stream.nats.sender import frame_position
 from g3stream.nats.url import parse_nats_url
 from g3stream.objects.vectors import G3VectorDouble
@@ -176,3 +185,62 @@ def test_two_upstreams_of_the_same_name_do_not_collide(nats_server, tmp_path):
             assert [int(f["i"]) for f in reader] == list(range(500))
     finally:
         other.stop()
+
+
+def test_a_frame_cut_short_in_parts_is_completed_with_its_next_parts(nats_server, tmp_path):
+    path = tmp_path / "in.g3"
+    frames = [numbered(i) for i in range(10)]
+    big = numbered(10, G3FrameType.Scan)
+    big["data"] = G3VectorDouble(np.random.default_rng(3).random(2_500_000 // 8))
+    expected = _write(path, [*frames, big, *(numbered(i) for i in range(11, 20))])
+    url = f"{nats_server.url}/CUT"
+    _relay(G3Reader(str(path), track_filename=True), url, limit=10)
+    cut = list(G3Reader(str(path), track_filename=True))[10]
+    pos = str(frame_position(cut))
+
+    async def first_two_parts() -> int:
+        # what a relay killed between the second and the third part of the frame leaves
+        addr = parse_nats_url(url)
+        nc = await connect(addr, 10)
+        try:
+            js = nc.jetstream()
+            data = bytes(cut.encoded())
+            size = nc.max_payload - HEADER_ROOM
+            parts = [data[i : i + size] for i in range(0, len(data), size)]
+            for i in range(2):
+                await js.publish(
+                    data_subject("CUT", int(G3FrameType.Scan)),
+                    parts[i],
+                    headers={
+                        HDR_TYPE: str(int(G3FrameType.Scan)),
+                        HDR_PART: f"{i}/{len(parts)}",
+                        HDR_FRAME: pos,
+                        HDR_POSITION: pos,
+                        HDR_MSG_ID: f"{pos}.{i}",
+                    },
+                )
+            return len(parts)
+        finally:
+            await nc.close()
+
+    assert asyncio.run(first_two_parts()) == 3
+    again = _relay(G3Reader(str(path), track_filename=True), url)
+    assert again.statistics().duplicates == 10
+
+    async def scan_messages() -> int:
+        nc = await connect(parse_nats_url(url), 10)
+        try:
+            subject = data_subject("CUT", int(G3FrameType.Scan))
+            info = await nc.jetstream().stream_info("CUT", subjects_filter=subject)
+            return int((info.state.subjects or {}).get(subject, 0))
+        finally:
+            await nc.close()
+
+    assert asyncio.run(scan_messages()) == 3  # the frame's third part only was published again
+    source = NatsSource(f"{url}?start=first")
+    try:
+        got = [bytes(f.encoded()) for f in deliveries(source, len(expected))]
+        assert source.statistics().incomplete_frames == 0
+    finally:
+        source.close()
+    assert got == expected

@@ -88,7 +88,8 @@ def _kill_and_restart(
                 "the relay publishing",
                 interval=0.01,
             )
-            os.killpg(proc.pid, signal.SIGKILL)
+            if proc.poll() is None:  # (a late run may have found everything stored)
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
         proc = _relay(source, to, *extra)
         _, err = proc.communicate(timeout=120)

@@ -29,7 +29,11 @@ Headers of every message: ``G3-Type`` (the frame type code; its absence
 means "not a G3 frame"), ``Nats-Msg-Id`` (for de-duplication; parts add
 ``.i``), ``Nats-Expected-Last-Msg-Id`` (the previous message's id: the
 server refuses a message whose predecessor it did not store, so a stream
-is never stored out of order).  Metadata-stream messages also carry ``G3-Rank`` (the order in
+is never stored out of order; a sender's first message expects the
+stream's last sequence, ``Nats-Expected-Last-Sequence``), and for frames
+named by their source position ``G3-Position`` (the position of the
+message's last frame: a restarted sender skips the frames of that source up
+to it).  Metadata-stream messages also carry ``G3-Rank`` (the order in
 which the type first appeared) and ``G3-Seq`` (the data-stream sequence of
 the frame's first part).
 """
