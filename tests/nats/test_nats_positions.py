@@ -16,6 +16,7 @@ from natsservers import NatsServer
 
 from g3stream.frame import G3Frame, G3FrameType
 from g3stream.io import G3Reader, G3Writer
+from g3stream.io.source import SourcePosition
 from g3stream.nats import G3NatsSender, NatsSource
 from g3stream.nats.connection import connect
 from g3stream.nats.layout import (
@@ -244,3 +245,15 @@ def test_a_frame_cut_short_in_parts_is_completed_with_its_next_parts(nats_server
     finally:
         source.close()
     assert got == expected
+
+
+def test_positions_read_back_from_their_header_form():
+    for pos in (
+        SourcePosition("/data/run@2.g3", 123_456),
+        SourcePosition("nats:DAQ:1764158400123456", 42, 7),
+        SourcePosition("nats:DAQ:1764158400123456", 42),
+    ):
+        assert parse_position(str(pos)) == pos
+    assert str(SourcePosition("f.g3", 8)) == "f.g3@8"  # the id files always had
+    for bad in (None, "", "no-at-sign", "@12", "f.g3@x", "f.g3@1.y"):
+        assert parse_position(bad) is None
