@@ -14,6 +14,7 @@ import logging
 import ssl
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import G3NatsError, NatsAuthError, NatsRefusedError, NatsUnreachableError
@@ -115,6 +116,7 @@ async def connect(
     :class:`NatsUnreachableError` when no server answers within ``timeout``.
     """
     nats = nats_module()
+    check_credentials_file(addr)
     errors: list[BaseException] = []
 
     async def error_cb(exc: BaseException) -> None:
@@ -175,6 +177,39 @@ async def connect(
         raise _classify(addr, exc, errors) from None
     nc.options["max_reconnect_attempts"] = -1
     return nc
+
+
+def check_credentials_file(addr: NatsAddress) -> None:
+    """Refuse a ``creds=`` file that cannot be used, before connecting.
+
+    Raises :class:`NatsAuthError` for a file that cannot be read or does not
+    hold a user JWT and an nkey seed (nats-py would wait forever on such a
+    file), and :class:`G3NatsError` when the ``nkeys`` package that signs
+    with the seed is missing.
+    """
+    if addr.creds is None:
+        return
+    try:
+        text = Path(addr.creds).read_bytes()
+    except OSError as exc:
+        raise NatsAuthError(
+            f"{addr.display}: cannot read the credentials file {addr.creds}: {exc.strerror or exc}"
+        ) from None
+    for marker, what in (
+        (b"BEGIN NATS USER JWT", "user JWT"),
+        (b"BEGIN USER NKEY SEED", "nkey seed"),
+    ):
+        start = text.find(marker)
+        if start < 0 or not text[text.find(b"\n", start) + 1 :].strip():
+            raise NatsAuthError(
+                f"{addr.display}: {addr.creds} is not a NATS credentials file (no {what})"
+            )
+    try:
+        import nkeys  # noqa: F401  (nats-py signs the server's challenge with it)
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise G3NatsError(
+            "credentials files need the nkeys package: pip install 'g3stream[nats]'"
+        ) from None
 
 
 def _is_auth_error(exc: BaseException) -> bool:
@@ -254,4 +289,11 @@ async def ensure_streams(js: Any, addr: NatsAddress) -> None:
         log.info("created stream %s", config.name)
 
 
-__all__ = ["LoopThread", "connect", "ensure_streams", "nats_module", "stream_config"]
+__all__ = [
+    "LoopThread",
+    "check_credentials_file",
+    "connect",
+    "ensure_streams",
+    "nats_module",
+    "stream_config",
+]
