@@ -129,6 +129,41 @@ class G3SenderClosedError(G3ConnectionError):
     """A frame was given to a connecting sender after it was closed: it was not sent."""
 
 
+# -- NATS JetStream (g3stream.nats) ----------------------------------------------
+class G3NatsError(G3ConnectionError):
+    """A NATS server could not be used (the subclasses say why)."""
+
+
+class NatsUnreachableError(G3NatsError):
+    """No NATS server of the URL accepted a connection in time."""
+
+
+class NatsAuthError(G3NatsError):
+    """The server refused the credentials, or a credentials file cannot be used.
+
+    Covers user and password, token and credentials files (``creds=``).
+    """
+
+
+class NatsRefusedError(G3NatsError):
+    """The server refused a request: a publish, a stream or a consumer it would not create."""
+
+
+class NatsOutageError(G3NatsError):
+    """The server stayed unreachable longer than the configured outage timeout."""
+
+
+class NotAG3FrameError(G3FormatError):
+    """A message on a G3 stream that does not hold a G3 frame (or a part of one).
+
+    ``offset`` and ``sequence`` are the message's stream sequence.
+    """
+
+    def __init__(self, message: str, sequence: int) -> None:
+        super().__init__(message, sequence)
+        self.sequence = sequence
+
+
 # -- frames and frame objects ---------------------------------------------------
 class DuplicateKeyError(KeyError, RuntimeError):
     """A key that a frame already holds was assigned again."""
