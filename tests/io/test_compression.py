@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from g3stream import G3Frame, G3Reader, G3Writer
 from g3stream.errors import TruncatedFrameError
 from g3stream.io.compression import (
     GZIP_HEADER,
     CompressedDataError,
     Compression,
     compression_for_path,
+    end_gzip_at_sync_point,
     open_compressing_writer,
     open_decompressed,
 )
@@ -213,3 +215,44 @@ def test_closing_a_source_closes_its_file(tmp_path: Path, suffix: str) -> None:
         src.read(100)
         src.close()
     assert open_on_path() == 0
+
+
+def _gzip_cut_at_a_flush(tmp_path: Path) -> tuple[Path, Path, int]:
+    """A gzip G3 file of 30 frames, and a copy cut at its flush after 20 (as a kill leaves it)."""
+    whole, cut = tmp_path / "whole.g3.gz", tmp_path / "cut.g3.gz"
+    with G3Writer(str(whole), flush_interval=None) as w:
+        for i in range(30):
+            f = G3Frame()
+            f["i"] = i
+            f["noise"] = random.Random(i).randbytes(3000).hex()
+            w(f)
+            if i == 19:
+                w.Flush()
+                committed = whole.stat().st_size
+    cut.write_bytes(whole.read_bytes()[:committed])
+    return whole, cut, committed
+
+
+def test_a_gzip_file_cut_at_a_flush_is_ended_into_a_complete_file(tmp_path: Path):
+    whole, cut, committed = _gzip_cut_at_a_flush(tmp_path)
+    with pytest.raises(EOFError):  # no end of stream: every strict reader fails
+        gzip.decompress(cut.read_bytes())
+    assert end_gzip_at_sync_point(cut) is True
+    assert cut.read_bytes()[:committed] == whole.read_bytes()[:committed]
+    data = gzip.decompress(cut.read_bytes())
+    assert data and gzip.decompress(whole.read_bytes()).startswith(data)
+    assert [int(f["i"]) for f in G3Reader(str(cut))] == list(range(20))
+    # a complete file is left alone
+    before = cut.read_bytes()
+    assert end_gzip_at_sync_point(cut) is False
+    assert end_gzip_at_sync_point(whole) is False
+    assert cut.read_bytes() == before
+
+
+def test_a_gzip_file_cut_inside_a_block_is_refused_and_left_alone(tmp_path: Path):
+    _, cut, committed = _gzip_cut_at_a_flush(tmp_path)
+    os.truncate(cut, committed - 7)
+    before = cut.read_bytes()
+    with pytest.raises(CompressedDataError, match="sync point"):
+        end_gzip_at_sync_point(cut)
+    assert cut.read_bytes() == before

@@ -24,6 +24,7 @@ from g3stream import (
     G3VectorString,
     G3Writer,
 )
+from g3stream.io.compression import end_gzip_at_sync_point
 
 core = pytest.importorskip("spt3g.core")
 
@@ -309,3 +310,18 @@ def test_multifile_current_file_before_the_first_frame_matches_spt3g(tmp_path: P
         G3MultiFileWriter(pattern, 100).current_file
         == core.G3MultiFileWriter(pattern, 100).current_file
     )
+
+
+def test_spt3g_reads_a_gzip_file_ended_at_a_flush(tmp_path: Path) -> None:
+    """A gzip recording cut back to a flush and ended there (the durable recorder) reads in spt3g."""
+    whole, cut = tmp_path / "whole.g3.gz", tmp_path / "cut.g3.gz"
+    with G3Writer(str(whole), flush_interval=None) as w:
+        for i in range(8):
+            w(ours(i))
+            if i == 4:
+                w.Flush()
+                committed = whole.stat().st_size
+    cut.write_bytes(whole.read_bytes()[:committed])
+    assert end_gzip_at_sync_point(cut)
+    frames = list(core.G3File(str(cut)))
+    assert [int(f["index"]) for f in frames] == list(range(5))

@@ -47,6 +47,7 @@ __all__ = [
     "GzipWriter",
     "open_compressing_writer",
     "write_all",
+    "end_gzip_at_sync_point",
 ]
 
 
@@ -378,6 +379,55 @@ class GzipWriter(CompressingWriter):
     def _finish(self) -> None:
         self._emit(self._deflate.flush(zlib.Z_FINISH))
         self._emit(struct.pack("<II", self._crc, self.stream_bytes & 0xFFFFFFFF))
+
+
+#: An empty final deflate block with fixed codes: ends a stream at a byte boundary.
+_EMPTY_FINAL_BLOCK = b"\x03\x00"
+
+
+def end_gzip_at_sync_point(path: str | os.PathLike[str]) -> bool:
+    """Complete a one-member gzip file that stops at a sync point; True when it was completed.
+
+    A :class:`GzipWriter` killed after a ``sync`` leaves a file whose
+    data decodes to the last sync point but which has no end of stream.
+    Cut back to a sync point, such a file becomes a complete gzip file
+    (that every reader, spt3g's included, reads to its end) once an empty
+    final block and the trailer (CRC-32 and length of the data, computed by
+    decompressing it) are appended.  A file that is complete already is
+    left alone (False).  Raises :class:`CompressedDataError` when the file
+    is corrupt or does not stop at a sync point (a partial block).
+    """
+    name = os.fspath(path)
+    dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    crc = size = 0
+    step = _READ_CHUNK * 8
+    try:
+        with open(name, "rb") as f:
+            while chunk := f.read(_READ_CHUNK):
+                data = dec.decompress(chunk, step)
+                while True:  # output is taken in bounded steps
+                    crc, size = zlib.crc32(data, crc), size + len(data)
+                    if len(data) < step and not dec.unconsumed_tail:
+                        break
+                    data = dec.decompress(dec.unconsumed_tail, step)
+                if dec.eof:
+                    if dec.unused_data.strip(b"\0") or f.read().strip(b"\0"):
+                        raise CompressedDataError(f"{name}: data after the gzip member", size)
+                    return False
+            # after a sync flush the stream sits on a byte boundary, where a block may start;
+            # zlib checks the trailer's CRC and length against the data
+            trailer = _EMPTY_FINAL_BLOCK + struct.pack("<II", crc, size & 0xFFFFFFFF)
+            probe = dec.copy()
+            ended = not probe.decompress(trailer) and probe.eof
+    except zlib.error as exc:
+        raise CompressedDataError(f"{name}: corrupt gzip data ({exc})", size) from None
+    if not ended:
+        raise CompressedDataError(f"{name}: the gzip data does not stop at a sync point", size)
+    with open(name, "ab") as f:
+        f.write(trailer)
+        f.flush()
+        os.fsync(f.fileno())
+    return True
 
 
 def open_compressing_writer(raw: IO[bytes], codec: Compression) -> CompressingWriter:
