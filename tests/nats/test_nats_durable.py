@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import signal
@@ -11,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from natshelpers import numbered
 from natsservers import wait_for
 
@@ -21,18 +23,32 @@ TOTAL = 100_000
 KILLS = 10
 
 
-def _recorder(url: str, out: Path) -> subprocess.Popen[bytes]:
+def _recorder(
+    url: str, out: Path, *options: str, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """``g3stream record`` in a process group of its own; its log to ``log`` (-v) if given."""
     return subprocess.Popen(
-        [sys.executable, "-m", "g3stream", "-q", "record", url, str(out), "--timeout", "2"],
+        [
+            sys.executable,
+            "-m",
+            "g3stream",
+            "-v" if log is not None else "-q",
+            "record",
+            url,
+            str(out),
+            "--timeout",
+            "2",
+            *options,
+        ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE if log is None else log.open("ab"),
         start_new_session=True,
     )
 
 
-def _sizes(directory: Path) -> dict[str, int]:
+def _sizes(directory: Path, pattern: str = "run-*.g3") -> dict[str, int]:
     sizes = {}
-    for p in directory.glob("run-*.g3"):
+    for p in directory.glob(pattern):
         try:
             sizes[p.name] = p.stat().st_size
         except FileNotFoundError:  # removed between listing and stat by a starting recorder
@@ -120,3 +136,99 @@ def test_recorder_restarted_after_a_clean_stop_continues_in_a_new_file(nats_serv
     second.communicate(timeout=60)
     wait_for(lambda: len(list(tmp_path.glob("run-*.g3"))) == 2, 10, "two files")
     assert _numbers(tmp_path) == list(range(150))
+
+
+GZ_TOTAL = 40_000
+GZ_KILLS = 6
+OBSERVATION_EVERY = 5_000
+
+
+def _gz_frame(i: int):  # type: ignore[no-untyped-def]
+    """Frame ``i`` of the gzip test: an Observation every 5,000 frames, Timepoints between."""
+    if i % OBSERVATION_EVERY == 0:
+        return numbered(i, "Observation")
+    return numbered(i, payload=f"sample {i * 7919 % 100_003}")
+
+
+def test_gzip_rotated_recording_killed_and_restarted_has_every_frame_once(
+    nats_server, tmp_path: Path
+):
+    """A gzip recording rotated by size: files cut back at kills are ended as gzip files again."""
+    stream_url = f"{nats_server.url}/GZSOAK"
+    url = f"{stream_url}?durable=gzrec&start=first"
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "run.g3.gz"
+    options = ("--size-limit", "40k", "--flush-interval", "0.2")
+    logs = tmp_path / "recorders.log"
+    sender = G3NatsSender(stream_url)
+    done = threading.Event()
+
+    def publish() -> None:
+        # the DAQ's clock, not synchronisation: 40 frames every 10 ms (about 10 s)
+        start = time.monotonic()
+        for i in range(GZ_TOTAL):
+            sender(_gz_frame(i))
+            if i % 40 == 39:
+                delay = start + (i + 1) / 4000 - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+        sender.Close()
+        done.set()
+
+    rng = random.Random(5)
+    thread = threading.Thread(target=publish, daemon=True)
+    thread.start()
+    proc = None
+    try:
+        for k in range(GZ_KILLS):
+            before = _sizes(out_dir, "run-*.g3.gz")
+            proc = _recorder(url, out, *options, log=logs)
+            if k % 3 != 2:  # most kills once it records, some while it starts
+                wait_for(
+                    lambda b=before: _sizes(out_dir, "run-*.g3.gz") != b or done.is_set(),
+                    30,
+                    "the recorder writing",
+                )
+            time.sleep(rng.uniform(0.0, 0.8))
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        assert done.wait(60), "the sender did not finish"
+        # the last run stops once the stream has been quiet for 5 s: it has caught up
+        proc = _recorder(url, out, *options, "--timeout", "5", log=logs)
+        assert proc.wait(60) == 0, logs.read_text()[-3000:]
+    finally:
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        thread.join(60)
+    # the kills did fall inside files: some were cut back to a commit and ended there
+    assert "ended the gzip stream" in logs.read_text()
+    files = sorted(out_dir.glob("run-*.g3.gz"))
+    assert len(files) > GZ_KILLS  # cut by the kills and rotated by size
+    recorded: list[tuple[str, int]] = []
+    seen_metadata: set[int] = set()
+    for name in files:
+        # every file, also one cut back at a kill, is a complete gzip stream of whole frames
+        assert gzip.decompress(name.read_bytes())
+        for position, f in enumerate(G3Reader(str(name))):
+            kind, i = str(f.type), int(f["i"])
+            if kind == "Observation" and position == 0 and i in seen_metadata:
+                continue  # the latest metadata, repeated at the top of a rotated file
+            if kind == "Observation":
+                seen_metadata.add(i)
+            recorded.append((kind, i))
+    expected = [(str(_gz_frame(i).type), i) for i in range(GZ_TOTAL)]
+    assert recorded == expected
+
+
+@pytest.mark.parametrize("suffix", [".g3.bz2", ".g3.xz"])
+def test_a_durable_recording_refuses_codecs_that_cannot_flush(nats_server, tmp_path, suffix):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / f"run{suffix}"
+    proc = _recorder(f"{nats_server.url}/REFUSE?durable=rec", out)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "cannot be flushed" in err.decode()
+    assert not list(out_dir.iterdir())  # refused before anything was created

@@ -23,6 +23,13 @@ file number, e.g. ``{n:04d}``), ``{host}``, ``{port}`` and spt3g's
 ``-%04u`` before its extension, and a number field without a rotation
 option is refused.  Directories are created as needed, and an existing
 file is never overwritten (the next free name is used instead).
+
+``nats://host:port/STREAM?durable=NAME`` records resumably, every frame
+exactly once across kills and restarts (docs/NATS.md): numbered ``.g3`` or
+``.g3.gz`` files with the same rotation options (not
+``--rotate-on-reconnect``), each frame acknowledged to the server once the
+writer reports it on disk; ``--flush-interval`` is the commit interval and
+every commit is fsynced.  bzip2 and xz are refused there.
 """
 
 from __future__ import annotations
@@ -375,13 +382,23 @@ def run(args: argparse.Namespace) -> int:
 
 def run_nats(args: argparse.Namespace) -> int:
     """Record a JetStream stream through a durable consumer, resuming where a previous run stopped."""
-    if args.out == "-" or rotating(args):
+    if args.out == "-" or args.rotate_on_reconnect:
         raise UsageError(
-            "nats:// recording writes numbered .g3 files: no - and no rotation options "
-            "(--size-limit, --divide-on, --rotate-every, --rotate-on-reconnect)"
+            "nats:// recording writes numbered .g3 or .g3.gz files: no - and no "
+            "--rotate-on-reconnect (a JetStream stream has no sessions)"
         )
+    if args.rotate_aligned and not args.rotate_every:
+        raise UsageError("--rotate-aligned needs --rotate-every (the period to align to)")
     try:
-        recorder = DurableRecorder(args.url, args.out)
+        recorder = DurableRecorder(
+            args.url,
+            args.out,
+            commit_interval=args.flush_interval,
+            size_limit=args.size_limit,
+            divide_on=list(args.divide_on) or None,
+            rotate_every=args.rotate_every,
+            rotate_aligned=args.rotate_aligned,
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     announce(f"recording {recorder.source.name} to {recorder.filename}")
