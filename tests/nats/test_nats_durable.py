@@ -16,8 +16,10 @@ import pytest
 from natshelpers import numbered
 from natsservers import wait_for
 
-from g3stream.io import G3Reader
+from g3stream.errors import TruncatedFrameError
+from g3stream.io import G3Reader, G3Writer
 from g3stream.nats import G3NatsSender
+from g3stream.nats.recorder import Journal, numbered_name, recover
 
 TOTAL = 100_000
 KILLS = 10
@@ -232,3 +234,34 @@ def test_a_durable_recording_refuses_codecs_that_cannot_flush(nats_server, tmp_p
     assert proc.returncode != 0
     assert "cannot be flushed" in err.decode()
     assert not list(out_dir.iterdir())  # refused before anything was created
+
+
+def test_recovery_ends_the_journal_file_at_its_commit_and_removes_later_files(tmp_path: Path):
+    """The state a kill leaves just after a rotation, brought back to the journal's commit."""
+    whole = tmp_path / "whole.g3.gz"
+    with G3Writer(str(whole), flush_interval=None) as w:
+        for i in range(10):
+            w(numbered(i))
+            if i == 3:
+                w.Flush()
+                committed = whole.stat().st_size
+    first, cut, later = (tmp_path / f"run-{n:04d}.g3.gz" for n in range(3))
+    first.write_bytes(whole.read_bytes())  # an earlier file, complete
+    cut.write_bytes(whole.read_bytes()[: committed + 25])  # frames after the commit, half a block
+    later.write_bytes(whole.read_bytes()[:committed])  # started after the commit
+    recover(Journal(str(cut), 1, committed, 4, later=(str(later),)))
+    assert [int(f["i"]) for f in G3Reader(str(cut))] == [0, 1, 2, 3]
+    assert gzip.decompress(cut.read_bytes())  # a complete gzip stream again
+    assert not later.exists()
+    assert first.read_bytes() == whole.read_bytes()
+    # a journal claiming more than its file holds is an error, not a silent loss
+    with pytest.raises(TruncatedFrameError, match="fewer than"):
+        recover(Journal(str(first), 0, first.stat().st_size + 1, 4))
+
+
+def test_durable_output_names():
+    assert numbered_name("/d/run.g3.gz", 3) == "/d/run-0003.g3.gz"
+    assert numbered_name("/d/run-%03u.g3", 7) == "/d/run-007.g3"
+    for bad in ("run.g3.bz2", "run.g3.xz", "run.txt"):
+        with pytest.raises(ValueError, match=r"\.g3 or \.g3\.gz"):
+            numbered_name(bad, 0)
