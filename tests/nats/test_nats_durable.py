@@ -195,10 +195,10 @@ def test_gzip_rotated_recording_killed_and_restarted_has_every_frame_once(
             time.sleep(rng.uniform(0.0, 0.8))
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
-        assert done.wait(60), "the sender did not finish"
+        assert done.wait(60 + GZ_TOTAL / 4000), "the sender did not finish"
         # the last run stops once the stream has been quiet for 5 s: it has caught up
         proc = _recorder(url, out, *options, "--timeout", "5", log=logs)
-        assert proc.wait(60) == 0, logs.read_text()[-3000:]
+        assert proc.wait(60 + GZ_TOTAL / 2000) == 0, logs.read_text()[-3000:]
     finally:
         if proc is not None and proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

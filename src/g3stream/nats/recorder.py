@@ -61,7 +61,7 @@ from g3stream.io.compression import Compression, compression_for_path, end_gzip_
 from g3stream.io.file_sink import fsync_directory
 from g3stream.io.naming import split_extension
 
-from .source import NatsSource
+from .source import Delivery, NatsSource
 from .url import parse_nats_url
 
 log = logging.getLogger(__name__)
@@ -327,7 +327,7 @@ class DurableRecorder:
         """Flush the writer: what it reports on disk is journaled, then acknowledged."""
         self._writer.Flush()
 
-    def _write(self, d: Any) -> None:
+    def _write(self, d: Delivery) -> None:
         self._writer(decode_frame(d.data))
         self.frames_written += 1
         self._since_commit += 1
@@ -340,7 +340,7 @@ class DurableRecorder:
             self._partial = (d.sequence, d.index + 1)
         self._states.append(_AckState(self._writer.frames_written, self._pending, self._partial))
 
-    def _already_recorded(self, d: Any) -> bool:
+    def _already_recorded(self, d: Delivery) -> bool:
         return not d.snapshot and (
             d.sequence <= self._skip_through
             or (d.sequence == self._skip_partial[0] and d.index < self._skip_partial[1])
