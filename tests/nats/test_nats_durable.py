@@ -215,6 +215,8 @@ def test_gzip_rotated_recording_killed_and_restarted_has_every_frame_once(
         assert gzip.decompress(name.read_bytes())
         for position, f in enumerate(G3Reader(str(name))):
             kind, i = str(f.type), int(f["i"])
+            if position == 0:  # each file stands alone: restarted and rotated ones too
+                assert kind == "Observation", f"{name.name} starts with {kind} {i}"
             if kind == "Observation" and position == 0 and i in seen_metadata:
                 continue  # the latest metadata, repeated at the top of a rotated file
             if kind == "Observation":

@@ -29,7 +29,8 @@ A recorder killed at any moment and started again cuts the journal's file
 back to its committed length (dropping frames written after the last
 commit, and any half-written frame), ends a gzip file there (an empty final
 block and the trailer after its sync point: a complete gzip file again),
-removes the ``later`` files, starts a new file, and skips frames the server
+removes the ``later`` files, starts a new file (with the latest metadata
+frames of the journal's file, so that it stands alone), and skips frames the server
 delivers again that the journal already covers (whole messages, and the
 first frames of a partly committed batch).  So the union of the files holds
 every frame exactly once, in order (metadata frames repeated at the top of
@@ -55,8 +56,8 @@ from typing import Any
 from g3stream.codec.container import decode_frame
 from g3stream.errors import TruncatedFrameError
 from g3stream.frame import G3Frame
-from g3stream.frametype import G3FrameType
-from g3stream.io import G3MultiFileWriter
+from g3stream.frametype import DATA_FRAME_TYPES, G3FrameType
+from g3stream.io import G3MultiFileWriter, G3Reader
 from g3stream.io.compression import Compression, compression_for_path, end_gzip_at_sync_point
 from g3stream.io.file_sink import fsync_directory
 from g3stream.io.naming import split_extension
@@ -194,6 +195,22 @@ def recover(journal: Journal) -> None:
         log.info("ended the gzip stream of %s at its last commit", journal.file)
 
 
+def committed_metadata(journal: Journal) -> list[G3Frame]:
+    """The latest metadata frame of each type in the journal's file (after :func:`recover`).
+
+    In the order their types first appear.  Every file of a recording starts
+    with the latest metadata, so its last file holds the latest of all.
+    """
+    if not journal.file or not os.path.exists(journal.file):
+        return []
+    latest: dict[G3FrameType, G3Frame] = {}
+    with G3Reader(journal.file) as reader:
+        for frame in reader:
+            if frame.type not in DATA_FRAME_TYPES:
+                latest[frame.type] = frame
+    return list(latest.values())
+
+
 @dataclass(frozen=True)
 class _AckState:
     """What is acknowledged once the first ``count`` frames written are on disk."""
@@ -249,6 +266,8 @@ class DurableRecorder:
         journal = replace(journal, later=())
         save_journal(self.journal_file, journal, self.fsync)
         self._journal = journal
+        # the first file of this run starts with them, as a rotated file does
+        self._header = committed_metadata(journal)
         self._writer = G3MultiFileWriter(
             self._name_file,
             size_limit,
@@ -328,6 +347,10 @@ class DurableRecorder:
         self._writer.Flush()
 
     def _write(self, d: Delivery) -> None:
+        if self._header:
+            header, self._header = self._header, []
+            for frame in header:  # copies of frames already recorded: nothing to acknowledge
+                self._writer(frame)
         self._writer(decode_frame(d.data))
         self.frames_written += 1
         self._since_commit += 1
