@@ -68,3 +68,32 @@ def test_compressed_files_read_whole(tmp_path: Path, split_small_reads: None) ->
         got += buf[:n]
     src.close()
     assert bytes(got) == data
+
+
+def test_a_busy_helper_is_not_waited_for(tmp_path: Path, split_small_reads: None) -> None:
+    """While the second reader is held up, this thread reads both halves itself."""
+    import threading
+    import time
+
+    data = os.urandom(20_000)
+    path = tmp_path / "data.g3"
+    path.write_bytes(data)
+    src = FileSource(path)
+    buf = bytearray(3000)
+    assert src.readinto(buf) == 3000  # the helper exists now
+    helper = src._halves
+    assert helper is not None
+    release = threading.Event()
+    blocker = helper.submit(release.wait, 30)
+    try:
+        got = bytearray(buf)
+        t0 = time.monotonic()
+        while n := src.readinto(buf):
+            got += buf[:n]
+        assert time.monotonic() - t0 < 10
+        assert not blocker.done()
+    finally:
+        release.set()
+    assert blocker.result(timeout=30) is True
+    src.close()
+    assert bytes(got) == data

@@ -125,7 +125,15 @@ class FileSource:
         second = self._halves.submit(os.preadv, fd, [view[half:]], start + half)
         try:
             first = os.preadv(fd, [view[:half]], start)
-        finally:
+        except BaseException:
+            if not second.cancel():
+                second.exception()  # never leave a read into the buffer running
+            raise
+        if second.cancel():
+            # the helper had not started (a busy machine): not waited for,
+            # this thread reads the second half itself
+            rest = os.preadv(fd, [view[half:]], start + half) if first == half else 0
+        else:
             rest = second.result()
         # a short first half means the file ends there: what the second read is void
         n = first if first < half else half + rest
