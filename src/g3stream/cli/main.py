@@ -10,19 +10,53 @@ way to stop and gives 0.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from types import ModuleType
 
 from .._version import __version__
 from ..errors import FLACUnavailableError, G3ConnectionError, G3FormatError
-from . import demo, dump, record, relay, salvage, serve, stats, verify, web
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, CommandError
 
-SUBCOMMANDS = (dump, verify, salvage, serve, record, relay, stats, demo, web)
+#: Every subcommand, in the order ``--help`` lists them, with its one-line
+#: help; each is implemented by the module of this package of the same name
+#: (``add_parser(subparsers)``, ``run(args)``, ``HELP``).  A command line that
+#: names a subcommand imports that module only: ``dump`` does not pay for the
+#: web server, the simulator or the NATS relay, which matters to a short command.
+SUBCOMMANDS: dict[str, str] = {
+    "dump": "print the frames of .g3 files, stdin (-) or a tcp:// stream",
+    "verify": "check the checksum of every frame of .g3 files",
+    "salvage": "copy the complete frames of a torn or damaged .g3 file to a clean file",
+    "serve": "serve .g3 files or a simulated DAQ to network clients",
+    "record": "record a live stream to (rotating, optionally compressed) .g3 files",
+    "relay": "re-serve a stream to many clients (fan-out)",
+    "stats": "live frames/s and bytes/s per frame type, drops and gaps of a stream",
+    "demo": "watch a simulated telescope stream live (server and monitor on this machine)",
+    "web": "a live web monitor of a stream: rates, health, timestream plots, latest frames",
+}
+
+
+def subcommand_module(name: str) -> ModuleType:
+    """The module that implements subcommand ``name`` (imported now if it was not)."""
+    if name not in SUBCOMMANDS:
+        raise KeyError(f"no subcommand {name!r}")
+    return importlib.import_module(f"{__package__}.{name}")
+
+
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` runs, when it names one (the first word not an option)."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if word in SUBCOMMANDS else None
+    return None
+
 
 log = logging.getLogger("g3stream.cli")
 
@@ -31,8 +65,13 @@ def _version() -> str:
     return __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the whole command, with every subcommand."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the whole command.
+
+    With ``command`` (a subcommand's name) only that subcommand's module is
+    imported and given its full arguments; the others are listed by name
+    and help.  Without it every subcommand is complete.
+    """
     parser = argparse.ArgumentParser(
         prog="g3stream",
         description=(
@@ -48,8 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only log errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in SUBCOMMANDS:
-        module.add_parser(sub)
+    for name, help_text in SUBCOMMANDS.items():
+        if command is None or name == command:
+            subcommand_module(name).add_parser(sub)
+        else:
+            sub.add_parser(name, help=help_text)
     return parser
 
 
@@ -93,8 +135,9 @@ def _install_signal_handlers() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_chosen_command(words))
+    args = parser.parse_args(words)
     _setup_logging(args.verbose, args.quiet)
     _install_signal_handlers()
     prog = f"g3stream {args.command}"
