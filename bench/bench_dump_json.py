@@ -7,7 +7,12 @@ channels x 10,000 float64 samples each, about 8 MB per frame; 5 frames make
 * in-process: ``frame_json`` over every frame of the file, with orjson (if
   installed) and with the standard library's ``json``;
 * end to end: the ``g3stream dump --json FILE`` command, output to /dev/null
-  (includes starting Python and importing the package).
+  (includes starting Python and importing the package);
+* start-up: the same command on a file of one small frame, the fixed cost
+  in every run of the command, and the command's rate without it.
+
+Users dump files of hundreds of MB: run with ``--frames 50`` (400 MB) too;
+at 5 frames the fixed start-up is a large part of the whole.
 
 spt3g has no JSON output, so the figures are absolute; each is the best of
 ``--repeat`` runs, as wall-clock rate and as rate per CPU second (the latter
@@ -97,6 +102,21 @@ def main() -> None:
         t = best_of(args.repeat, end_to_end)
         label = "orjson" if dump.orjson is not None else "standard library json"
         print(f"  {'g3stream dump --json (' + label + ')':<42} {rates(size, t)}")
+        tiny = os.path.join(work, "tiny.g3")
+        writer = g3stream.G3Writer(tiny)
+        writer(g3stream.G3Frame(g3stream.G3FrameType.Timepoint))
+        writer.close()
+        short = [*command[:-1], tiny]
+
+        def start_up() -> None:
+            subprocess.run(short, stdout=subprocess.DEVNULL, check=True, timeout=600)
+
+        fixed = best_of(args.repeat, start_up)
+        print(
+            f"  {'start-up (one small frame)':<42} {fixed[0]:8.3f} s       (CPU: {fixed[1]:.3f} s)"
+        )
+        rest = (max(t[0] - fixed[0], 1e-9), max(t[1] - fixed[1], 1e-9))
+        print(f"  {'the command without its start-up':<42} {rates(size, rest)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
