@@ -156,9 +156,87 @@ class FrameLayout:
         return _tuple_new(ScannedFrame, (self.size, self.type_code, self.entries, crc, True))
 
 
-def check_crc(frame_bytes: Buffer, scanned: ScannedFrame, offset: int) -> None:
-    """Raise ``CRCMismatchError`` unless the stored CRC matches the names and blobs."""
-    if scanned.size <= _JOIN_LIMIT:
+class RunningCrc:
+    """The CRC of a frame's names and blobs, computed while the frame arrives.
+
+    ``advance`` is called with the frame's buffer (the frame's first byte at
+    index 0) each time more of it has arrived; it checksums the new bytes
+    while they are still in the CPU cache, instead of in one pass over the
+    whole frame at the end.  It only follows the length fields and never
+    judges them (``scan_frame`` does): a header it cannot follow leaves it
+    ``broken``, and ``value_for`` gives the CRC only if the parts it
+    checksummed are exactly those of the complete frame, so in any other
+    case the caller checks the frame the ordinary way.
+    """
+
+    __slots__ = ("_pos", "_end", "_left", "_u64", "_value", "broken", "_started")
+
+    def __init__(self) -> None:
+        self._pos = 0  # next byte to checksum or to read a length from
+        self._end = 0  # end of the name or blob being checksummed (<= _pos: none)
+        self._left = 0  # names and blobs still to come
+        self._u64 = _U64_LE
+        self._value = 0  # the G3 CRC of the parts checksummed so far
+        self._started = False
+        #: True when the frame could not be followed (the caller checks it whole).
+        self.broken = False
+
+    def advance(self, buf: Buffer, fill: int) -> None:
+        """Checksum what ``buf[:fill]`` adds to the parts seen so far."""
+        if self.broken:
+            return
+        if not self._started:
+            if fill < _HEADER_SIZE:
+                return
+            flag = buf[0]
+            head = _HEAD_LE if flag == 1 else _HEAD_BE
+            version, n, _ = head.unpack_from(buf, 1)
+            if flag not in (0, 1) or version > 1 or n < 0:
+                self.broken = True
+                return
+            self._u64 = _U64_LE if flag == 1 else _U64_BE
+            self._left = 2 * n
+            self._pos = _HEADER_SIZE
+            self._started = True
+        pos = self._pos
+        end = self._end
+        value = self._value
+        with memoryview(buf) as mv:
+            while True:
+                if end > pos:  # inside a name or blob
+                    stop = min(end, fill)
+                    value = g3_crc((mv[pos:stop],), value)
+                    pos = stop
+                    if pos < end:
+                        break
+                    self._left -= 1
+                if self._left == 0 or pos + 8 > fill:
+                    break
+                end = pos + 8 + self._u64.unpack_from(buf, pos)[0]
+                pos += 8
+                if end == pos:
+                    self._left -= 1  # an empty name or blob
+        self._pos = pos
+        self._end = end
+        self._value = value
+
+    def value_for(self, scanned: ScannedFrame) -> int | None:
+        """The G3 CRC of ``scanned``'s names and blobs, or ``None`` if not all were seen."""
+        if self.broken or self._left or self._pos != scanned.size - 4:
+            return None
+        return self._value
+
+
+def check_crc(
+    frame_bytes: Buffer, scanned: ScannedFrame, offset: int, computed: int | None = None
+) -> None:
+    """Raise ``CRCMismatchError`` unless the stored CRC matches the names and blobs.
+
+    ``computed`` is the CRC when it is already known (see ``RunningCrc``).
+    """
+    if computed is not None:
+        crc = computed
+    elif scanned.size <= _JOIN_LIMIT:
         # one call over the gathered pieces beats one call per piece
         crc = g3_crc_of(b"".join(map(frame_bytes.__getitem__, scanned.entries)))
     else:
@@ -176,14 +254,16 @@ def build_frame(
     offset: int,
     verify: bool = True,
     limits: DecodeLimits = DEFAULT_LIMITS,
+    crc: int | None = None,
 ) -> G3Frame:
     """A lazily decoded G3Frame over ``frame_bytes`` (exactly one frame).
 
-    Only the CRC is computed here; keys and blobs are indexed on first use,
-    and values decode within ``limits`` (decoded bytes per frame, nesting).
+    Only the CRC is computed here (unless already known: ``crc``); keys and
+    blobs are indexed on first use, and values decode within ``limits``
+    (decoded bytes per frame, nesting).
     """
     if verify:
-        check_crc(frame_bytes, scanned, offset)
+        check_crc(frame_bytes, scanned, offset, crc)
     return _frame_from_scan(scanned.type_code, frame_bytes, scanned.entries, offset, limits)
 
 
@@ -237,6 +317,7 @@ __all__ = [
     "FrameLayout",
     "ScannedFrame",
     "build_frame",
+    "RunningCrc",
     "check_crc",
     "decode_frame",
     "encode_frame",

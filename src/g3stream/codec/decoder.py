@@ -7,7 +7,8 @@ Two ways in: ``feed(data)`` for bytes already received, or, for readers
 that can fill memory directly (``readinto``, ``recv_into``), ``get_buffer``
 then ``buffer_updated`` (the shape of asyncio's BufferedProtocol).  With the
 latter a large frame is received straight into a buffer of its own, which the
-frame then keeps: its bytes are copied once, by the read itself.
+frame then keeps: its bytes are copied once, by the read itself, and its CRC
+is computed piece by piece as they arrive, while they are in the CPU cache.
 
 With the optional compiled accelerator (``g3stream._accel``), each run of
 complete, small, well-formed frames with right checksums is decoded in one
@@ -38,6 +39,7 @@ from ..frame import G3Frame
 from .container import (
     DEFAULT_MAX_FRAME_SIZE,
     FrameLayout,
+    RunningCrc,
     ScannedFrame,
     build_frame,
     scan_frame,
@@ -54,6 +56,9 @@ LARGE_FRAME = 1 << 20
 LARGE_FRAME_STEP = 16 << 20
 #: Bytes offered by ``get_buffer`` when the caller names no size.
 DEFAULT_READ_SIZE = 65536
+#: Most of a large frame's buffer offered at once while its CRC is computed as it
+#: arrives: each piece is checksummed while still in the CPU cache.
+LARGE_FRAME_PIECE = 1 << 20
 
 
 class FrameDecoder:
@@ -88,6 +93,7 @@ class FrameDecoder:
         "_fatal",
         "_big",
         "_fill",
+        "_running",
         "_ready",
         "_export",
         "_scratch",
@@ -125,6 +131,7 @@ class FrameDecoder:
         self._fatal: G3FormatError | None = None  # framing lost: raise forever
         self._big: memoryview | None = None  # a large frame's own buffer, while it arrives
         self._fill = 0  # bytes of _big received
+        self._running: RunningCrc | None = None  # the CRC of _big so far
         self._ready: deque[G3Frame] = deque()  # large frames completed, not yet taken
         self._export: memoryview | None = None  # the view get_buffer handed out
         self._scratch = bytearray()
@@ -182,7 +189,9 @@ class FrameDecoder:
 
         Fill it (``readinto``, ``recv_into``), then call ``buffer_updated``
         with the byte count before anything else.  While a large frame is
-        arriving the view is the rest of that frame's own buffer.  A size
+        arriving the view is the rest of that frame's own buffer (at most
+        ``LARGE_FRAME_PIECE`` bytes of it when CRCs are checked: each piece
+        is checksummed as it arrives).  A size
         of 0 or less (asyncio's ``BufferedProtocol`` passes -1) means "any":
         the view is then as large as the next frame needs, at least
         ``DEFAULT_READ_SIZE`` bytes.
@@ -194,7 +203,10 @@ class FrameDecoder:
         if self._big is None and self._fatal is None and self.bytes_needed >= LARGE_FRAME:
             self._start_large()
         if self._big is not None:
-            view = self._big[self._fill :]
+            end = len(self._big)
+            if self._running is not None:
+                end = min(end, self._fill + LARGE_FRAME_PIECE)
+            view = self._big[self._fill : end]
         else:
             if len(self._scratch) < size:
                 self._scratch = bytearray(size)
@@ -213,6 +225,8 @@ class FrameDecoder:
         if self._big is not None:
             view.release()
             self._fill += nbytes
+            if self._running is not None:
+                self._running.advance(self._big, self._fill)
             if self._fill == len(self._big):
                 self._large_filled()
         else:
@@ -229,6 +243,9 @@ class FrameDecoder:
         self._pos = 0
         self._big = big
         self._fill = held
+        if self.verify_crc:
+            self._running = RunningCrc()
+            self._running.advance(big, held)
 
     def _capacity(self, held: int) -> int:
         # never trust a length field with more than the growth rule allows
@@ -244,6 +261,8 @@ class FrameDecoder:
             big[self._fill : self._fill + k] = data[:k]
             self._fill += k
             data = data[k:]
+            if self._running is not None:
+                self._running.advance(big, self._fill)
             if self._fill == len(big):
                 self._large_filled()
 
@@ -266,6 +285,8 @@ class FrameDecoder:
         size = scanned.size
         tail = bytes(big[size:fill])
         big = big[:size]
+        running, self._running = self._running, None
+        crc = None if running is None else running.value_for(scanned)
         self._big = None
         self._fill = 0
         self._need = 1
@@ -276,7 +297,7 @@ class FrameDecoder:
         try:
             # the frame keeps the buffer; a read-only view keeps decoded arrays read-only
             self._ready.append(
-                build_frame(big.toreadonly(), scanned, offset, self.verify_crc, self._limits)
+                build_frame(big.toreadonly(), scanned, offset, self.verify_crc, self._limits, crc)
             )
         except G3FormatError as exc:
             self._failed = exc  # a bad CRC: framing is intact, raised by the next call
@@ -416,6 +437,7 @@ class FrameDecoder:
         self._pos = 0
         self._big = None
         self._fill = 0
+        self._running = None
         self._need = 1
         self._failed = None
         self._fatal = None

@@ -1,0 +1,192 @@
+"""A large frame's CRC computed piece by piece as it arrives (RunningCrc and the decoder)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from g3stream import G3Frame, G3VectorDouble
+from g3stream.cereal.crc import g3_crc
+from g3stream.codec import decoder as decoder_module
+from g3stream.codec.container import RunningCrc, ScannedFrame, encode_frame_bytes, scan_frame
+from g3stream.codec.decoder import FrameDecoder
+from g3stream.errors import G3FormatError
+
+VECTORS = Path(__file__).parent.parent / "vectors"
+
+
+def _vector_frames() -> list[bytes]:
+    """Every frame of the test vectors (both byte orders, empty and odd entries), one by one."""
+    frames = []
+    for path in sorted(VECTORS.glob("*.g3")):
+        data = path.read_bytes()
+        pos = 0
+        while pos < len(data):
+            scanned = scan_frame(data, pos, len(data), pos)
+            assert isinstance(scanned, ScannedFrame)
+            frames.append(data[pos : pos + scanned.size])
+            pos += scanned.size
+    return frames
+
+
+def _large(seed: int, samples: int = 3000) -> bytes:
+    frame = G3Frame("S")
+    frame["v"] = G3VectorDouble(np.random.default_rng(seed).standard_normal(samples))
+    frame[""] = 1  # an empty name
+    frame["w"] = G3VectorDouble(np.arange(float(seed)))  # an empty blob body when seed is 0
+    return bytes(encode_frame_bytes(frame))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_running_crc_matches_the_whole_frame_crc_however_the_bytes_arrive(seed: int) -> None:
+    rnd = random.Random(seed)
+    frames = _vector_frames() + [_large(seed)]
+    assert any(f[0] == 0 for f in frames)  # big-endian frames are among them
+    for data in frames:
+        scanned = scan_frame(data, 0, len(data), 0)
+        assert isinstance(scanned, ScannedFrame)
+        running = RunningCrc()
+        fill = 0
+        while fill < len(data):
+            fill = min(len(data), fill + rnd.choice([1, 3, 8, 13, 100, 5000]))
+            running.advance(data, fill)
+        mv = memoryview(data)
+        assert running.value_for(scanned) == g3_crc(mv[p] for p in scanned.entries)
+        assert running.value_for(scanned) == scanned.crc
+
+
+def test_running_crc_gives_up_on_what_it_cannot_follow() -> None:
+    data = bytearray(_large(1))
+    scanned = scan_frame(data, 0, len(data), 0)
+    assert isinstance(scanned, ScannedFrame)
+    data[0] = 7  # no such byte order
+    running = RunningCrc()
+    running.advance(data, len(data))
+    assert running.broken
+    assert running.value_for(scanned) is None
+    # a frame seen only in part has no CRC yet
+    partial = RunningCrc()
+    partial.advance(_large(1), 1000)
+    assert partial.value_for(scanned) is None
+
+
+def _decode_by_pieces(data: bytes, seed: int) -> tuple[list[bytes], list[tuple[str, int]]]:
+    """Frames and errors (type, offset) of a decoder receiving ``data`` through get_buffer."""
+    rnd = random.Random(seed)
+    dec = FrameDecoder()
+    frames: list[bytes] = []
+    errors: list[tuple[str, int]] = []
+    pos = 0
+    while True:
+        try:
+            got = dec.frames()
+        except G3FormatError as exc:
+            errors.append((type(exc).__name__, exc.offset))
+            if dec._fatal is not None:  # framing lost: nothing more comes out
+                break
+            continue
+        frames += [bytes(f.encoded()) for f in got]
+        if pos == len(data):
+            if not got:
+                break
+            continue
+        view = dec.get_buffer(rnd.randint(1, 20_000))
+        k = min(len(view), len(data) - pos, rnd.randint(1, 9000))
+        view[:k] = data[pos : pos + k]
+        dec.buffer_updated(k)
+        pos += k
+    return frames, errors
+
+
+def _decode_at_once(data: bytes) -> tuple[list[bytes], list[tuple[str, int]]]:
+    """The same, all bytes fed at once: every CRC computed over the complete frame."""
+    dec = FrameDecoder()
+    dec.feed(data)
+    frames: list[bytes] = []
+    errors: list[tuple[str, int]] = []
+    while True:
+        try:
+            got = dec.frames()
+        except G3FormatError as exc:
+            errors.append((type(exc).__name__, exc.offset))
+            if dec._fatal is not None:
+                break
+            continue
+        if not got:
+            break
+        frames += [bytes(f.encoded()) for f in got]
+    return frames, errors
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_corrupt_bytes_give_the_same_frames_and_errors_as_a_whole_frame_check(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # frames of a few kB take the large-frame path, in pieces of at most 700 bytes
+    monkeypatch.setattr(decoder_module, "LARGE_FRAME", 1000)
+    monkeypatch.setattr(decoder_module, "LARGE_FRAME_STEP", 3000)
+    monkeypatch.setattr(decoder_module, "LARGE_FRAME_PIECE", 700)
+    rnd = random.Random(seed)
+    data = bytearray(b"".join(_large(seed * 3 + i, 400 + 300 * i) for i in range(4)))
+    for _ in range(rnd.choice([0, 1, 1, 2, 5])):
+        data[rnd.randrange(len(data))] ^= 1 << rnd.randrange(8)
+    expected = _decode_at_once(bytes(data))
+    assert _decode_by_pieces(bytes(data), seed) == expected
+
+
+def test_a_large_frame_is_offered_in_pieces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(decoder_module, "LARGE_FRAME_PIECE", 100_000)
+    data = _large(5, 200_000)  # 1.6 MB: received into a buffer of its own
+    dec = FrameDecoder()
+    sizes = []
+    pos = 0
+    frames: list[G3Frame] = []
+    while pos < len(data) or not frames:
+        frames += dec.frames()
+        if frames:
+            break
+        view = dec.get_buffer(1 << 22 if sizes else 65536)  # as a reader probes first
+        sizes.append(len(view))
+        k = min(len(view), len(data) - pos)
+        view[:k] = data[pos : pos + k]
+        dec.buffer_updated(k)
+        pos += k
+    frames += dec.frames()
+    assert [bytes(f.encoded()) for f in frames] == [data]
+    assert max(sizes[1:]) == 100_000
+    # without CRC checks there is nothing to compute per piece: the whole rest is offered
+    unchecked = FrameDecoder(verify_crc=False)
+    unchecked.feed(data[:70_000])
+    assert unchecked.frames() == []
+    assert len(unchecked.get_buffer(1 << 22)) == len(data) - 70_000
+    unchecked.buffer_updated(0)
+
+
+def test_recycled_buffers_never_change_a_frame_still_held() -> None:
+    payloads = [_large(seed, 150_000) for seed in range(12)]  # 1.2 MB each
+    dec = FrameDecoder()
+    held: dict[int, G3Frame] = {}
+    for i, data in enumerate(payloads):
+        pos = 0
+        got: list[G3Frame] = []
+        while not got:
+            got = dec.frames()
+            if got or pos == len(data):
+                break
+            view = dec.get_buffer(65536)
+            k = min(len(view), len(data) - pos)
+            view[:k] = data[pos : pos + k]
+            dec.buffer_updated(k)
+            pos += k
+        (frame,) = got + dec.frames()
+        if i % 3 == 0:
+            held[i] = frame  # kept while later frames arrive
+        del frame, got
+        for j, kept in held.items():
+            assert bytes(kept.encoded()) == payloads[j]
+    assert len(held) == 4
