@@ -137,7 +137,7 @@ def test_corrupt_bytes_give_the_same_frames_and_errors_as_a_whole_frame_check(
     assert _decode_by_pieces(bytes(data), seed) == expected
 
 
-def test_a_large_frame_is_offered_in_pieces(
+def test_a_large_frame_is_offered_in_pieces_and_then_a_small_view(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(decoder_module, "LARGE_FRAME_PIECE", 100_000)
@@ -159,6 +159,9 @@ def test_a_large_frame_is_offered_in_pieces(
     frames += dec.frames()
     assert [bytes(f.encoded()) for f in frames] == [data]
     assert max(sizes[1:]) == 100_000
+    # the next frame is looked at with a small read first
+    assert len(dec.get_buffer(1 << 22)) == decoder_module.DEFAULT_READ_SIZE
+    dec.buffer_updated(0)
     # without CRC checks there is nothing to compute per piece: the whole rest is offered
     unchecked = FrameDecoder(verify_crc=False)
     unchecked.feed(data[:70_000])

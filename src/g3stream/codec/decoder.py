@@ -94,6 +94,7 @@ class FrameDecoder:
         "_big",
         "_fill",
         "_running",
+        "_probe",
         "_ready",
         "_export",
         "_scratch",
@@ -132,6 +133,7 @@ class FrameDecoder:
         self._big: memoryview | None = None  # a large frame's own buffer, while it arrives
         self._fill = 0  # bytes of _big received
         self._running: RunningCrc | None = None  # the CRC of _big so far
+        self._probe = False  # a large frame just ended: offer a small view next
         self._ready: deque[G3Frame] = deque()  # large frames completed, not yet taken
         self._export: memoryview | None = None  # the view get_buffer handed out
         self._scratch = bytearray()
@@ -191,7 +193,9 @@ class FrameDecoder:
         with the byte count before anything else.  While a large frame is
         arriving the view is the rest of that frame's own buffer (at most
         ``LARGE_FRAME_PIECE`` bytes of it when CRCs are checked: each piece
-        is checksummed as it arrives).  A size
+        is checksummed as it arrives).  Right after a large frame the view
+        is at most ``DEFAULT_READ_SIZE`` bytes, so that little of a next
+        large frame is copied before its size is known.  A size
         of 0 or less (asyncio's ``BufferedProtocol`` passes -1) means "any":
         the view is then as large as the next frame needs, at least
         ``DEFAULT_READ_SIZE`` bytes.
@@ -208,6 +212,10 @@ class FrameDecoder:
                 end = min(end, self._fill + LARGE_FRAME_PIECE)
             view = self._big[self._fill : end]
         else:
+            if self._probe:
+                # the next frame is likely large too: what arrives before its size
+                # is known is copied twice (here, then into its own buffer)
+                size = min(size, DEFAULT_READ_SIZE)
             if len(self._scratch) < size:
                 self._scratch = bytearray(size)
             view = memoryview(self._scratch)[:size]
@@ -230,6 +238,7 @@ class FrameDecoder:
             if self._fill == len(self._big):
                 self._large_filled()
         else:
+            self._probe = False
             with view[:nbytes] as data:
                 self.feed(data)
             view.release()
@@ -290,6 +299,7 @@ class FrameDecoder:
         self._big = None
         self._fill = 0
         self._need = 1
+        self._probe = True
         offset = self._offset
         self._offset += size
         if tail:
@@ -473,7 +483,7 @@ class _BufferPool:
     def take(self, size: int) -> memoryview:
         """A writable buffer of ``size`` bytes (contents undefined)."""
         pool = self._free
-        for i in range(len(pool)):
+        for i in range(len(pool) - 1, -1, -1):  # the most recently used first: warmest
             arr = pool[i]
             # referenced by the list, this local and the call's argument only: unused
             if _refcount(arr) <= 3 and arr.nbytes >= size:
