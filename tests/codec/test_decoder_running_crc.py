@@ -159,9 +159,29 @@ def test_a_large_frame_is_offered_in_pieces_and_then_a_small_view(
     frames += dec.frames()
     assert [bytes(f.encoded()) for f in frames] == [data]
     assert max(sizes[1:]) == 100_000
-    # the next frame is looked at with a small read first
-    assert len(dec.get_buffer(1 << 22)) == decoder_module.DEFAULT_READ_SIZE
-    dec.buffer_updated(0)
+    # the next frame is looked at with small reads until its size is known,
+    # however little each read brings
+    following = _large(6, 200_000)
+    pos = 0
+    while True:
+        view = dec.get_buffer(1 << 22)
+        if dec.receiving_large:  # its size is known: the rest goes to its own buffer
+            dec.buffer_updated(0)
+            break
+        assert len(view) == decoder_module.DEFAULT_READ_SIZE
+        view[:7] = following[pos : pos + 7]
+        dec.buffer_updated(7)
+        pos += 7
+        assert dec.frames() == []
+    assert pos > 7
+    # after a small frame, views are full-size again
+    small = FrameDecoder()
+    small.feed(data)
+    small.frames()
+    small.feed(_vector_frames()[0])
+    assert len(small.frames()) == 1
+    assert len(small.get_buffer(1 << 22)) == 1 << 22
+    small.buffer_updated(0)
     # without CRC checks there is nothing to compute per piece: the whole rest is offered
     unchecked = FrameDecoder(verify_crc=False)
     unchecked.feed(data[:70_000])

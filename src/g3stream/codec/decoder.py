@@ -133,7 +133,7 @@ class FrameDecoder:
         self._big: memoryview | None = None  # a large frame's own buffer, while it arrives
         self._fill = 0  # bytes of _big received
         self._running: RunningCrc | None = None  # the CRC of _big so far
-        self._probe = False  # a large frame just ended: offer a small view next
+        self._probe = False  # after a large frame, until a small one: offer small views
         self._ready: deque[G3Frame] = deque()  # large frames completed, not yet taken
         self._export: memoryview | None = None  # the view get_buffer handed out
         self._scratch = bytearray()
@@ -170,6 +170,11 @@ class FrameDecoder:
         return self._big is None and len(self._buf) == self._pos
 
     @property
+    def receiving_large(self) -> bool:
+        """True while a large frame arrives: every byte of a ``get_buffer`` view is then needed."""
+        return self._big is not None
+
+    @property
     def bytes_needed(self) -> int:
         """A lower bound on the bytes still to arrive before the next frame can be complete."""
         return max(self._need - self.buffered, 0)
@@ -193,9 +198,10 @@ class FrameDecoder:
         with the byte count before anything else.  While a large frame is
         arriving the view is the rest of that frame's own buffer (at most
         ``LARGE_FRAME_PIECE`` bytes of it when CRCs are checked: each piece
-        is checksummed as it arrives).  Right after a large frame the view
-        is at most ``DEFAULT_READ_SIZE`` bytes, so that little of a next
-        large frame is copied before its size is known.  A size
+        is checksummed as it arrives).  After a large frame, views are at
+        most ``DEFAULT_READ_SIZE`` bytes until the next frame is known to be
+        small (or its own buffer starts), so that little of a next large
+        frame is copied before its size is known.  A size
         of 0 or less (asyncio's ``BufferedProtocol`` passes -1) means "any":
         the view is then as large as the next frame needs, at least
         ``DEFAULT_READ_SIZE`` bytes.
@@ -238,7 +244,6 @@ class FrameDecoder:
             if self._fill == len(self._big):
                 self._large_filled()
         else:
-            self._probe = False
             with view[:nbytes] as data:
                 self.feed(data)
             view.release()
@@ -344,6 +349,7 @@ class FrameDecoder:
             raise deferred
         buf = self._buf
         pos = self._pos
+        start = pos
         n = len(buf)
         offset = self._offset
         verify = self.verify_crc
@@ -399,6 +405,8 @@ class FrameDecoder:
                 raise
             self._failed = exc  # a bad CRC: raised by the next call
         self._commit(pos, n, offset)
+        if pos != start:
+            self._probe = False  # a small frame: back to full-size views
         return out
 
     def _scan(
