@@ -327,3 +327,46 @@ def test_readinto_receives_into_a_caller_buffer() -> None:
         assert bytes(buffer[:got]) == data
         assert src.readinto(view) == 0  # ended for good
         assert src.readinto(bytearray()) == 0
+
+
+def _send_in_pieces(port: int, data: bytes, pieces: int) -> threading.Thread:
+    """A sender thread writing ``data`` in ``pieces`` parts, pausing between them, then closing."""
+
+    def run() -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+            step = -(-len(data) // pieces)
+            for i in range(0, len(data), step):
+                sock.sendall(data[i : i + step])
+                time.sleep(0.005)  # lets the reader see the parts arrive one by one
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.skipif(not hasattr(socket, "MSG_WAITALL"), reason="no MSG_WAITALL here")
+def test_readinto_all_waits_until_the_buffer_is_full() -> None:
+    data = bytes(range(256)) * 4096  # 1 MB
+    with TcpSource("tcp://*:0") as src:  # no timeout: the kernel waits for the whole buffer
+        sender = _send_in_pieces(src.port, data + b"tail", 16)
+        buffer = bytearray(len(data))
+        assert src.readinto_all(buffer) == len(data)  # one call, though it came in 16 parts
+        assert buffer == data
+        rest = bytearray(100)
+        # the stream ends first: what arrived comes back, then the end
+        assert src.readinto_all(rest) == 4
+        assert rest[:4] == b"tail"
+        assert src.readinto_all(rest) == 0
+        sender.join(TIMEOUT)
+
+
+def test_readinto_all_with_a_timeout_returns_what_arrived() -> None:
+    data = bytes(range(256)) * 1024
+    with TcpSource("tcp://*:0", timeout=TIMEOUT) as src:
+        sender = _send_in_pieces(src.port, data, 8)
+        buffer = memoryview(bytearray(len(data)))
+        got = 0
+        while n := src.readinto_all(buffer[got:]):
+            got += n
+        assert got == len(data) and buffer == data
+        sender.join(TIMEOUT)

@@ -265,7 +265,9 @@ class G3Reader:
         """Move up to ``size`` bytes from ``src`` into ``dec``; 0 at the end of the source.
 
         Sources that can fill memory directly receive into the decoder's own
-        buffer (a large frame then costs one copy, the read itself).
+        buffer (a large frame then costs one copy, the read itself), and
+        those that can wait for a whole buffer do so while a large frame
+        arrives (every byte of it is needed before it can be used).
         """
         readinto = getattr(src, "readinto", None)
         if readinto is None:
@@ -273,6 +275,8 @@ class G3Reader:
             dec.feed(data)
             return len(data)
         view = dec.get_buffer(size)
+        if dec.receiving_large:
+            readinto = getattr(src, "readinto_all", readinto)
         n = 0
         try:
             n = readinto(view)

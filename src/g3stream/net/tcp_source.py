@@ -72,6 +72,9 @@ DEFAULT_CONNECT_TIMEOUT = 2.0
 #: for up front, so a huge request (a bogus length field) never turns into a
 #: huge allocation; the caller simply reads again.
 MAX_RECV_BYTES = 16 << 20
+#: Asks the kernel to fill the whole buffer before returning (0 where unknown:
+#: each receive then simply returns what has arrived).
+_WAIT_ALL = getattr(socket, "MSG_WAITALL", 0)
 
 
 class _Deadline:
@@ -244,6 +247,20 @@ class TcpSource:
         if not len(buffer):
             return 0
         count = self._receive(lambda sock: sock.recv_into(buffer))
+        return count if isinstance(count, int) else 0
+
+    def readinto_all(self, buffer: bytearray | memoryview) -> int:
+        """Like :meth:`readinto`, but wait until ``buffer`` is full when possible.
+
+        For a caller that needs every byte of ``buffer`` before it can go on
+        (the rest of a large frame): one wake-up and one call per buffer
+        instead of one per packet.  Fewer bytes come back when the stream
+        ends or fails, when the source is closed, or when a ``timeout`` is
+        set (the wait is then bounded as for :meth:`readinto`).
+        """
+        if not len(buffer):
+            return 0
+        count = self._receive(lambda sock: sock.recv_into(buffer, 0, _WAIT_ALL))
         return count if isinstance(count, int) else 0
 
     def _receive(self, op: Callable[[socket.socket], bytes | int]) -> bytes | int:
