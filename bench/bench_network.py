@@ -122,8 +122,14 @@ def role_sender(args: argparse.Namespace) -> None:
             frame["sent"] = time.monotonic()
             sender(frame)
     else:
+        cpu = time.process_time()
         for frame in frames:
             sender(frame)
+        sender(end)
+        sender.Close()  # every frame is out: the CPU it took is all counted
+        if args.scenario == "large":
+            emit({"cpu": time.process_time() - cpu})
+        return
     sender(end)
 
 
@@ -133,6 +139,7 @@ def role_reader(args: argparse.Namespace) -> None:
     if args.announce:
         print("connected", flush=True)
     first = last = 0.0
+    cpu_first = cpu_last = 0.0
     count = 0
     nbytes = 0
     delays = []
@@ -143,15 +150,26 @@ def role_reader(args: argparse.Namespace) -> None:
         if not frames:
             break
         now = time.monotonic()
+        cpu_last = time.process_time()
         for frame in frames:
             if count == 0:
                 first = now
+                cpu_first = cpu_last
             count += 1
             nbytes += frame_size
             if latency:
                 delays.append(now - frame["sent"])
         last = now
-    emit({"frames": count, "bytes": nbytes, "first": first, "last": last, "delays": delays})
+    emit(
+        {
+            "frames": count,
+            "bytes": nbytes,
+            "first": first,
+            "last": last,
+            "delays": delays,
+            "cpu": cpu_last - cpu_first,
+        }
+    )
 
 
 def role_raw_sender(args: argparse.Namespace) -> None:
@@ -172,11 +190,13 @@ def role_raw_sender(args: argparse.Namespace) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
+    cpu = time.process_time()
     for _ in range(args.frames):
         if args.crc:
             crc32c(payload)
         sock.sendall(payload)
     sock.close()
+    emit({"cpu": time.process_time() - cpu})
 
 
 def role_raw_reader(args: argparse.Namespace) -> None:
@@ -189,17 +209,31 @@ def role_raw_reader(args: argparse.Namespace) -> None:
     view = memoryview(buf)
     total = 0
     first = last = 0.0
+    cpu_first = cpu_last = 0.0
+    frame_end = args.frame_size
     while True:
         n = conn.recv_into(view)
         if not n:
             break
         if args.crc:
             crc32c(view[:n])
-        last = time.monotonic()
-        if not total:
-            first = last
         total += n
-    emit({"frames": args.frames, "bytes": total, "first": first, "last": last, "delays": []})
+        if total >= frame_end:  # a frame's last byte: time it as the readers do
+            frame_end += args.frame_size
+            last = time.monotonic()
+            cpu_last = time.process_time()
+            if not first:
+                first, cpu_first = last, cpu_last
+    emit(
+        {
+            "frames": args.frames,
+            "bytes": total,  # as the readers count: every frame, over first to last
+            "first": first,
+            "last": last,
+            "delays": [],
+            "cpu": cpu_last - cpu_first,
+        }
+    )
 
 
 def role_memory_sender(args: argparse.Namespace) -> None:
@@ -299,7 +333,8 @@ def point_to_point(impl: str, scenario: str, n: int) -> dict[str, Any] | None:
     sender = spawn("--role", "sender", *common)
     result = collect(reader)
     sender_result = collect(sender, 60)
-    del sender_result
+    if result is not None and sender_result is not None:
+        result["sender_cpu"] = sender_result.get("cpu")
     return result
 
 
@@ -314,7 +349,9 @@ def raw_pair(n: int, size: int, crc: bool = False) -> dict[str, Any] | None:
     reader.stdout.readline()
     sender = spawn("--role", "raw-sender", *common)
     result = collect(reader)
-    collect(sender, 60)
+    sender_result = collect(sender, 60)
+    if result is not None and sender_result is not None:
+        result["sender_cpu"] = sender_result.get("cpu")
     return result
 
 
@@ -451,17 +488,29 @@ def large(table: Table, impls: list[str], n: int, repeat: int) -> None:
 
     The machine's load changes between repetitions, so each repetition's
     g3stream figure is compared with the spt3g figure and the limit of the
-    same repetition, and the median of those ratios is reported.
+    same repetition, and the median of those ratios is reported.  The CPU
+    time each side spends per frame (sender, then reader, from the first
+    frame to the last) is shown too: on a busy machine it varies much less
+    than the rates.
     """
     size = frame_bytes("g3stream", "large")
     runs: dict[str, list[float | None]] = {k: [] for k in [*impls, "plain", "limit"]}
+    cpus: dict[str, list[tuple[float, float]]] = {k: [] for k in [*impls, "limit"]}
+
+    def measure(key: str, result: dict[str, Any] | None) -> None:
+        runs[key].append(rate(result))
+        if key in cpus and result and result.get("sender_cpu") is not None and n > 1:
+            cpus[key].append((result["sender_cpu"] / n * 1e6, result["cpu"] / (n - 1) * 1e6))
+
     for i in range(max(1, repeat)):
         for impl in impls:
-            runs[impl].append(rate(point_to_point(impl, "large", n)))
-        runs["plain"].append(rate(raw_pair(n, size)))
-        runs["limit"].append(rate(raw_pair(n, size, crc=True)))
+            measure(impl, point_to_point(impl, "large", n))
+        measure("plain", raw_pair(n, size))
+        measure("limit", raw_pair(n, size, crc=True))
         shown = ", ".join(f"{k} {v[-1] or 0:,.0f}" for k, v in runs.items())
         print(f"  large, repetition {i + 1}: {shown} MB/s", flush=True)
+        shown = ", ".join(f"{k} {c[-1][0]:,.0f} + {c[-1][1]:,.0f}" for k, c in cpus.items() if c)
+        print(f"    CPU per frame (sender + reader): {shown} us", flush=True)
 
     def median_of(key: str) -> float | None:
         values = [v for v in runs[key] if v is not None]
@@ -483,6 +532,13 @@ def large(table: Table, impls: list[str], n: int, repeat: int) -> None:
         share = median_ratio(key)
         shown = "n/a" if share is None else f"g3stream/{key} ratio {share:.2f}x"
         table.note(label, median_of(key), "MB/s", shown, target)
+    for key, label in (("g3stream", "g3stream"), ("spt3g", "spt3g"), ("limit", "limit")):
+        if cpus.get(key):
+            send = statistics.median(c[0] for c in cpus[key])
+            recv = statistics.median(c[1] for c in cpus[key])
+            print(
+                f"  CPU per frame, {label} (median): sender {send:,.0f} us, reader {recv:,.0f} us"
+            )
 
 
 def main() -> None:
