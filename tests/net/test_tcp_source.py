@@ -8,6 +8,7 @@ import threading
 import time
 import tracemalloc
 
+import numpy as np
 import pytest
 from g3net_testutil import (
     TIMEOUT,
@@ -20,8 +21,9 @@ from g3net_testutil import (
     seqs,
 )
 
-from g3stream import G3FrameType
-from g3stream.errors import G3FormatError, TruncatedFrameError
+from g3stream import G3Frame, G3FrameType, G3Reader, G3VectorDouble
+from g3stream.codec.container import encode_frame_bytes
+from g3stream.errors import CRCMismatchError, G3FormatError, TruncatedFrameError
 from g3stream.net import (
     G3ConnectionRefusedError,
     G3HostUnresolvableError,
@@ -370,3 +372,34 @@ def test_readinto_all_with_a_timeout_returns_what_arrived() -> None:
             got += n
         assert got == len(data) and buffer == data
         sender.join(TIMEOUT)
+
+
+def test_large_frames_over_tcp_arrive_whole_and_a_bad_crc_is_located() -> None:
+    def large(seed: int) -> bytes:
+        frame = G3Frame("S")
+        frame["v"] = G3VectorDouble(np.random.default_rng(seed).standard_normal(400_000))
+        return bytes(encode_frame_bytes(frame))  # 3.2 MB: several pieces of its own buffer
+
+    good = [large(i) for i in range(3)]
+    bad = bytearray(good[1])
+    bad[len(bad) // 2] ^= 0x10  # inside the values, in a piece checksummed mid-frame
+    stream = good[0] + bytes(bad) + good[2]
+    reader = G3Reader("tcp://*:0", timeout=TIMEOUT)
+    assert reader.port
+    sender = _send_in_pieces(reader.port, stream + good[2][:-10], 40)  # the last one cut short
+    got: list[bytes] = []
+    errors: list[BaseException] = []
+    while len(errors) < 2:
+        try:
+            frames = reader.Process(None)
+        except (CRCMismatchError, TruncatedFrameError) as exc:
+            errors.append(exc)
+            continue
+        assert frames, "the stream ended without the expected errors"
+        got += [bytes(f.encoded()) for f in frames]
+    sender.join(TIMEOUT)
+    assert got == [good[0], good[2]]  # nothing lost beside the bad frame
+    assert isinstance(errors[0], CRCMismatchError)
+    assert errors[0].offset == len(good[0])
+    assert isinstance(errors[1], TruncatedFrameError)
+    assert errors[1].offset == len(stream)
