@@ -315,9 +315,9 @@ def decode_frame(
 __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
     "FrameLayout",
+    "RunningCrc",
     "ScannedFrame",
     "build_frame",
-    "RunningCrc",
     "check_crc",
     "decode_frame",
     "encode_frame",
