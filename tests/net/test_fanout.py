@@ -7,6 +7,8 @@ received, so every rule is checked on the bytes a receiver would see.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from g3net_testutil import S, T, decode_all, make_frame, seqs, types
 
@@ -140,12 +142,14 @@ def test_frames_being_sent_do_not_count_against_max_queue_size() -> None:
     assert client is not None
     offer(fanout, T, 0)
     offer(fanout, T, 1)
-    buffers, _ = client.take(1, 0)  # frame 0 handed to the transport
+    buffers, _ = client.take(1, 0)  # frames 0 and 1 (one batch) handed to the transport
     assert len(buffers) == 1
-    offer(fanout, T, 2)  # waiting: 1 and 2 -> accepted
-    offer(fanout, T, 3)  # dropped
+    offer(fanout, T, 2)  # waiting: 2 and 3 -> accepted
+    offer(fanout, T, 3)
+    offer(fanout, T, 4)  # dropped
     client.acknowledge(sum(len(b) for b in buffers))
     assert client.frames_dropped == 1 and client.queue_frames == 2
+    assert client.frames_sent == 2
 
 
 def test_partial_acknowledgements_resume_mid_frame() -> None:
@@ -164,10 +168,10 @@ def test_take_respects_frame_and_byte_limits_but_always_gives_one_frame() -> Non
     fanout = FanOut()
     client = fanout.add_client("c")
     assert client is not None
-    big, small = encoded(T, 0, 1000), encoded(T, 1)
-    fanout.offer(int(T), big)
-    fanout.offer(int(T), small)
-    fanout.offer(int(T), small)
+    big, small = encoded(H, 0, 1000), encoded(H, 1)  # metadata: never batched
+    fanout.offer(int(H), big)
+    fanout.offer(int(H), small)
+    fanout.offer(int(H), small)
     buffers, size = client.take(10, 100)  # first frame alone exceeds the byte limit
     assert buffers == [big] and size == len(big)
     assert client.take(10, 100) == ([], 0)  # nothing while buffers are taken
@@ -204,9 +208,10 @@ def test_byte_cap_keeps_the_frames_handed_to_the_transport() -> None:
     frame_size = len(encoded(T, 0, 100))
     fanout = FanOut(max_pending_bytes=3 * frame_size)
     link = Link(fanout.add_client("c"))  # type: ignore[arg-type]
-    for i in range(3):
+    for i in range(2):
         offer(fanout, T, i, 100)
-    buffers, size = link.client.take(2, 1 << 20)  # 0 and 1 are inside a send
+    buffers, size = link.client.take(2, 1 << 20)  # 0 and 1 (one batch) are inside a send
+    offer(fanout, T, 2, 100)  # a new batch: the one taken is closed
     assert offer(fanout, T, 3, 100) == [link.client]
     link.received += b"".join(bytes(b) for b in buffers)
     link.client.acknowledge(size)
@@ -327,3 +332,154 @@ def test_a_frame_of_several_buffers_is_sent_in_order_and_resumes_mid_buffer() ->
     assert bytes(link.received) == b"".join(whole)
     stats = client.statistics()
     assert (stats.frames_sent, stats.bytes_sent, stats.queue_frames) == (3, len(b"".join(whole)), 0)
+
+
+# -- batches of small frames ---------------------------------------------------------
+
+
+def test_consecutive_small_frames_are_taken_as_one_batch_counted_per_frame() -> None:
+    fanout = FanOut()
+    link = Link(fanout.add_client("c"))  # type: ignore[arg-type]
+    sent = b""
+    for i in range(50):
+        data = encoded(T, i)
+        sent += data
+        fanout.offer(int(T), data)
+    assert link.client.queue_frames == 50 and link.client.queue_bytes == len(sent)
+    buffers, size = link.client.take(256, 1 << 20)
+    assert len(buffers) == 1 and size == len(sent)  # one buffer for 50 frames
+    link.client.acknowledge(size)
+    assert bytes(buffers[0]) == sent
+    stats = fanout.statistics()
+    assert (stats.frames_sent, stats.queue_frames, stats.bytes_sent) == (50, 0, len(sent))
+
+
+def test_a_batch_being_sent_is_never_written_to() -> None:
+    fanout = FanOut()
+    client = fanout.add_client("c")
+    assert client is not None
+    fanout.offer(int(T), encoded(T, 0))
+    fanout.offer(int(T), encoded(T, 1))
+    buffers, size = client.take(256, 1 << 20)
+    snapshot = bytes(buffers[0])
+    view = memoryview(buffers[0])  # as a send in progress would hold it
+    for i in range(2, 20):
+        fanout.offer(int(T), encoded(T, i))  # go to a new batch
+    assert bytes(view) == snapshot and size == len(snapshot)
+    assert seqs(decode_all(snapshot)) == [0, 1]
+    view.release()
+    client.acknowledge(size)
+    buffers, size = client.take(256, 1 << 20)
+    assert seqs(decode_all(b"".join(bytes(b) for b in buffers))) == list(range(2, 20))
+
+
+def test_batches_end_at_metadata_and_a_new_client_never_gets_an_older_batch() -> None:
+    fanout = FanOut()
+    first = Link(fanout.add_client("first"))  # type: ignore[arg-type]
+    offer(fanout, T, 0)
+    offer(fanout, C, 1)
+    offer(fanout, T, 2)
+    offer(fanout, T, 3)
+    late = Link(fanout.add_client("late"))  # type: ignore[arg-type]  # joins mid-batch
+    offer(fanout, T, 4)
+    offer(fanout, T, 5)
+    first.drain()
+    late.drain()
+    assert seqs(first.frames()) == [0, 1, 2, 3, 4, 5]
+    assert seqs(late.frames()) == [1, 4, 5]  # replay, then what came after it joined
+    stats = fanout.statistics()
+    assert stats.frames_sent == 9 and stats.frames_dropped == 0
+
+
+def test_max_queue_size_drops_per_frame_and_per_client_with_batches() -> None:
+    fanout = FanOut(max_queue_size=3)
+    slow = Link(fanout.add_client("slow"))  # type: ignore[arg-type]
+    fast = Link(fanout.add_client("fast"))  # type: ignore[arg-type]
+    for i in range(10):
+        offer(fanout, T, i)
+        if i == 5:
+            offer(fanout, H, 100 + i)  # metadata: never dropped
+        fast.drain()
+    slow.drain()
+    assert seqs(fast.frames()) == [0, 1, 2, 3, 4, 5, 105, 6, 7, 8, 9]
+    assert seqs(slow.frames()) == [0, 1, 2, 105]
+    assert slow.client.frames_dropped == 7 and fast.client.frames_dropped == 0
+    stats = fanout.statistics()
+    assert stats.frames_dropped == 7 and stats.frames_sent == 11 + 4
+
+
+def test_partly_sent_batch_counts_the_frames_sent_whole() -> None:
+    fanout = FanOut()
+    link = Link(fanout.add_client("c"))  # type: ignore[arg-type]
+    size = len(encoded(T, 0))
+    for i in range(5):
+        offer(fanout, T, i)
+    link.pump(window=2 * size + 3)
+    assert link.client.frames_sent == 2 and link.client.queue_frames == 3
+    link.pump(window=size)
+    assert link.client.frames_sent == 3 and link.client.queue_frames == 2
+    assert fanout.remove(link.client, DisconnectReason.LOST) == 2
+    stats = fanout.statistics()
+    assert (stats.frames_sent, stats.frames_dropped, stats.queue_frames) == (3, 2, 0)
+
+
+def test_cut_inside_a_batch_ends_the_stream_after_that_batch() -> None:
+    size = len(encoded(T, 0))
+    fanout = FanOut(max_pending_bytes=6 * size, when_full=WhenFull.CUT)
+    link = Link(fanout.add_client("c"))  # type: ignore[arg-type]
+    for i in range(4):
+        offer(fanout, T, i)
+    link.pump(window=size + 1)  # inside frame 1 of the batch 0..3
+    cut = []
+    for i in range(4, 12):
+        cut += offer(fanout, T, i)
+    assert cut == [link.client]
+    link.drain()
+    assert link.ended and seqs(link.frames()) == [0, 1, 2, 3]
+    stats = fanout.statistics()
+    # 4..6 were queued and are discarded by the cut, 7 overflowed, 8..11 came after it.
+    assert link.client.frames_sent == 4 and link.client.frames_dropped == 4
+    assert stats.frames_dropped == 4
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_interleaving_keeps_every_stream_whole_and_every_count_exact(seed: int) -> None:
+    rng = random.Random(seed)
+    fanout = FanOut(max_queue_size=rng.choice([0, 5, 40]), max_pending_bytes=1 << 30)
+    links: list[Link] = []
+    expected: list[list[int]] = []  # per client: the replay, then every frame offered since
+    metadata: list[int] = []
+    latest_h: int | None = None
+    offered = 0
+    for step in range(600):
+        action = rng.random()
+        if action < 0.03 or not links:
+            links.append(Link(fanout.add_client(f"c{len(links)}")))  # type: ignore[arg-type]
+            expected.append([] if latest_h is None else [latest_h])
+        elif action < 0.75:
+            frame_type = H if rng.random() < 0.05 else rng.choice([T, S])
+            offer(fanout, frame_type, step)
+            offered += 1
+            if frame_type == H:
+                latest_h = step
+                metadata.append(step)
+            for seq_list in expected:
+                seq_list.append(step)
+        else:
+            link = rng.choice(links)
+            link.pump(window=rng.randrange(1, 3000), max_frames=rng.randrange(1, 6))
+    fanout.finish()
+    for link, wanted in zip(links, expected, strict=True):
+        link.drain()
+        assert link.ended
+        client = link.client
+        received = link.frames()  # decodes whole: every stream ends at a frame boundary
+        got = seqs(received)
+        assert set(got) <= set(wanted) and got == sorted(set(got))  # in order, no repeats
+        assert set(wanted) & set(metadata) <= set(got)  # metadata is never dropped
+        assert client.frames_sent == len(got) and client.queue_frames == 0
+        assert client.frames_dropped == len(wanted) - len(got)
+    stats = fanout.statistics()
+    assert stats.frames_offered == offered
+    total = sum(link.client.frames_sent + link.client.frames_dropped for link in links)
+    assert total == stats.frames_sent + stats.frames_dropped

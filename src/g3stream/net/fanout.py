@@ -5,6 +5,15 @@
 
 * **per-client queues** of serialized frames, shared by every client (one
   buffer per frame, whatever the number of clients);
+* **batches of small frames**: consecutive small Timepoint and Scan frames
+  are appended to one shared buffer, the *open batch*, for as long as no
+  client has taken it; the transport then takes everything accumulated at
+  once. Nothing waits for a batch to fill: a client whose writer is ready
+  takes the batch as it is, which closes it (the next frame starts a new
+  buffer, so bytes being sent are never written to). A frame joins the open
+  batch only if exactly the clients holding that batch accept it; otherwise
+  (a drop, a cut, a client that joined since) it starts a new one, so every
+  rule below still applies frame by frame;
 * **metadata replay**: a new client first receives the latest frame of every
   type other than Timepoint and Scan, in the order the types first appeared;
 * **the drop rule** of spt3g's ``max_queue_size``: a client with that many
@@ -31,6 +40,7 @@ a transport with threads calls every method under one lock of its own.
 from __future__ import annotations
 
 import enum
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +55,10 @@ _END = int(G3FrameType.EndProcessing)
 
 #: Default per-client bound on serialized bytes not yet sent.
 DEFAULT_MAX_PENDING_BYTES = 128 << 20
+#: Timepoint and Scan frames up to this size (bytes, one buffer) are batched.
+BATCH_FRAME_MAX_BYTES = 64 << 10
+#: A batch is closed once it holds this many bytes.
+BATCH_MAX_BYTES = 256 << 10
 
 
 class WhenFull(enum.Enum):
@@ -75,7 +89,7 @@ class DisconnectReason(enum.Enum):
 class ClientStatistics:
     """Counters of one connected client."""
 
-    #: Frames completely handed to the peer.
+    #: Frames completely handed to the peer (the frames of a batch once all of it is).
     frames_sent: int = 0
     #: Bytes handed to the peer.
     bytes_sent: int = 0
@@ -133,19 +147,25 @@ class FanOutStatistics:
 
 
 class QueuedFrame:
-    """A serialized frame waiting in client queues (one object shared by every client).
+    """Serialized frames waiting in client queues (one object shared by every client).
 
     ``data`` is one buffer, or a tuple of buffers written one after the
-    other (a frame sent without being joined first). ``droppable`` marks
-    Timepoint and Scan frames, the only ones that a full queue may drop.
+    other (a frame sent without being joined first). ``frames`` is the
+    number of frames in it: more than one for a batch of small frames,
+    whose ``data`` is then a ``bytearray`` grown by :meth:`FanOut.offer`
+    until a client takes it, and ``ends`` its frame boundaries. ``droppable`` marks Timepoint and Scan frames,
+    the only ones that a full queue may drop.
     """
 
-    __slots__ = ("data", "nbytes", "droppable")
+    __slots__ = ("data", "nbytes", "droppable", "frames", "ends")
 
     def __init__(self, data: Buffer | tuple[Buffer, ...], nbytes: int, droppable: bool) -> None:
         self.data = data
         self.nbytes = nbytes
         self.droppable = droppable
+        self.frames = 1
+        #: A batch's frame boundaries: the offset just past each of its frames.
+        self.ends: list[int] | None = None
 
 
 def byte_length(data: Buffer | Sequence[Buffer]) -> int:
@@ -184,8 +204,11 @@ class FanOutClient:
         "_queue",
         "_offset",
         "_taken",
+        "_taken_frames",
         "_taken_bytes",
         "_queue_bytes",
+        "_queue_frames",
+        "_head_sent",
         "frames_sent",
         "bytes_sent",
         "frames_dropped",
@@ -198,10 +221,13 @@ class FanOutClient:
         self.name = name
         self._fanout = fanout
         self._queue: deque[QueuedFrame] = deque()
-        self._offset = 0  # bytes of the head frame already sent
-        self._taken = 0  # frames at the head handed out and not yet acknowledged
+        self._offset = 0  # bytes of the head item already sent
+        self._taken = 0  # items at the head handed out and not yet acknowledged
+        self._taken_frames = 0  # the frames in them
         self._taken_bytes = 0  # their size
         self._queue_bytes = 0  # bytes queued and not yet sent
+        self._queue_frames = 0  # frames queued and not yet completely sent
+        self._head_sent = 0  # frames of the head item (a batch) already completely sent
         #: Frames completely sent.
         self.frames_sent = 0
         #: Bytes sent.
@@ -230,15 +256,17 @@ class FanOutClient:
 
     @property
     def queue_frames(self) -> int:
-        """Frames waiting, including one partly sent."""
-        return len(self._queue)
+        """Frames waiting, including partly sent ones."""
+        return self._queue_frames
 
     def take(self, max_frames: int, max_bytes: int) -> tuple[list[Buffer], int]:
         """The next buffers to write and their total size; ``([], 0)`` when none.
 
-        At most ``max_frames`` frames and, unless the first frame alone is
-        larger, ``max_bytes`` bytes. The buffers stay taken (no other call
-        returns them) until :meth:`acknowledge`.
+        At most ``max_frames`` queue items (a frame, or a batch of small
+        frames) and, unless the first item alone is larger, ``max_bytes``
+        bytes. The buffers stay taken (no other call returns them) until
+        :meth:`acknowledge`. Taking the open batch closes it: no frame is
+        added to a buffer handed to the transport.
         """
         queue = self._queue
         if self._taken or self.reason is not None or not queue:
@@ -253,7 +281,9 @@ class FanOutClient:
         else:
             buffers = list(data) if isinstance(data, tuple) else [data]
             size = first.nbytes
-        frames = 1
+        items = 1
+        frames = first.frames
+        last = first
         if max_frames > 1 and len(queue) > 1:
             append = buffers.append
             for item in islice(queue, 1, max_frames):
@@ -266,8 +296,13 @@ class FanOutClient:
                 else:
                     append(data)
                 size += nbytes
-                frames += 1
-        self._taken = frames
+                items += 1
+                frames += item.frames
+                last = item
+        if last is self._fanout._open:
+            self._fanout._open = None
+        self._taken = items
+        self._taken_frames = frames
         self._taken_bytes = size
         return buffers, size
 
@@ -287,17 +322,29 @@ class FanOutClient:
             for _ in range(taken):
                 popleft()
             self._offset = 0
-            self.frames_sent += taken
+            frames = self._taken_frames - self._head_sent
+            self._head_sent = 0
+            self.frames_sent += frames
+            self._queue_frames -= frames
             return
         while nbytes and queue:
-            rest = queue[0].nbytes - self._offset
+            head = queue[0]
+            rest = head.nbytes - self._offset
             if nbytes < rest:
                 self._offset += nbytes
+                if head.ends is not None:  # count the frames of the batch sent whole
+                    done = bisect_right(head.ends, self._offset)
+                    self.frames_sent += done - self._head_sent
+                    self._queue_frames -= done - self._head_sent
+                    self._head_sent = done
                 return
             nbytes -= rest
             queue.popleft()
             self._offset = 0
-            self.frames_sent += 1
+            frames = head.frames - self._head_sent
+            self._head_sent = 0
+            self.frames_sent += frames
+            self._queue_frames -= frames
 
     def statistics(self) -> ClientStatistics:
         """This client's counters now."""
@@ -305,7 +352,7 @@ class FanOutClient:
             self.frames_sent,
             self.bytes_sent,
             self.frames_dropped,
-            len(self._queue),
+            self._queue_frames,
             self._queue_bytes,
         )
 
@@ -314,25 +361,32 @@ class FanOutClient:
     def _append(self, item: QueuedFrame) -> None:
         self._queue.append(item)
         self._queue_bytes += item.nbytes
+        self._queue_frames += item.frames
 
     def _discard(self, keep: int) -> None:
-        """Drop every queued frame but the first ``keep``; count them dropped."""
+        """Drop every queued item but the first ``keep``; count their frames dropped."""
         queue = self._queue
         while len(queue) > keep:
             item = queue.pop()
-            self._queue_bytes -= item.nbytes - (0 if queue else self._offset)
-            self.frames_dropped += 1
-        if not queue:
-            self._offset = 0
+            frames = item.frames
+            if not queue:  # the head: part of it may be sent
+                self._queue_bytes -= item.nbytes - self._offset
+                frames -= self._head_sent
+                self._head_sent = 0
+                self._offset = 0
+            else:
+                self._queue_bytes -= item.nbytes
+            self._queue_frames -= frames
+            self.frames_dropped += frames
 
     def _cut(self) -> None:
-        """End the stream at the next frame boundary: keep only frames being sent."""
+        """End the stream at the next frame boundary: keep only items being sent."""
         keep = max(self._taken, 1 if self._offset else 0)
         self._discard(keep)
         self.ending = DisconnectReason.OVERFLOW
 
     def __repr__(self) -> str:
-        return f"<FanOutClient {self.name} queue={len(self._queue)} reason={self.reason}>"
+        return f"<FanOutClient {self.name} queue={self._queue_frames} reason={self.reason}>"
 
 
 class FanOut:
@@ -372,6 +426,8 @@ class FanOut:
         self.max_clients = max_clients
         self._clients: list[FanOutClient] = []
         self._metadata: dict[int, QueuedFrame] = {}
+        # The batch small frames are appended to; no client has taken it yet.
+        self._open: QueuedFrame | None = None
         self._finished = False
         self._frames_offered = 0
         self._frames_after_finish = 0
@@ -414,8 +470,10 @@ class FanOut:
         """Queue one serialized frame for every client; return the clients cut off by it.
 
         ``data`` is one buffer or a sequence of buffers (written in order,
-        never joined). EndProcessing is not queued: it finishes the fan-out
-        (:meth:`finish`).
+        never joined). A small Timepoint or Scan frame (one buffer of at most
+        :data:`BATCH_FRAME_MAX_BYTES`) is copied into the open batch when it
+        can join it (see the module's description). EndProcessing is not
+        queued: it finishes the fan-out (:meth:`finish`).
         """
         if frame_type == _END:
             self.finish()
@@ -424,33 +482,88 @@ class FanOut:
             self._frames_after_finish += 1
             return []
         self._frames_offered += 1
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+        droppable = frame_type in _DATA_CODES
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            nbytes = data.nbytes if isinstance(data, memoryview) else len(data)
+            if droppable and nbytes <= BATCH_FRAME_MAX_BYTES and self._join_open(data, nbytes):
+                return []
+        else:
             data = tuple(data)
-        item = QueuedFrame(data, byte_length(data), frame_type in _DATA_CODES)
-        if not item.droppable:
+            nbytes = byte_length(data)
+        self._open = None
+        item = QueuedFrame(data, nbytes, droppable)
+        if not droppable:
             self._metadata[frame_type] = item
         cut: list[FanOutClient] = []
         limit = self.max_pending_bytes
         depth = self.max_queue_size
+        queued = False
         for client in self._clients:
             if client.ending is not None:
                 continue
             queue = client._queue
-            if item.droppable and depth and len(queue) - client._taken >= depth:
+            if droppable and depth and client._queue_frames - client._taken_frames >= depth:
                 client.frames_dropped += 1
                 continue
-            if (
-                queue
-                and client._queue_bytes + item.nbytes > limit
-                and self.when_full is WhenFull.CUT
-            ):
+            if queue and client._queue_bytes + nbytes > limit and self.when_full is WhenFull.CUT:
                 client._cut()
                 client.frames_dropped += 1  # this frame
                 cut.append(client)
                 continue
             queue.append(item)
-            client._queue_bytes += item.nbytes
+            client._queue_bytes += nbytes
+            client._queue_frames += 1
+            queued = True
+        if queued and droppable and nbytes <= BATCH_FRAME_MAX_BYTES and not isinstance(data, tuple):
+            self._open = item  # the next small frames may join it
         return cut
+
+    def _join_open(self, data: Buffer, nbytes: int) -> bool:
+        """Append a small data frame to the open batch if exactly its holders accept it.
+
+        The holders are the clients whose queue ends with the open batch.
+        Every other client must be one that would not queue the frame (one
+        ending its stream, or dropping it for ``max_queue_size``, counted
+        here), and no holder may drop it or be cut by it; otherwise nothing
+        changes and False is returned.
+        """
+        item = self._open
+        if item is None or item.nbytes + nbytes > BATCH_MAX_BYTES:
+            return False
+        depth = self.max_queue_size
+        limit = self.max_pending_bytes if self.when_full is WhenFull.CUT else 0
+        holders = 0
+        for client in self._clients:
+            queue = client._queue
+            if queue and queue[-1] is item:
+                if client.ending is not None:
+                    return False
+                if depth and client._queue_frames - client._taken_frames >= depth:
+                    return False
+                if limit and client._queue_bytes + nbytes > limit:
+                    return False
+                holders += 1
+            elif client.ending is None:
+                if not depth or client._queue_frames - client._taken_frames < depth:
+                    return False  # it would queue the frame: it needs an item of its own
+        if not holders:
+            return False
+        batch = item.data
+        if item.ends is None:
+            batch = item.data = bytearray(batch)  # type: ignore[arg-type]
+            item.ends = [item.nbytes]
+        batch += data  # type: ignore[operator]
+        item.nbytes += nbytes
+        item.ends.append(item.nbytes)
+        item.frames += 1
+        for client in self._clients:
+            queue = client._queue
+            if queue and queue[-1] is item:
+                client._queue_bytes += nbytes
+                client._queue_frames += 1
+            elif client.ending is None:
+                client.frames_dropped += 1  # its queue is full (max_queue_size)
+        return True
 
     def blocking_client(self, nbytes: int) -> FanOutClient | None:
         """A client without room for ``nbytes`` more (WAIT mode), or ``None``.
@@ -481,8 +594,9 @@ class FanOut:
             return 0
         if reason is None:
             reason = client.ending or DisconnectReason.FINISHED
-        lost = len(client._queue)
+        lost = client._queue_frames
         client._taken = 0
+        client._taken_frames = 0
         client._discard(0)
         client.reason = reason
         if client in self._clients:
