@@ -518,20 +518,37 @@ class FanOut:
             self._open = item  # the next small frames may join it
         return cut
 
+    def join_batch(self, frame_type: int, data: Buffer) -> bool:
+        """Offer a small Timepoint or Scan frame by appending it to the open batch, if it can.
+
+        True when the frame was offered that way: no client is cut by it and
+        none needs waking (the clients holding the batch have not taken it
+        yet). False when nothing changed: the caller then uses :meth:`offer`
+        (for another frame type, a larger frame, a drop, a cut, a client
+        with no room in WAIT mode, or no open batch).
+        """
+        if frame_type not in _DATA_CODES or self._finished:
+            return False
+        nbytes = data.nbytes if isinstance(data, memoryview) else len(data)
+        if nbytes > BATCH_FRAME_MAX_BYTES or not self._join_open(data, nbytes):
+            return False
+        self._frames_offered += 1
+        return True
+
     def _join_open(self, data: Buffer, nbytes: int) -> bool:
         """Append a small data frame to the open batch if exactly its holders accept it.
 
         The holders are the clients whose queue ends with the open batch.
         Every other client must be one that would not queue the frame (one
         ending its stream, or dropping it for ``max_queue_size``, counted
-        here), and no holder may drop it or be cut by it; otherwise nothing
-        changes and False is returned.
+        here), and no holder may drop it or exceed ``max_pending_bytes``
+        with it; otherwise nothing changes and False is returned.
         """
         item = self._open
         if item is None or item.nbytes + nbytes > BATCH_MAX_BYTES:
             return False
         depth = self.max_queue_size
-        limit = self.max_pending_bytes if self.when_full is WhenFull.CUT else 0
+        limit = self.max_pending_bytes
         holders = 0
         for client in self._clients:
             queue = client._queue
@@ -540,7 +557,7 @@ class FanOut:
                     return False
                 if depth and client._queue_frames - client._taken_frames >= depth:
                     return False
-                if limit and client._queue_bytes + nbytes > limit:
+                if client._queue_bytes + nbytes > limit:
                     return False
                 holders += 1
             elif client.ending is None:

@@ -496,10 +496,15 @@ class G3NetworkSender:
 
         With ``wait`` (connect mode), return only once the frame is sent.
         """
+        fanout = self._fanout
+        if not wait and type(data) is bytes:
+            with self._lock:
+                if fanout.join_batch(frame_type, data):
+                    # Its writers have not taken the batch yet: nothing to wake.
+                    return
         connected = self._connected_client
         if connected is not None and connected.client.reason is not None:
             self._raise_lost()
-        fanout = self._fanout
         probe = self._pending_connection
         new_links: list[ClientConnection] | None = None
         with self._lock:
