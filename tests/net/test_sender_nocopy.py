@@ -1,7 +1,8 @@
 """Large frames sent without a private copy still go out exactly as they were given.
 
 A connecting sender sends a new large frame from the frame's own arrays and
-returns only once the socket has taken it; a listening sender keeps a copy.
+returns only once the socket has taken it; a listening sender sends it from
+the arrays too, frozen until no client holds them (see test_sender_frozen.py).
 Either way, a module that changes the frame after the sender returned it
 must not change the bytes a receiver gets.
 """
@@ -79,7 +80,7 @@ def test_listen_mode_frame_changed_before_client_reads_arrives_unchanged() -> No
         frame = large_frame(7)
         expected = encode_frame_bytes(frame)
         sender(frame)
-        scribble(frame)  # the client has not read anything yet
+        frame["data"][0] = -1.0  # through the object: it changes a copy of its own
         reader = Background(recv_all, client)
     finally:
         sender(G3Frame(G3FrameType.EndProcessing))

@@ -40,9 +40,10 @@ a transport with threads calls every method under one lock of its own.
 from __future__ import annotations
 
 import enum
+import weakref
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -157,7 +158,7 @@ class QueuedFrame:
     the only ones that a full queue may drop.
     """
 
-    __slots__ = ("data", "nbytes", "droppable", "frames", "ends")
+    __slots__ = ("data", "nbytes", "droppable", "frames", "ends", "__weakref__")
 
     def __init__(self, data: Buffer | tuple[Buffer, ...], nbytes: int, droppable: bool) -> None:
         self.data = data
@@ -466,14 +467,22 @@ class FanOut:
         self._accepted += 1
         return client
 
-    def offer(self, frame_type: int, data: Buffer | Sequence[Buffer]) -> list[FanOutClient]:
+    def offer(
+        self,
+        frame_type: int,
+        data: Buffer | Sequence[Buffer],
+        release: Callable[[], object] | None = None,
+    ) -> list[FanOutClient]:
         """Queue one serialized frame for every client; return the clients cut off by it.
 
         ``data`` is one buffer or a sequence of buffers (written in order,
         never joined). A small Timepoint or Scan frame (one buffer of at most
         :data:`BATCH_FRAME_MAX_BYTES`) is copied into the open batch when it
-        can join it (see the module's description). EndProcessing is not
-        queued: it finishes the fan-out (:meth:`finish`).
+        can join it (see the module's description). ``release``, if given,
+        is called once no client holds ``data`` any more (sent, dropped or
+        discarded everywhere), by whichever thread lets go of it last; such
+        a frame is never batched. EndProcessing is not queued: it finishes
+        the fan-out (:meth:`finish`).
         """
         if frame_type == _END:
             self.finish()
@@ -485,13 +494,20 @@ class FanOut:
         droppable = frame_type in _DATA_CODES
         if isinstance(data, (bytes, bytearray, memoryview)):
             nbytes = data.nbytes if isinstance(data, memoryview) else len(data)
-            if droppable and nbytes <= BATCH_FRAME_MAX_BYTES and self._join_open(data, nbytes):
+            if (
+                droppable
+                and release is None
+                and nbytes <= BATCH_FRAME_MAX_BYTES
+                and self._join_open(data, nbytes)
+            ):
                 return []
         else:
             data = tuple(data)
             nbytes = byte_length(data)
         self._open = None
         item = QueuedFrame(data, nbytes, droppable)
+        if release is not None:
+            weakref.finalize(item, release)
         if not droppable:
             self._metadata[frame_type] = item
         cut: list[FanOutClient] = []
@@ -514,7 +530,13 @@ class FanOut:
             client._queue_bytes += nbytes
             client._queue_frames += 1
             queued = True
-        if queued and droppable and nbytes <= BATCH_FRAME_MAX_BYTES and not isinstance(data, tuple):
+        if (
+            queued
+            and droppable
+            and release is None
+            and nbytes <= BATCH_FRAME_MAX_BYTES
+            and not isinstance(data, tuple)
+        ):
             self._open = item  # the next small frames may join it
         return cut
 

@@ -25,7 +25,16 @@ Two modes, chosen by ``hostname`` exactly as in spt3g:
   receive is discarded (counted), and its stream ends cleanly after the
   frame being sent, so it sees a normal end of stream and may reconnect
   (EndProcessing is not sent: it would stop a reconnecting recorder). Other
-  clients never notice.
+  clients never notice. A new frame of at least ``ZERO_COPY_MIN_BYTES`` is
+  sent from its own arrays, made read-only until no client holds their
+  bytes (:mod:`g3stream.net.frozen`): a later module changing the frame
+  through its objects changes a copy of its own, and one writing into the
+  arrays directly gets ``ValueError`` (read-only) while clients still hold
+  them; arrays that cannot be frozen are copied.
+
+In both modes consecutive small Timepoint and Scan frames are copied into
+one shared buffer that a client's writer takes whole when it is ready (see
+:mod:`g3stream.net.fanout`); nothing ever waits for a batch to fill.
 
 The sender is a tee: called with a frame it returns the frames to pass
 downstream, always all of them and in order, whatever the network does.
@@ -53,6 +62,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any
@@ -77,6 +87,7 @@ from g3stream.net.fanout import (
     WhenFull,
     byte_length,
 )
+from g3stream.net.frozen import frozen_parts
 from g3stream.net.sockets import (
     close_quietly,
     connect,
@@ -316,7 +327,7 @@ class G3NetworkSender:
                 if self._connected_client is not None:
                     self._send_connected(int(frame_type), frame)
                 else:
-                    self._dispatch(int(frame_type), serialize(frame))
+                    self._send_listening(int(frame_type), frame)
             return [frame]
         future = self._executor.submit(serialize, frame) if send else None
         self._in_flight.append((frame, future))
@@ -489,15 +500,45 @@ class G3NetworkSender:
         else:
             self._dispatch(frame_type, parts, wait=True)
 
+    def _send_listening(self, frame_type: int, frame: Any) -> None:
+        """Listen mode: queue ``frame`` for every client, a large new one without a copy.
+
+        A frame with its original bytes is queued as they are (immutable). A
+        new frame of at least ``ZERO_COPY_MIN_BYTES`` is queued as views of
+        its own arrays, made read-only until no client holds them (see
+        :mod:`g3stream.net.frozen`): a later module changing the frame
+        through its objects changes a copy, and writing into the arrays
+        directly raises ``ValueError``. Arrays that cannot be frozen (views
+        of other arrays, arrays with other views) are copied.
+        """
+        data = frame.original_bytes
+        if data is not None:
+            self._dispatch(frame_type, data)
+            return
+        parts = encode_frame(frame)
+        if len(parts) == 1 and isinstance(parts[0], bytes):
+            self._dispatch(frame_type, parts[0])
+        elif byte_length(parts) < ZERO_COPY_MIN_BYTES:
+            self._dispatch(frame_type, b"".join(parts))
+        else:
+            buffers, frozen = frozen_parts(parts)
+            self._dispatch(frame_type, buffers, release=frozen.release if len(frozen) else None)
+
     def _dispatch(
-        self, frame_type: int, data: Buffer | list[Buffer], *, wait: bool = False
+        self,
+        frame_type: int,
+        data: Buffer | list[Buffer],
+        *,
+        wait: bool = False,
+        release: Callable[[], object] | None = None,
     ) -> None:
         """Queue one serialized frame for every client.
 
         With ``wait`` (connect mode), return only once the frame is sent.
+        ``release`` is called once no client holds ``data`` any more.
         """
         fanout = self._fanout
-        if not wait and type(data) is bytes:
+        if release is None and not wait and type(data) is bytes:
             with self._lock:
                 if fanout.join_batch(frame_type, data):
                     # Its writers have not taken the batch yet: nothing to wake.
@@ -519,14 +560,14 @@ class G3NetworkSender:
                     cut = None
                 else:
                     before = client.queue_frames
-                    cut = self._offer_locked(frame_type, data)
+                    cut = self._offer_locked(frame_type, data, release)
                     # The frame's place in the stream, counted in frames sent.
                     target = client.frames_sent + client.queue_frames
                     if wait and client.queue_frames > before:
                         if not self._wait_until_sent(connected, target):
                             cut = None
             else:
-                cut = self._offer_locked(frame_type, data)
+                cut = self._offer_locked(frame_type, data, release)
         if cut is None:
             self._raise_lost()
         if new_links is not None or self._notes:
@@ -542,9 +583,14 @@ class G3NetworkSender:
                 )
             self._wake()
 
-    def _offer_locked(self, frame_type: int, data: Buffer | list[Buffer]) -> list[FanOutClient]:
+    def _offer_locked(
+        self,
+        frame_type: int,
+        data: Buffer | list[Buffer],
+        release: Callable[[], object] | None = None,
+    ) -> list[FanOutClient]:
         """Offer a frame and get the writers going (caller holds the lock)."""
-        cut = self._fanout.offer(frame_type, data)
+        cut = self._fanout.offer(frame_type, data, release)
         now = time.monotonic()
         direct = now - self._last_offer > DIRECT_SEND_GAP
         self._last_offer = now
