@@ -154,3 +154,17 @@ def test_arrays_that_cannot_be_frozen_are_copied_and_stay_writable() -> None:
 
 def seqs_of(data: bytes) -> list[int]:
     return [f["seq"] for f in decode_all(data)]
+
+
+def test_views_of_immutable_bytes_are_kept_and_other_memory_is_copied() -> None:
+    raw = np.arange(4, dtype=np.float64).tobytes()
+    readonly_view = np.frombuffer(raw, dtype=np.float64)  # memory of a bytes object
+    mutable = bytearray(raw)
+    parts, frozen = frozen_parts(
+        [b"head", memoryview(readonly_view).cast("B"), memoryview(mutable), bytearray(b"tail")]
+    )
+    assert len(frozen) == 0
+    assert isinstance(parts[1], memoryview) and parts[1].obj is readonly_view  # kept
+    assert [type(p) for p in parts[2:]] == [bytes, bytes]  # copied
+    mutable[:] = bytes(len(mutable))
+    assert b"".join(bytes(p) for p in parts) == b"head" + raw + raw + b"tail"

@@ -21,7 +21,6 @@ encodes, the bytes queued cannot change.
 
 from __future__ import annotations
 
-import ctypes
 import sys
 import threading
 from collections.abc import Sequence
@@ -51,10 +50,12 @@ class _Holder:
         self.array = np.zeros(2)
 
 
-# References to an array held by one attribute of its object and by the list
-# given to _reference_counts, counted as this interpreter counts them.
+# References, counted as this interpreter counts them, to an array held by one
+# attribute of its object and by the list given to _reference_counts; and to
+# an array held by that list only.
 _PROBE = _Holder()
 _BASELINE = _reference_counts([_PROBE.array])[0]
+_LIST_ONLY = _reference_counts([_PROBE.array[:]])[0]
 del _PROBE
 
 
@@ -84,56 +85,108 @@ class Frozen:
         return len(self._arrays)
 
 
-def _address(buffer: Buffer) -> int:
-    """Address of the first byte of ``buffer``."""
-    return int(np.frombuffer(buffer, dtype=np.uint8).ctypes.data)
+def _freeze(arr: np.ndarray, count: int, views: int) -> bool:
+    """Make ``arr`` read-only if nothing else can write to it (caller holds the lock).
 
-
-def _freeze(arr: np.ndarray, count: int) -> bool:
-    """Make ``arr`` read-only if nothing else can write to it (caller holds the lock)."""
+    ``views`` is the number of views of ``arr`` (or ``arr`` itself) the
+    caller holds in a list; every further reference means another view.
+    """
     entry = _frozen.get(id(arr))
     if entry is not None and entry[0] is arr:
         entry[1] += 1  # frozen for a frame still queued: now for this one too
         return True
     flags = arr.flags
-    if not flags.writeable or not flags.owndata or not flags.c_contiguous or count > _BASELINE:
+    if not flags.writeable or not flags.owndata or count > _BASELINE + views:
         return False
     flags.writeable = False
     _frozen[id(arr)] = [arr, 1]
     return True
 
 
-#: One buffer of a frame: kept as it is, or ``size`` bytes at ``offset`` in owner ``index``.
-_Piece = tuple[int, Buffer | None, int, int]
-
-
-def _locate(parts: list[Buffer], owners: list[np.ndarray]) -> list[_Piece]:
-    """Where each buffer lies (appending the arrays owning their memory to ``owners``).
-
-    Every view in ``parts`` is released and ``parts`` is emptied, so that
-    only references held elsewhere remain on the arrays.
-    """
-    pieces: list[_Piece] = []
-    index_of: dict[int, int] = {}
-    for part in parts:
-        owner: Any = part.obj if isinstance(part, memoryview) else part
-        if isinstance(owner, np.ndarray) and isinstance(owner.base, np.ndarray):
-            owner = owner.base  # numpy points every view at the array that owns the memory
+def _in_bytes(owner: Any) -> bool:
+    """True when ``owner``'s memory belongs to a ``bytes`` object (immutable)."""
+    while True:
         if isinstance(owner, bytes):
-            pieces.append((-1, part, 0, 0))  # immutable
-        elif not isinstance(owner, np.ndarray):
-            pieces.append((-1, bytes(part), 0, 0))  # memory of unknown owner: a private copy
+            return True
+        if isinstance(owner, memoryview) and owner.readonly:
+            owner = owner.obj
+        elif isinstance(owner, np.ndarray) and owner.base is not None:
+            owner = owner.base
         else:
-            index = index_of.get(id(owner))
-            if index is None:
-                index = index_of[id(owner)] = len(owners)
-                owners.append(owner)
-            with memoryview(part) as view:
-                pieces.append((index, None, _address(view) - owner.ctypes.data, view.nbytes))
-            if isinstance(part, memoryview):
-                part.release()
+            return False
+
+
+class _Layout:
+    """The buffers of one encoded frame, sorted by where their memory lies."""
+
+    __slots__ = ("pieces", "owners", "views", "exporters", "exporter_owner")
+
+    def __init__(self) -> None:
+        #: Per buffer: the buffer kept as it is, or the index of its exporter.
+        self.pieces: list[Buffer | int] = []
+        #: Arrays owning the memory of the exporters, and how many exporters view each.
+        self.owners: list[np.ndarray] = []
+        self.views: list[int] = []
+        #: Arrays the buffers viewed whole, and the index of the owner of each.
+        self.exporters: list[np.ndarray] = []
+        self.exporter_owner: list[int] = []
+
+
+def _locate(parts: list[Buffer]) -> _Layout:
+    """Sort the buffers of ``parts`` by their memory; release the views and empty ``parts``.
+
+    A buffer viewing the whole of a C-contiguous array is recorded as that
+    array (its exporter), and the view itself released: only references
+    held elsewhere then remain on the arrays. Buffers of immutable bytes are
+    kept; any other buffer is copied.
+    """
+    layout = _Layout()
+    pieces = layout.pieces
+    owner_index: dict[int, int] = {}
+    exporter_index: dict[int, int] = {}
+    ndarray = np.ndarray
+    for part in parts:
+        if type(part) is bytes:
+            pieces.append(part)  # immutable
+            continue
+        exporter: Any = part.obj if isinstance(part, memoryview) else part
+        base = exporter.base if type(exporter) is ndarray else None
+        if base is not None and type(base) is not ndarray and _in_bytes(base):
+            pieces.append(part)  # a view of immutable bytes
+            continue
+        if not (
+            type(exporter) is ndarray
+            and type(part) is memoryview
+            and part.nbytes == exporter.nbytes
+            and part.c_contiguous
+            and exporter.flags.c_contiguous
+        ):
+            # Memory of an unknown owner, or part of an array: a private copy.
+            pieces.append(part if _in_bytes(exporter) else bytes(part))
+            continue
+        index = exporter_index.get(id(exporter))
+        if index is None:
+            owner = exporter if base is None else base  # numpy's base is the owning array
+            if type(owner) is not ndarray:
+                pieces.append(bytes(part))
+                continue
+            at = owner_index.get(id(owner))
+            if at is None:
+                at = owner_index[id(owner)] = len(layout.owners)
+                layout.owners.append(owner)
+                layout.views.append(0)
+            layout.views[at] += 1
+            index = exporter_index[id(exporter)] = len(layout.exporters)
+            layout.exporters.append(exporter)
+            layout.exporter_owner.append(at)
+        try:
+            part.release()
+        except BufferError:  # something else uses this view: keep a copy instead
+            pieces.append(bytes(part))
+            continue
+        pieces.append(index)
     parts.clear()
-    return pieces
+    return layout
 
 
 def frozen_parts(parts: list[Buffer]) -> tuple[list[Buffer], Frozen]:
@@ -146,26 +199,26 @@ def frozen_parts(parts: list[Buffer]) -> tuple[list[Buffer], Frozen]:
     every other buffer is copied. Call :meth:`Frozen.release` once no client
     holds the buffers any more.
     """
-    owners: list[np.ndarray] = []
-    pieces = _locate(parts, owners)
+    layout = _locate(parts)
+    owners = layout.owners
+    exporters = layout.exporters
     with _lock:
         counts = _reference_counts(owners)
-        ok = [_freeze(arr, count) for arr, count in zip(owners, counts, strict=True)]
+        ok = [
+            _freeze(arr, count, views)
+            for arr, count, views in zip(owners, counts, layout.views, strict=True)
+        ]
+    # An exporter (a view made by the encoder) held anywhere else could write too.
+    exporter_counts = _reference_counts(exporters)
     out: list[Buffer] = []
-    frozen: list[np.ndarray] = []
-    views: dict[int, memoryview] = {}
-    for index, kept, offset, size in pieces:
-        if index < 0:
-            assert kept is not None
-            out.append(kept)
+    frozen = [arr for arr, good in zip(owners, ok, strict=True) if good]
+    for piece in layout.pieces:
+        if not isinstance(piece, int):
+            out.append(piece)
             continue
-        arr = owners[index]
-        if ok[index]:
-            whole = views.get(index)
-            if whole is None:
-                whole = views[index] = memoryview(arr).cast("B")  # type: ignore[arg-type]
-                frozen.append(arr)
-            out.append(whole[offset : offset + size])
-        else:  # a private copy, read from the memory the buffer viewed
-            out.append(ctypes.string_at(arr.ctypes.data + offset, size))
+        exporter = exporters[piece]
+        at = layout.exporter_owner[piece]
+        whole = memoryview(exporter).cast("B")  # type: ignore[arg-type]
+        safe = ok[at] and (exporter is owners[at] or exporter_counts[piece] <= _LIST_ONLY)
+        out.append(whole if safe else bytes(whole))
     return out, Frozen(frozen)

@@ -30,7 +30,9 @@ Two modes, chosen by ``hostname`` exactly as in spt3g:
   bytes (:mod:`g3stream.net.frozen`): a later module changing the frame
   through its objects changes a copy of its own, and one writing into the
   arrays directly gets ``ValueError`` (read-only) while clients still hold
-  them; arrays that cannot be frozen are copied.
+  them (for a metadata frame: while it is the latest of its type, kept for
+  the replay); arrays that cannot be frozen are copied. With
+  ``n_serializers`` frames are serialized into private copies instead.
 
 In both modes consecutive small Timepoint and Scan frames are copied into
 one shared buffer that a client's writer takes whole when it is ready (see
