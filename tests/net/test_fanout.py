@@ -483,3 +483,41 @@ def test_random_interleaving_keeps_every_stream_whole_and_every_count_exact(seed
     assert stats.frames_offered == offered
     total = sum(link.client.frames_sent + link.client.frames_dropped for link in links)
     assert total == stats.frames_sent + stats.frames_dropped
+
+
+# -- release of frames queued without a copy -------------------------------------------
+
+
+def test_release_runs_once_every_client_has_sent_or_dropped_the_frame() -> None:
+    fanout = FanOut()
+    released: list[int] = []
+    a = Link(fanout.add_client("a"))  # type: ignore[arg-type]
+    b = Link(fanout.add_client("b"))  # type: ignore[arg-type]
+    fanout.offer(int(S), [encoded(S, 0, 100)], lambda: released.append(0))
+    a.drain()
+    assert released == []  # b still holds it
+    b.pump(window=10)
+    assert released == []
+    b.drain()
+    assert released == [0]
+    fanout.offer(int(S), [encoded(S, 1, 100)], lambda: released.append(1))
+    assert released == [0]
+    fanout.remove(a.client, DisconnectReason.LOST)
+    fanout.remove(b.client, DisconnectReason.LOST)
+    assert released == [0, 1]  # discarded everywhere
+    fanout.offer(int(S), [encoded(S, 2, 100)], lambda: released.append(2))
+    assert released == [0, 1, 2]  # no client: nobody holds it
+
+
+def test_release_waits_for_a_send_in_progress_even_when_the_client_is_removed() -> None:
+    fanout = FanOut()
+    released: list[int] = []
+    client = fanout.add_client("c")
+    assert client is not None
+    fanout.offer(int(S), [encoded(S, 0, 100)], lambda: released.append(0))
+    buffers, size = client.take(256, 1 << 20)  # a transport is inside sendmsg()
+    fanout.remove(client, DisconnectReason.LOST)  # another thread aborts the client
+    assert released == []  # the buffers are still being read
+    client.acknowledge(size)  # the send returned
+    del buffers
+    assert released == [0]

@@ -207,6 +207,7 @@ class FanOutClient:
         "_taken",
         "_taken_frames",
         "_taken_bytes",
+        "_in_flight",
         "_queue_bytes",
         "_queue_frames",
         "_head_sent",
@@ -226,6 +227,9 @@ class FanOutClient:
         self._taken = 0  # items at the head handed out and not yet acknowledged
         self._taken_frames = 0  # the frames in them
         self._taken_bytes = 0  # their size
+        # The items taken, kept alive until acknowledged even if the client is
+        # removed meanwhile: a transport may still be reading their buffers.
+        self._in_flight: list[QueuedFrame] | None = None
         self._queue_bytes = 0  # bytes queued and not yet sent
         self._queue_frames = 0  # frames queued and not yet completely sent
         self._head_sent = 0  # frames of the head item (a batch) already completely sent
@@ -302,6 +306,7 @@ class FanOutClient:
                 last = item
         if last is self._fanout._open:
             self._fanout._open = None
+        self._in_flight = [first] if items == 1 else list(islice(queue, items))
         self._taken = items
         self._taken_frames = frames
         self._taken_bytes = size
@@ -313,6 +318,7 @@ class FanOutClient:
         What was taken and not sent is returned by the next :meth:`take`.
         """
         taken, self._taken = self._taken, 0
+        self._in_flight = None
         if self.reason is not None:
             return
         self.bytes_sent += nbytes
