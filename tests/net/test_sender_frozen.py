@@ -27,6 +27,7 @@ from g3stream import G3Frame, G3FrameType, G3Timestream, G3TimestreamMap, G3Vect
 from g3stream.codec.container import encode_frame_bytes
 from g3stream.frame import encode_frame
 from g3stream.net import G3NetworkSender
+from g3stream.net import frozen as frozen_module
 from g3stream.net.frozen import frozen_parts
 from g3stream.net.sender import ZERO_COPY_MIN_BYTES
 
@@ -168,3 +169,13 @@ def test_views_of_immutable_bytes_are_kept_and_other_memory_is_copied() -> None:
     assert [type(p) for p in parts[2:]] == [bytes, bytes]  # copied
     mutable[:] = bytes(len(mutable))
     assert b"".join(bytes(p) for p in parts) == b"head" + raw + raw + b"tail"
+
+
+def test_without_reference_counts_every_array_is_copied(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(frozen_module, "_COUNTED", False)  # as on an interpreter without them
+    frame = vector_frame(7)
+    expected = encode_frame_bytes(frame)
+    parts, frozen = frozen_parts(encode_frame(frame))
+    assert len(frozen) == 0 and np.asarray(frame["data"]).flags.writeable
+    np.asarray(frame["data"])[:] = 0.0
+    assert b"".join(bytes(p) for p in parts) == expected

@@ -38,8 +38,16 @@ _lock = threading.Lock()
 _frozen: dict[int, list[Any]] = {}
 
 
+#: Interpreters without reference counts (PyPy) cannot tell whether other views
+#: exist: there every buffer is copied.
+_COUNTED = hasattr(sys, "getrefcount")
+_UNKNOWN = 1 << 62  # a count that never passes the checks below
+
+
 def _reference_counts(arrays: Sequence[np.ndarray]) -> list[int]:
     """References to each array of a list made here (compared with :data:`_BASELINE`)."""
+    if not _COUNTED:  # pragma: no cover - CPython counts references
+        return [_UNKNOWN] * len(arrays)
     return [sys.getrefcount(a) for a in arrays]
 
 
@@ -54,8 +62,8 @@ class _Holder:
 # attribute of its object and by the list given to _reference_counts; and to
 # an array held by that list only.
 _PROBE = _Holder()
-_BASELINE = _reference_counts([_PROBE.array])[0]
-_LIST_ONLY = _reference_counts([_PROBE.array[:]])[0]
+_BASELINE = _reference_counts([_PROBE.array])[0] if _COUNTED else 0
+_LIST_ONLY = _reference_counts([_PROBE.array[:]])[0] if _COUNTED else 0
 del _PROBE
 
 
