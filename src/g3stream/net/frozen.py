@@ -2,7 +2,7 @@
 
 A listening sender cannot make the pipeline wait for its clients, so the
 frame it was given moves downstream while clients still read its bytes. To
-send those bytes from the frame's own arrays, :func:`freeze_arrays` makes
+send those bytes from the frame's own arrays, :func:`frozen_parts` makes
 them read-only until :meth:`Frozen.release` (called once no client holds the
 bytes any more). Meanwhile a later module that changes the frame through
 its objects (``ts[i] = x``, ``ts *= 2``, ``vec.append(x)``) changes a private
@@ -12,11 +12,12 @@ writing; a module that writes into the memory directly (``np.asarray(ts)[:]
 bytes being sent never change.
 
 An array is frozen only when nothing else can write to it: it owns its
-memory (not a view of a caller's array) and no other view of it exists (a
-view holds a reference to it; references are counted). :func:`stable_parts`
-then keeps as they are only the buffers whose memory is provably immutable
-(bytes, or a frozen array) and copies the others, so whatever an object
-encodes, the bytes queued cannot change.
+memory (not a view of a caller's array) and no view of it exists but those
+the encoder just made (a view holds a reference to the array it views;
+references are counted). Every buffer whose memory is not provably
+immutable (``bytes``, or a frozen array) is copied, so whatever an object
+encodes, the bytes queued cannot change. Writes through raw pointers
+(ctypes, C extensions ignoring the read-only flag) are beyond any check.
 """
 
 from __future__ import annotations
