@@ -18,6 +18,8 @@ less), the same convention as the other scripts, so ``compare_trees.py`` can
 compare two trees with it.  Each figure is the median of ``--repeat`` runs,
 the libraries taking turns.
 
+A run whose reader did not receive every byte is discarded (said so).
+
 Run:  python bench/bench_sender_cpu.py [--only small large] [--repeat 3]
 """
 
@@ -92,7 +94,12 @@ def role_sender(args: argparse.Namespace) -> None:
     if args.mode == "connect":
         sender = lib.G3NetworkSender(hostname="127.0.0.1", port=args.port)
     else:
-        sender = lib.G3NetworkSender(hostname="*", port=args.port)
+        # spt3g's queues are unbounded: give g3stream's byte cap room for the
+        # whole stream, so that a reader slowed by a busy machine is not cut off.
+        options = {"max_pending_bytes": 4 << 30, "close_timeout": LIMIT}
+        if args.impl == "spt3g":
+            options = {}
+        sender = lib.G3NetworkSender(hostname="*", port=args.port, **options)
         print("listening", flush=True)
     sys.stdin.readline()  # the client is connected
     if args.mode == "listen":
@@ -119,8 +126,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def frame_bytes(workload: str) -> int:
+    """Serialized size of one frame of ``workload`` (every frame has the same size)."""
+    from g3stream import core as g3core
+
+    if workload == "small":
+        frame = small_frames(g3core, 1)[0]
+    else:
+        frame = large_frames(g3core, 1, channel_data(4536))[0]
+    return len(frame.encoded())
+
+
 def run(impl: str, mode: str, workload: str, frames: int) -> float | None:
-    """CPU seconds per frame of one sender process, or None if it failed."""
+    """CPU seconds per frame of one sender process; None if it failed or lost frames."""
     here = os.path.abspath(__file__)
     port = 0
     drain: subprocess.Popen[str] | None = None
@@ -156,6 +174,9 @@ def run(impl: str, mode: str, workload: str, frames: int) -> float | None:
         sender.wait(LIMIT)
         drain.wait(LIMIT)
         if not line or not received.strip():
+            return None
+        if int(received) != frames * frame_bytes(workload):
+            print(f"  ({impl}, {mode}: the reader did not receive every frame)", flush=True)
             return None
         return float(json.loads(line)["cpu"]) / frames
     finally:
