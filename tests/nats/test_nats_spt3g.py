@@ -59,6 +59,21 @@ print(json.dumps(out))
 """
 
 
+def _accepted_connections(port: int) -> int:
+    """Established TCP connections to loopback ``port`` (a listener's side, from /proc)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
 def _stream_exists(server_url: str, stream: str) -> bool:
     import nats
 
@@ -105,6 +120,9 @@ def test_spt3g_sender_through_relay_into_jetstream_is_read_and_recorded_identica
             stderr=subprocess.PIPE,
         )
         wait_for(lambda: _stream_exists(nats_server.url, "DAQ"), 60, "the relay's stream")
+        # spt3g takes a waiting client in at its next frame: the relay must be
+        # connected before the frames start, not only have made its stream
+        wait_for(lambda: _accepted_connections(port) >= 1, 60, "the relay's connection")
         sender.stdin.write(b"go\n")
         sender.stdin.flush()
         _, err = relay.communicate(timeout=90)
