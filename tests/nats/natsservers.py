@@ -63,6 +63,10 @@ class NatsServer:
         self.binary = binary
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # ports picked here may be taken by another process before the server
+        # binds them: a first start then retries on new ones
+        self._own_ports = not values.get("port") and not values.get("http_port")
+        self._started_once = False
         self.port = int(values.pop("port", 0) or free_port())  # type: ignore[call-overload]
         self.http_port = int(values.pop("http_port", 0) or free_port())  # type: ignore[call-overload]
         self.store = self.workdir / "store"
@@ -72,11 +76,14 @@ class NatsServer:
             "store": self.store,
             **values,
         }
-        text = (CONFIG_DIR / template).read_text()
+        self._template = (CONFIG_DIR / template).read_text()
         self.config = self.workdir / "server.conf"
-        self.config.write_text(string.Template(text).substitute(self.values))
+        self._write_config()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.workdir / "server.log"
+
+    def _write_config(self) -> None:
+        self.config.write_text(string.Template(self._template).substitute(self.values))
 
     @property
     def url(self) -> str:
@@ -85,6 +92,22 @@ class NatsServer:
 
     def start(self, timeout: float = 30.0, wait_jetstream: bool = True) -> NatsServer:
         """Start the server and wait until it (and JetStream) answers."""
+        for _ in range(4):
+            try:
+                return self._start(timeout, wait_jetstream)
+            except RuntimeError as e:
+                if (
+                    self._started_once
+                    or not self._own_ports
+                    or "address already in use" not in str(e)
+                ):
+                    raise
+            self.port, self.http_port = free_port(), free_port()
+            self.values.update(port=self.port, http_port=self.http_port)
+            self._write_config()
+        return self._start(timeout, wait_jetstream)
+
+    def _start(self, timeout: float, wait_jetstream: bool) -> NatsServer:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [self.binary, "-c", str(self.config)],
@@ -94,6 +117,7 @@ class NatsServer:
             )
         path = "/healthz?js-enabled-only=true" if wait_jetstream else "/varz"
         wait_for(lambda: self._healthy(path), timeout, f"nats-server on port {self.port}")
+        self._started_once = True
         return self
 
     def healthy(self) -> bool:
