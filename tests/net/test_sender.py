@@ -7,7 +7,6 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,16 +39,6 @@ from g3stream.net.fanout import ClientStatistics
 
 END = G3FrameType.EndProcessing
 W, C, H = G3FrameType.Wiring, G3FrameType.Calibration, G3FrameType.Housekeeping
-
-
-@pytest.fixture
-def senders() -> Iterator[list[G3NetworkSender]]:
-    """Collects senders made by a test and closes them whatever happens."""
-    made: list[G3NetworkSender] = []
-    yield made
-    for sender in made:
-        sender.close_timeout = 0.1
-        sender.Close()
 
 
 def listen(senders: list[G3NetworkSender], **options: object) -> G3NetworkSender:

@@ -10,9 +10,7 @@ replay of a late client, exact statistics, and no waiting for a batch to fill.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
-import pytest
 from g3net_testutil import (
     TIMEOUT,
     Background,
@@ -34,16 +32,6 @@ from g3stream.net import G3NetworkSender
 from g3stream.net.fanout import BATCH_FRAME_MAX_BYTES
 
 END = G3FrameType.EndProcessing
-
-
-@pytest.fixture
-def senders() -> Iterator[list[G3NetworkSender]]:
-    """Collects senders made by a test and closes them whatever happens."""
-    made: list[G3NetworkSender] = []
-    yield made
-    for sender in made:
-        sender.close_timeout = 0.1
-        sender.Close()
 
 
 def small(frame_type: G3FrameType, seq: int, payload: int = 8) -> G3Frame:

@@ -6,7 +6,6 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from g3net_testutil import (
@@ -29,19 +28,6 @@ from g3stream.net.errors import G3SenderClosedError, G3SendTimeoutError
 from g3stream.net.fanout import DisconnectReason
 
 END = G3FrameType.EndProcessing
-
-
-@pytest.fixture
-def senders() -> Iterator[list[G3NetworkSender]]:
-    """Collects senders made by a test and closes them whatever happens."""
-    made: list[G3NetworkSender] = []
-    yield made
-    for sender in made:
-        sender.close_timeout = 0.1
-        try:
-            sender.Close()
-        except G3ConnectionError:
-            pass
 
 
 def test_connect_mode_peer_that_stops_reading_times_out(

@@ -175,6 +175,24 @@ def serialize(frame: Any) -> Buffer:
     return data  # type: ignore[no-any-return]
 
 
+def _fixed_bytes_or_parts(frame: Any) -> Buffer | list[Buffer]:
+    """``frame``'s bytes where nothing can change them, else its encoded parts.
+
+    Original bytes are immutable, and a small new frame is encoded into a
+    private copy; a large new frame gives its encoded buffers, which may be
+    views of the frame's own arrays (the caller decides how to keep them fixed).
+    """
+    data = frame.original_bytes
+    if data is not None:
+        return data
+    parts = encode_frame(frame)
+    if len(parts) == 1 and isinstance(parts[0], bytes):
+        return parts[0]
+    if byte_length(parts) < ZERO_COPY_MIN_BYTES:
+        return b"".join(parts)
+    return parts
+
+
 class G3NetworkSender:
     """Send frames over TCP to one receiver (connect mode) or many (listen mode).
 
@@ -490,17 +508,11 @@ class G3NetworkSender:
         socket has taken every byte of it: the frame goes downstream, where
         a module may change it, only after that.
         """
-        data = frame.original_bytes
-        if data is not None:
-            self._dispatch(frame_type, data)
-            return
-        parts = encode_frame(frame)
-        if len(parts) == 1 and isinstance(parts[0], bytes):
-            self._dispatch(frame_type, parts[0])
-        elif byte_length(parts) < ZERO_COPY_MIN_BYTES:
-            self._dispatch(frame_type, b"".join(parts))
+        data = _fixed_bytes_or_parts(frame)
+        if isinstance(data, list):
+            self._dispatch(frame_type, data, wait=True)
         else:
-            self._dispatch(frame_type, parts, wait=True)
+            self._dispatch(frame_type, data)
 
     def _send_listening(self, frame_type: int, frame: Any) -> None:
         """Listen mode: queue ``frame`` for every client, a large new one without a copy.
@@ -513,18 +525,12 @@ class G3NetworkSender:
         directly raises ``ValueError``. Arrays that cannot be frozen (views
         of other arrays, arrays with other views) are copied.
         """
-        data = frame.original_bytes
-        if data is not None:
-            self._dispatch(frame_type, data)
-            return
-        parts = encode_frame(frame)
-        if len(parts) == 1 and isinstance(parts[0], bytes):
-            self._dispatch(frame_type, parts[0])
-        elif byte_length(parts) < ZERO_COPY_MIN_BYTES:
-            self._dispatch(frame_type, b"".join(parts))
-        else:
-            buffers, frozen = frozen_parts(parts)
+        data = _fixed_bytes_or_parts(frame)
+        if isinstance(data, list):
+            buffers, frozen = frozen_parts(data)
             self._dispatch(frame_type, buffers, release=frozen.release if len(frozen) else None)
+        else:
+            self._dispatch(frame_type, data)
 
     def _dispatch(
         self,
