@@ -2,7 +2,7 @@
 
 Both paths use g3stream end to end: G3NetworkSender -> G3Reader(tcp://) for
 direct TCP; G3NatsSender -> a local nats-server with JetStream (file
-storage) -> NatsSource for JetStream.  Sender and readers run in threads of
+storage) -> G3Reader(nats://) for JetStream.  Sender and readers run in threads of
 this process (NATS adds each side's event-loop thread); the server is a
 separate process.  Figures are measured at the reader, first frame to last.
 
@@ -147,15 +147,12 @@ def nats(
         max_inflight_bytes=64 << 20,
         **{**SENDER_OPTIONS, **options},
     )
-    rs = [NatsSource(f"{url}?start=first", timeout=30) for _ in range(readers)]
+    # read as users read a stream, and as the TCP figures are: with G3Reader
+    rs = [G3Reader(f"{url}?start=first", timeout=30) for _ in range(readers)]
     results: list[dict] = [{}] * readers
 
     def read(k: int) -> None:
-        def nxt() -> G3Frame | None:
-            d = rs[k].next_delivery()
-            return None if d is None else g3stream.codec.container.decode_frame(d.data)
-
-        results[k] = _count(nxt, len(frames), on_frame)
+        results[k] = _count(_g3reader_next(rs[k]), len(frames), on_frame)
 
     threads = [threading.Thread(target=read, args=(k,)) for k in range(readers)]
     for t in threads:

@@ -18,9 +18,11 @@ from g3stream.nats.layout import (
     AssembledFrame,
     FrameAssembler,
     Rejected,
+    batch_starts,
     split_batch,
 )
 from g3stream.nats.recorder import DurableRecorder, journal_path, load_journal
+from g3stream.nats.sender import frame_position
 from g3stream.nats.source import Delivery
 
 TP = int(G3FrameType.Timepoint)
@@ -37,6 +39,24 @@ def test_assembler_splits_a_batch_into_its_frames_in_order():
     assert all(isinstance(o, AssembledFrame) for o in out)
     assert [int(decode_frame(o.data)["i"]) for o in out] == list(range(5))
     assert [(o.first_seq, o.index, o.count) for o in out] == [(7, k, 5) for k in range(5)]
+
+
+def test_assembler_keeps_a_batch_whole_unless_its_type_is_split():
+    encoded = [_encoded(i) for i in range(5)]
+    payload = b"".join(encoded)
+    headers = {HDR_TYPE: str(TP), HDR_BATCH: "5"}
+    (whole,) = FrameAssembler(whole_batches=True).add(7, headers, payload)
+    assert isinstance(whole, AssembledFrame)
+    assert (whole.data, whole.index, whole.count, whole.first_seq) == (payload, 0, 5, 7)
+    assert whole.starts == [sum(len(e) for e in encoded[:k]) for k in range(5)]
+    assert batch_starts(payload, 5) == whole.starts
+    split = list(
+        FrameAssembler(whole_batches=True, split_types=frozenset({TP})).add(7, headers, payload)
+    )
+    assert [o.data for o in split] == encoded  # type: ignore[union-attr]
+    # kept whole or not, a batch that is not what its header says is rejected whole
+    bad = list(FrameAssembler(whole_batches=True).add(8, headers, payload[:-3]))
+    assert len(bad) == 1 and isinstance(bad[0], Rejected) and bad[0].not_g3
 
 
 @pytest.mark.parametrize(
@@ -123,6 +143,23 @@ def test_sender_batches_data_frames_and_readers_get_every_frame(nats_server):
     assert kept == list(range(7, TOTAL, 7))
     with G3Reader(f"{url}?start=first&types=Calibration", timeout=1) as reader:
         assert [int(f["i"]) for f in reader] == [1000, 2000]
+
+
+def test_g3reader_names_each_frame_of_a_batch_by_its_message_and_index(nats_server):
+    url = f"{nats_server.url}/BATCHPOS"
+    _publish(url)
+    src = NatsSource(f"{url}?start=first")
+    try:
+        expected = [(d.sequence, d.index) for d in _all(src, TOTAL + 2)]
+    finally:
+        src.close()
+    assert max(index for _, index in expected) > 0
+    with G3Reader(f"{url}?start=first", timeout=1) as reader:
+        frames = list(reader)
+    assert [int(f["i"]) for f in frames if str(f.type) == "Timepoint"] == list(range(1, TOTAL))
+    named = [frame_position(f) for f in frames]
+    assert all(p is not None and p.source.startswith("nats:BATCHPOS:") for p in named)
+    assert [(p.major, p.minor) for p in named] == expected  # type: ignore[union-attr]
 
 
 def test_one_frame_per_message_when_batching_is_off(nats_server):

@@ -43,7 +43,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from g3stream.codec.container import scan_frame
+from g3stream._accel import accel
+from g3stream.codec.container import DEFAULT_MAX_FRAME_SIZE, scan_frame
 from g3stream.errors import G3FormatError
 from g3stream.frame import G3FrameType
 from g3stream.frametype import DATA_FRAME_TYPES
@@ -171,22 +172,41 @@ def parse_position(value: str | None) -> SourcePosition | None:
         return None
 
 
+def batch_starts(payload: bytes, count: int) -> list[int]:
+    """Where the ``count`` frames packed back to back in ``payload`` start; ValueError if not that.
+
+    Checks each frame's extent (its header and length fields), not its CRC:
+    the frames must end exactly at the payload's end.
+    """
+    starts: list[int] = []
+    pos, end = 0, len(payload)
+    fast = accel.scan if accel is not None else None
+    while pos < end:
+        if len(starts) >= count:
+            raise ValueError(f"batch holds more frames than its {HDR_BATCH} header says ({count})")
+        found = fast(payload, pos, end, DEFAULT_MAX_FRAME_SIZE) if fast is not None else None
+        if found is not None:
+            size = found[0]
+        else:
+            try:
+                scanned = scan_frame(payload, pos, end, pos)
+            except G3FormatError as exc:
+                raise ValueError(f"batch frame {len(starts)} is not a G3 frame: {exc}") from None
+            if isinstance(scanned, int):
+                raise ValueError(f"batch frame {len(starts)} is cut short")
+            size = scanned.size
+        starts.append(pos)
+        pos += size
+    if len(starts) != count:
+        raise ValueError(f"batch holds {len(starts)} frames, its {HDR_BATCH} header says {count}")
+    return starts
+
+
 def split_batch(payload: bytes, count: int) -> list[bytes]:
     """The ``count`` frames packed back to back in ``payload``; ValueError if it is not that."""
-    frames: list[bytes] = []
-    pos, end = 0, len(payload)
-    while pos < end:
-        try:
-            scanned = scan_frame(payload, pos, end, pos)
-        except G3FormatError as exc:
-            raise ValueError(f"batch frame {len(frames)} is not a G3 frame: {exc}") from None
-        if isinstance(scanned, int):
-            raise ValueError(f"batch frame {len(frames)} is cut short")
-        frames.append(payload[pos : pos + scanned.size])
-        pos += scanned.size
-    if len(frames) != count:
-        raise ValueError(f"batch holds {len(frames)} frames, its {HDR_BATCH} header says {count}")
-    return frames
+    starts = batch_starts(payload, count)
+    ends = [*starts[1:], len(payload)]
+    return [payload[a:b] for a, b in zip(starts, ends, strict=True)]
 
 
 @dataclass
@@ -196,6 +216,8 @@ class AssembledFrame:
     A frame of a batch has ``index`` (from 0) among the ``count`` frames of
     its message; a frame of its own message has ``index`` 0 and ``count`` 1.
     ``checked`` says the frame's extent was already verified (batch frames).
+    A whole batch kept in one piece has ``data`` the batch's payload, index
+    0 and ``starts`` the offsets of its ``count`` frames in it.
     """
 
     data: bytes
@@ -205,6 +227,7 @@ class AssembledFrame:
     index: int = 0
     count: int = 1
     checked: bool = False
+    starts: list[int] | None = None
 
 
 @dataclass
@@ -223,10 +246,16 @@ class FrameAssembler:
     :class:`AssembledFrame`, or a :class:`Rejected` for a message that is not
     a G3 frame or for an incomplete frame that another frame interrupted.
     Never yields half a frame or a mix of two frames.  Holds at most one
-    frame's parts.
+    frame's parts.  With ``whole_batches``, a batch whose type is not in
+    ``split_types`` is yielded whole: one :class:`AssembledFrame` holding
+    the batch's payload and its frames' ``starts``.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, whole_batches: bool = False, split_types: frozenset[int] = frozenset()
+    ) -> None:
+        self.whole_batches = whole_batches
+        self.split_types = split_types
         self._parts: list[bytes] = []
         self._frame_id: str | None = None
         self._count = 0
@@ -273,10 +302,17 @@ class FrameAssembler:
             return
         if batch > 1:
             yield from self._drop(seq)
+            whole = self.whole_batches and type_code not in self.split_types
             try:
-                frames = split_batch(payload, batch)
+                if whole:
+                    starts = batch_starts(payload, batch)
+                else:
+                    frames = split_batch(payload, batch)
             except ValueError as exc:
                 yield Rejected(f"message {seq}: {exc}", seq, True)
+                return
+            if whole:
+                yield AssembledFrame(payload, type_code, seq, seq, 0, batch, True, starts)
                 return
             for i, data in enumerate(frames):
                 yield AssembledFrame(data, type_code, seq, seq, i, batch, True)
@@ -322,6 +358,7 @@ __all__ = [
     "FrameAssembler",
     "Rejected",
     "batch_message_id",
+    "batch_starts",
     "data_stream",
     "data_subject",
     "data_subjects",

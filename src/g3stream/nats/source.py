@@ -29,7 +29,10 @@ with :meth:`NatsSource.next_delivery` instead.
   not at all (an incomplete one is counted in ``incomplete_frames``).
 * A batch (several frames in one message) is split back into its frames;
   filters and decimation apply to frames.  Sequences (``start=seq:N``,
-  :attr:`Delivery.sequence`, acknowledgements) name messages.
+  :attr:`Delivery.sequence`, acknowledgements) name messages.  A batch of
+  a type not decimated travels inside the source as one piece (its frames'
+  extents checked on arrival): ``read`` hands its frames on together, and
+  :meth:`NatsSource.next_delivery` splits it into frames as they are taken.
 
 Concurrency: a fetch task on the source's own event loop fills ``_ready``
 (bounded by ``max_buffer_bytes``); the reading thread takes from it under
@@ -42,6 +45,7 @@ import asyncio
 import logging
 import threading
 import time
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,11 +119,35 @@ class Delivery:
     count: int = 1
     #: The sequence of the frame's first message (its parts' first); 0 if unknown.
     first_sequence: int = 0
+    #: Inside the source only: where the frames ``index``, ``index + 1``, ... of
+    #: a batch kept in one piece start in ``data`` (None: ``data`` is one frame).
+    starts: tuple[int, ...] | None = None
 
     @property
     def message_done(self) -> bool:
-        """Whether this is the last frame of its message."""
-        return self.index == self.count - 1
+        """Whether this holds the last frame of its message."""
+        held = 1 if self.starts is None else len(self.starts)
+        return self.index + held == self.count
+
+    def frames(self) -> list[Delivery]:
+        """One delivery per frame held (itself when it holds one)."""
+        starts = self.starts
+        if starts is None:
+            return [self]
+        data = self.data
+        ends = [*starts[1:], len(data)]
+        return [
+            Delivery(
+                data[a:b],
+                self.type_code,
+                self.sequence,
+                self.snapshot,
+                self.index + k,
+                self.count,
+                self.first_sequence,
+            )
+            for k, (a, b) in enumerate(zip(starts, ends, strict=True))
+        ]
 
 
 @dataclass(frozen=True)
@@ -183,18 +211,22 @@ class NatsSource:
         self._view: memoryview | None = None
         self._pos = 0
         self._frames = self._bytes = self._snap = self._bad = self._decimated = self._resets = 0
-        self._assembler = FrameAssembler()
         self._keep_every = {int(t): int(n) for t, n in self.address.decimate}
+        self._assembler = FrameAssembler(True, frozenset(self._keep_every))
+        # frames of a batch taken whole by ``next_delivery`` and not returned yet
+        self._split: deque[Delivery] = deque()
         self._type_counts: dict[int, int] = {}
         self._last_seq = 0  # the last data-stream sequence taken from the consumer
         self._last_consumer_seq = 0
         self._read_seq = 0  # the last frame handed out by ``read``
+        self._acked_at = 0  # ``_frames`` when ``read`` last acknowledged
         self._ack_msgs: deque[tuple[int, Any]] = deque()
         #: Names the stream in positions: its name and creation time (set on start).
         self.identity = ""
         self._handed = 0  # bytes returned by ``read`` so far
-        # where the frames handed to ``read`` start, and their positions (oldest first)
-        self._positions: deque[tuple[int, SourcePosition]] = deque(maxlen=_MAX_POSITIONS)
+        # the deliveries handed to ``read`` that have positions (oldest first): where
+        # each starts and ends in the bytes handed out, and the delivery
+        self._positions: deque[tuple[int, int, Delivery]] = deque(maxlen=_MAX_POSITIONS)
         self._nc: Any = None
         self._psub: Any = None
         self._loop = LoopThread("g3nats-source")
@@ -538,6 +570,7 @@ class NatsSource:
                 frame.index,
                 frame.count,
                 frame.first_seq,
+                None if frame.starts is None else tuple(frame.starts),
             )
         )
 
@@ -649,29 +682,60 @@ class NatsSource:
                 pass
 
     # -- reading side ------------------------------------------------------
-    def next_delivery(self, timeout: float | None = None) -> Delivery | None:
-        """The next whole frame; None at the timeout (``timeout`` None: the source's own).
+    def _take(
+        self, timeout: float | None, max_bytes: int = 0, max_frames: int = 0
+    ) -> list[Delivery]:
+        """Deliveries ready; [] at the timeout.
 
-        Raises :class:`NotAG3FrameError` for a message that is not a frame.
+        At least one, then more while they fit in ``max_bytes`` in all and
+        (``max_frames`` non-zero) fewer than ``max_frames`` frames were taken.
+
+        Raises :class:`NotAG3FrameError` for a message that is not a frame
+        when it is the first one due.
         """
         if timeout is None:
             timeout = self.timeout
         deadline = None if timeout < 0 else time.monotonic() + timeout
         with self._cond:
-            while not self._ready:
+            ready = self._ready
+            while not ready:
                 if self._closed:
-                    return None
+                    return []
                 wait = 0.5 if deadline is None else deadline - time.monotonic()
                 if wait <= 0:
-                    return None
+                    return []
                 self._cond.wait(min(wait, 0.5))
-            item = self._ready.popleft()
+            item = ready.popleft()
             if isinstance(item, BaseException):
                 raise item
-            self._buffered -= len(item.data)
+            out = [item]
+            size = len(item.data)
+            frames = 1 if item.starts is None else len(item.starts)
+            while ready and (max_frames <= 0 or frames < max_frames):
+                item = ready[0]
+                if isinstance(item, BaseException) or size + len(item.data) > max_bytes:
+                    break
+                out.append(ready.popleft())  # type: ignore[arg-type]
+                size += len(item.data)
+                frames += 1 if item.starts is None else len(item.starts)
+            self._buffered -= size
+        return out
+
+    def next_delivery(self, timeout: float | None = None) -> Delivery | None:
+        """The next whole frame; None at the timeout (``timeout`` None: the source's own).
+
+        Raises :class:`NotAG3FrameError` for a message that is not a frame.
+        """
+        split = self._split
+        if not split:
+            got = self._take(timeout)
+            if not got:
+                return None
+            split.extend(got[0].frames())
+        d = split.popleft()
         self._frames += 1
-        self._bytes += len(item.data)
-        return item
+        self._bytes += len(d.data)
+        return d
 
     def read(self, max_bytes: int) -> bytes:
         """Up to ``max_bytes`` of the frames' bytes; ``b""`` at the timeout or after ``close``.
@@ -681,19 +745,37 @@ class NatsSource:
         """
         view = self._view
         if view is None or self._pos >= len(view):
-            d = self.next_delivery()
-            if d is None:
-                return b""
-            if self.address.durable and self._frames % _AUTO_ACK_EVERY == 0:
-                self.acknowledge(self._read_seq)  # the frames before this one were read whole
-            # the messages read whole: through this one's when it is its message's last frame
-            self._read_seq = d.sequence if d.message_done else d.sequence - 1
-            if d.first_sequence and not d.snapshot:
-                self._positions.append((self._handed, self.delivery_position(d)))
-            if len(d.data) <= max_bytes:
-                self._handed += len(d.data)
-                return d.data
-            view = self._view = memoryview(d.data)
+            if self.address.durable and self._frames - self._acked_at >= _AUTO_ACK_EVERY:
+                # G3Reader asks for more only once it has returned every frame of the
+                # earlier reads: those count as handled
+                self.acknowledge(self._read_seq)
+                self._acked_at = self._frames
+            if self._split:  # frames left by ``next_delivery``: hand them on first
+                got = list(self._split)
+                self._split.clear()
+            else:
+                # a durable consumer's frames are acknowledged between reads: every
+                # few hundred frames, a read ends
+                most = _AUTO_ACK_EVERY if self.address.durable else 0
+                got = self._take(None, max_bytes, most)
+                if not got:
+                    return b""
+            positions = self._positions
+            start = self._handed
+            for d in got:
+                self._frames += 1 if d.starts is None else len(d.starts)
+                # the messages read whole: through this one's when it holds its message's last frame
+                self._read_seq = d.sequence if d.message_done else d.sequence - 1
+                end = start + len(d.data)
+                if d.first_sequence and not d.snapshot:
+                    positions.append((start, end, d))
+                start = end
+            data = got[0].data if len(got) == 1 else b"".join([d.data for d in got])
+            self._bytes += len(data)
+            if len(data) <= max_bytes:
+                self._handed += len(data)
+                return data
+            view = self._view = memoryview(data)
             self._pos = 0
         chunk = bytes(view[self._pos : self._pos + max_bytes])
         self._pos += len(chunk)
@@ -718,11 +800,23 @@ class NatsSource:
         start.  Offsets are asked in increasing order; earlier ones are forgotten.
         """
         positions = self._positions
-        while positions and positions[0][0] < offset:
+        while positions and positions[0][1] <= offset:
             positions.popleft()
-        if positions and positions[0][0] == offset:
-            return positions.popleft()[1]
-        return None
+        if not positions:
+            return None
+        start, _, d = positions[0]
+        if offset < start:
+            return None
+        starts = d.starts
+        if starts is None:
+            if offset != start:
+                return None
+            positions.popleft()
+            return self.delivery_position(d)
+        k = bisect_left(starts, offset - start)
+        if k == len(starts) or starts[k] != offset - start:
+            return None
+        return SourcePosition(self.identity, d.first_sequence or d.sequence, d.index + k)
 
     def acknowledge(self, sequence: int) -> None:
         """Tell a durable consumer that every frame up to ``sequence`` is durably handled."""
