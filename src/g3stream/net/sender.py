@@ -546,15 +546,17 @@ class G3NetworkSender:
         ``release`` is called once no client holds ``data`` any more.
         """
         fanout = self._fanout
-        if release is None and not wait and type(data) is bytes:
-            with self._lock:
-                if fanout.join_batch(frame_type, data):
-                    # Its writers have not taken the batch yet: nothing to wake.
-                    return
         connected = self._connected_client
         if connected is not None and connected.client.reason is not None:
             self._raise_lost()
         probe = self._pending_connection
+        # A small frame joins the open batch, unless a client is waiting to be
+        # accepted: a client connected before a frame must receive it.
+        if release is None and not wait and type(data) is bytes and (probe is None or not probe()):
+            with self._lock:
+                if fanout.join_batch(frame_type, data):
+                    # Its writers have not taken the batch yet: nothing to wake.
+                    return
         new_links: list[ClientConnection] | None = None
         with self._lock:
             if probe is not None and probe() and time.monotonic() >= self._accept_paused_until:
