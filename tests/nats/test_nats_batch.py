@@ -204,3 +204,23 @@ def test_recorder_stopped_inside_a_batch_resumes_without_loss_or_repeat(
     assert numbers == [
         (str(decode_frame(d.data).type), int(decode_frame(d.data)["i"])) for d in got
     ]
+
+
+def test_batches_respect_their_frame_and_byte_bounds(nats_server):
+    # frames queued while the publisher is busy join the open batch only within both bounds
+    one = len(_encoded(1))
+    for name, options, most in (
+        ("BOUNDFRAMES", {"max_batch_frames": 7}, 7),
+        ("BOUNDBYTES", {"max_batch_bytes": 5 * one}, 5),
+    ):
+        url = f"{nats_server.url}/{name}"
+        stats = _publish(f"{url}?max_bytes={16 << 20}", **options).statistics()
+        assert stats.frames_sent == TOTAL + 2
+        src = NatsSource(f"{url}?start=first")
+        try:
+            got = _all(src, TOTAL + 2)
+        finally:
+            src.close()
+        assert max(d.count for d in got) == most
+        decoded = [decode_frame(d.data) for d in got]
+        assert [int(f["i"]) for f in decoded if str(f.type) == "Timepoint"] == list(range(1, TOTAL))

@@ -11,7 +11,11 @@ Concurrency contract:
 * The pipeline thread only appends to ``_queue`` and waits on ``_cond``
   while ``_inflight_bytes`` (frames handed over, not yet acknowledged)
   would pass ``max_inflight_bytes``: memory stays bounded whatever the
-  server does.
+  server does.  Once the publisher no longer skips or anchors frames, a
+  small data frame that may join the queue's last item (an *open batch*:
+  same type and source, within the batch bounds) is appended to that
+  item's bytes instead of being queued alone; the publisher takes the
+  whole batch with the queue.  The publisher is woken only when it is idle.
 * Everything else runs on the sender's own event loop (a
   :class:`~g3stream.nats.connection.LoopThread`): the publisher task moves
   queued frames to the server (pipelined, acknowledgements awaited later);
@@ -101,9 +105,9 @@ class NatsSenderStatistics:
     peak_inflight_bytes: int
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
-    data: bytes
+    data: bytes | bytearray
     type_code: int
     msg_id: str
     size: int
@@ -116,6 +120,9 @@ class _Item:
     members: list[_Item] | None = None  # a batch's frames
     #: A frame in parts whose first parts the stream holds: (first part to send, parts).
     resume_part: tuple[int, int] = (0, 0)
+    #: An open batch: the pipeline thread appends the data frames that follow it
+    #: (``data`` a bytearray, ``msg_id`` its first frame's id) until the publisher takes it.
+    open: bool = False
 
     @property
     def source(self) -> str | None:
@@ -163,13 +170,6 @@ def message_id(frame: G3Frame, fallback: str) -> str:
     """
     pos = frame_position(frame)
     return fallback if pos is None else str(pos)
-
-
-def _payload(frame: G3Frame) -> bytes:
-    raw = frame.original_bytes
-    if raw is None:
-        return b"".join(encode_frame(frame))
-    return raw if isinstance(raw, bytes) else bytes(raw)
 
 
 class G3NatsSender:
@@ -243,7 +243,8 @@ class G3NatsSender:
         self._msg_id = msg_id
         self.max_batch_frames = max(1, int(max_batch_frames))
         self.max_batch_bytes = int(max_batch_bytes)
-        self._cond = threading.Condition()
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
         self._queue: deque[_Item] = deque()
         self._inflight = 0
         self._peak = 0
@@ -264,6 +265,10 @@ class G3NatsSender:
         self._resume: _Resume | None = None  # what the stream holds of a source
         self._stored_seq = 0  # the stream's last sequence when ``_resume`` was read
         self._anchored = False  # a message of this run was stored afresh
+        #: Set once the publisher neither skips nor anchors frames any more: from
+        #: then on the pipeline thread packs small data frames into open batches.
+        self._packing = False
+        self._pack_limit = 0
         self._started_at: SourcePosition | None = None
         self._nc: Any = None
         self._js: Any = None
@@ -289,6 +294,7 @@ class G3NatsSender:
         self._js = self._nc.jetstream(timeout=self.ack_timeout, publish_async_max_pending=1 << 30)
         await ensure_streams(self._js, addr)
         self._part_size = max(1024, int(self._nc.max_payload) - HEADER_ROOM)
+        self._pack_limit = min(self.max_batch_bytes, self._part_size)
         await self._load_ranks()
         await self._load_resume()
         self._started_at = self._resume.position if self._resume is not None else None
@@ -453,6 +459,15 @@ class G3NatsSender:
                     await self._send(item)
                     self._unacked.append(item)
                     self._item_added.set()
+                if (
+                    not self._packing
+                    and self._anchored
+                    and self._resume is None
+                    and self.max_batch_frames > 1
+                ):
+                    # nothing is skipped or anchored any more: whole batches may form upstream
+                    with self._mutex:
+                        self._packing = True
             if closing and not items:
                 return
 
@@ -582,8 +597,18 @@ class G3NatsSender:
         self._last_id = last_id
         return "stored"
 
+    @staticmethod
+    def _close_batch(item: _Item) -> _Item:
+        """An open batch taken from the queue, as the message it is published as."""
+        item.open = False
+        item.data = bytes(item.data)
+        item.msg_id = batch_message_id(item.msg_id, item.frames)
+        return item
+
     def _batches(self, items: list[_Item]) -> list[_Item]:
         """``items`` with runs of small data frames of one type packed into batches, in order."""
+        if len(items) == 1 and items[0].open:
+            return [self._close_batch(items[0])]
         if self.max_batch_frames <= 1 or len(items) < 2:
             return items
         limit = min(self.max_batch_bytes, self._part_size)
@@ -610,6 +635,11 @@ class G3NatsSender:
             run.clear()
 
         for item in items:
+            if item.open:
+                flush()
+                size = 0
+                out.append(self._close_batch(item))
+                continue
             if not item.batchable or item.size > limit:
                 flush()
                 size = 0
@@ -879,38 +909,73 @@ class G3NatsSender:
 
     def Process(self, frame: G3Frame) -> list[G3Frame]:
         """Publish ``frame`` (EndProcessing closes the sender) and return ``[frame]``."""
-        if int(frame.type) == _END:
+        code = int(frame.type)
+        if code == _END:
             self.Close()
             return [frame]
         if self._closed:
             raise G3NatsError(f"{self.address.display}: the sender is closed")
-        data = _payload(frame)
+        raw = frame.original_bytes
+        if raw is None:
+            data = b"".join(encode_frame(frame))
+        else:
+            data = raw if isinstance(raw, bytes) else bytes(raw)
         self._counter += 1
-        fallback = f"{self._run_id}-{self._counter}"
-        code = int(frame.type)
-        mid = self._msg_id(frame, fallback)
+        counter = self._counter
         pos = frame_position(frame)
-        if pos is not None and mid != str(pos):
-            pos = None  # named by the caller's function: not by its position
-        item = _Item(
-            data,
-            code,
-            mid,
-            len(data),
-            batchable=(mid == fallback or pos is not None) and not is_metadata(code),
-            position=pos,
-        )
-        with self._cond:
-            while self._error is None and (
-                (self._inflight > 0 and self._inflight + item.size > self.max_inflight_bytes)
+        mid: str | None = None  # the default id is made only when the frame opens a message
+        if self._msg_id is message_id:
+            batchable = not is_metadata(code)
+        else:
+            fallback = f"{self._run_id}-{self._counter}"
+            mid = self._msg_id(frame, fallback)
+            if pos is not None and mid != str(pos):
+                pos = None  # named by the caller's function: not by its position
+            batchable = (pos is not None or mid == fallback) and not is_metadata(code)
+        size = len(data)
+        item: _Item | None = None
+        with self._mutex:  # the condition's own lock, entered without Python-level calls
+            if self._error is not None or (
+                (self._inflight > 0 and self._inflight + size > self.max_inflight_bytes)
                 or self._inflight_frames >= self.max_inflight_frames
             ):
-                self._cond.wait(0.5)
-            self._raise_error()
-            self._inflight += item.size
+                while self._error is None and (
+                    (self._inflight > 0 and self._inflight + size > self.max_inflight_bytes)
+                    or self._inflight_frames >= self.max_inflight_frames
+                ):
+                    self._cond.wait(0.5)
+                self._raise_error()
+            self._inflight += size
             self._inflight_frames += 1
-            self._peak = max(self._peak, self._inflight)
-            self._queue.append(item)
+            if self._inflight > self._peak:
+                self._peak = self._inflight
+            queue = self._queue
+            if self._packing and batchable and size <= self._pack_limit:
+                last = queue[-1] if queue else None
+                if (
+                    last is not None
+                    and last.open
+                    and last.type_code == code
+                    and last.frames < self.max_batch_frames
+                    and last.size + size <= self._pack_limit
+                    and last.source == (None if pos is None else pos.source)
+                ):
+                    last.data += data  # type: ignore[operator]
+                    last.frames += 1
+                    last.size += size
+                    last.position = pos
+                else:
+                    if mid is None:
+                        mid = f"{self._run_id}-{counter}" if pos is None else str(pos)
+                    item = _Item(
+                        bytearray(data), code, mid, size, batchable=True, position=pos, open=True
+                    )
+            else:
+                if mid is None:
+                    mid = f"{self._run_id}-{counter}" if pos is None else str(pos)
+                item = _Item(data, code, mid, size, batchable=batchable, position=pos)
+            if item is not None:
+                queue.append(item)
             if not self._wake_pending:
                 self._wake_pending = True
                 self._loop.call(self._wake.set)
