@@ -328,8 +328,10 @@ def test_stats_ends_with_the_stream_and_reports_unreachable(tmp_path: Path, back
 def test_demo_runs_and_ends_by_itself(background) -> None:
     demo = background(["demo", "--duration", "2", "--interval", "0.5"])
     demo.wait_for_line(r"serving on port \d+")
-    m = demo.wait_for_line(r"demo finished: received (\d+) frames")
+    m = demo.wait_for_line(r"demo finished: received (\d+) frames .*; (\d+) frames sent")
     assert int(m.group(1)) > 100
+    # the monitor connects before the DAQ starts: it receives every frame sent
+    assert int(m.group(1)) == int(m.group(2))
     assert demo.wait() == 0
     assert any("Timepoint:" in line and "Scan:" in line for line in demo.stdout_lines)
     assert "Traceback" not in demo.stderr

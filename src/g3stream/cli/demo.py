@@ -98,8 +98,9 @@ class DemoServer:
     def stop(self, timeout: float = 5.0) -> None:
         """Halt the DAQ, let the sender flush and close, and wait for the thread."""
         self.sim.halt()
-        self._thread.join(timeout)
-        if self._thread.is_alive():
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout)
+        if self._thread.is_alive() or self._thread.ident is None:
             close_module(self.sender)
 
 
@@ -120,18 +121,22 @@ def run(args: argparse.Namespace) -> int:
         f"serving on port {server.port}; monitor reading {url}",
         flush=True,
     )
-    server.start()
     board = RateBoard()
     monitor = StreamMonitor(url, board, timeout=10.0)
     try:
+        # the monitor connects first, so it receives every frame the DAQ sends
         monitor.start()
+        server.start()
         with RateDisplay(board, f"g3stream demo - monitor of {url}") as display:
-            snap = show_until_done(monitor, display, args.interval, args.duration)
+            show_until_done(monitor, display, args.interval, args.duration)
     except KeyboardInterrupt:
-        snap = board.snapshot()
+        pass
     finally:
         server.stop()
+        # the frames still on their way, and the stream's end, reach the monitor
+        monitor.done.wait(5.0)
         monitor.stop()
+    snap = board.snapshot()
     if server.error is not None:
         raise server.error
     print(
