@@ -208,7 +208,7 @@ def check_credentials_file(addr: NatsAddress) -> None:
         import nkeys  # noqa: F401  (nats-py signs the server's challenge with it)
     except ImportError:  # pragma: no cover - depends on the installation
         raise G3NatsError(
-            "credentials files need the nkeys package: pip install 'g3stream[nats]'"
+            "credentials files need the nkeys package: pip install 'g3stream[nats-creds]'"
         ) from None
 
 
