@@ -630,6 +630,17 @@ class G3NetworkSender:
             raise G3SendTimeoutError(f"connection to {where}: {link.error}")
         raise G3ConnectionLostError(f"connection to {where} lost: {link.error}")
 
+    def _wait_on(self, link: ClientConnection) -> None:
+        """Connect mode: release the lock until ``link``'s writer has made progress."""
+        link.producer_waiting = True
+        link.room.clear()
+        self._lock.release()
+        try:
+            link.room.wait()
+        finally:
+            self._lock.acquire()
+            link.producer_waiting = False
+
     def _wait_until_sent(self, link: ClientConnection, frames: int) -> bool:
         """Connect mode: wait (releasing the lock) until ``frames`` frames are sent.
 
@@ -639,14 +650,7 @@ class G3NetworkSender:
         while client.frames_sent < frames:
             if client.reason is not None:
                 return False
-            link.producer_waiting = True
-            link.room.clear()
-            self._lock.release()
-            try:
-                link.room.wait()
-            finally:
-                self._lock.acquire()
-                link.producer_waiting = False
+            self._wait_on(link)
         return True
 
     def _wait_for_room(self, nbytes: int) -> None:
@@ -659,14 +663,7 @@ class G3NetworkSender:
             link = self._link_of(blocker)
             if link is None:  # pragma: no cover - a client always has its link
                 return
-            link.producer_waiting = True
-            link.room.clear()
-            self._lock.release()
-            try:
-                link.room.wait()
-            finally:
-                self._lock.acquire()
-                link.producer_waiting = False
+            self._wait_on(link)
             if blocker.reason is not None:
                 return
 
