@@ -184,7 +184,7 @@ def workload(name: str, frames: list[Any], directory: str, repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=60, help="large frames (8 MB each)")
+    parser.add_argument("--frames", type=int, default=200, help="large frames (8 MB each)")
     parser.add_argument("--small", type=int, default=100_000, help="small frames")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
