@@ -217,9 +217,10 @@ keys = st.text(st.characters(exclude_categories=["Cs"]), min_size=0, max_size=6)
 @st.composite
 def map_specs(draw: Any) -> list[tuple[str, np.ndarray, int]]:
     names = draw(st.lists(keys, unique=True, max_size=6))
-    dtype = draw(st.sampled_from([np.float64, np.float32, np.int32, np.int64]))
-    n = draw(st.integers(0, 40))
-    return [(k, draw(hnp.arrays(dtype, n)), draw(st.integers(0, 12))) for k in names]
+    # small members are inlined, members of 4 kB and more are written as views
+    n = draw(st.integers(0, 40) | st.sampled_from([511, 512, 1500]))
+    dtypes = st.sampled_from([np.float64, np.float32, np.int32, np.int64])
+    return [(k, draw(hnp.arrays(draw(dtypes), n)), draw(st.integers(0, 12))) for k in names]
 
 
 def build_both(spec: list[tuple[str, np.ndarray, int]], share: bool) -> tuple[Any, Any]:
@@ -260,6 +261,74 @@ def test_frames_equal_reference(tmp_path_factory: Any, spec: Any, share: bool) -
     assert str(back["m"]) == str(ref)
     if share and len(spec) >= 2:
         assert back["m"][spec[-1][0]] is back["m"][spec[0][0]]
+
+
+def reference_bytes(core: Any, tsm: Any, path: Path) -> bytes:
+    frame = core.G3Frame(core.G3FrameType.Scan)
+    frame["m"] = tsm
+    writer = core.G3Writer(str(path))
+    writer(frame)
+    del writer
+    return path.read_bytes()
+
+
+def test_members_of_every_layout_match_reference(tmp_path: Path) -> None:
+    """Contiguous or strided, large or small, shared, with distinct times: as spt3g writes them."""
+    core = pytest.importorskip("spt3g.core")
+    block = np.asfortranarray(np.arange(3000.0).reshape(3, 1000))
+    rows = G3TimestreamMap(["row0", "row1", "row2"], block, 7, 8, "Voltage", copy_data=False)
+    assert not np.asarray(rows["row1"]).flags.c_contiguous  # members are strided views
+    members = [
+        ("big", np.linspace(0, 1, 2000)),
+        ("small32", np.arange(7, dtype=np.float32)),
+        ("i64", np.arange(900, dtype=np.int64)),
+        ("i32", np.arange(1200, dtype=np.int32)),
+    ]
+    ref, mine = core.G3TimestreamMap(), G3TimestreamMap()
+    for i, (key, data) in enumerate(members):
+        r = core.G3Timestream(data)
+        r.units = core.G3TimestreamUnits.values[i % 3]
+        r.start, r.stop = core.G3Time(10 * i), core.G3Time(10 * i + 5)
+        ref[key] = r
+        mine[key] = G3Timestream(data, i % 3, 10 * i, 10 * i + 5)
+        if i == 1:  # strided rows between contiguous members
+            for name in ("row0", "row1"):
+                r = core.G3Timestream(np.ascontiguousarray(rows[name]))
+                r.units = core.G3TimestreamUnits.Voltage
+                r.start, r.stop = core.G3Time(7), core.G3Time(8)
+                ref[name] = r
+                mine[name] = rows[name]
+    ref["again"], mine["again"] = ref["big"], mine["big"]
+    ref["last"] = core.G3Timestream(np.ones(600))
+    mine["last"] = G3Timestream(np.ones(600))
+    ours = G3Frame(G3FrameType.Scan)
+    ours["m"] = mine
+    assert encode_frame_bytes(ours) == reference_bytes(core, ref, tmp_path / "ref.g3")
+
+
+def test_plain_members_after_a_compressed_one(tmp_path: Path) -> None:
+    """A FLAC member first, plain ones after it: spt3g reads back every value."""
+    core = pytest.importorskip("spt3g.core")
+    counts = G3Timestream(np.arange(3000, dtype=np.int32) % 97, "Counts", 1, 2)
+    counts.SetFLACCompression(5)
+    m = G3TimestreamMap()
+    m["flac"] = counts
+    m["plain"] = G3Timestream(np.linspace(-1, 1, 3000), "Power", 3, 4)
+    m["flac again"] = counts
+    m["plain32"] = G3Timestream(np.arange(5000, dtype=np.float32), None, 5, 6)
+    f = G3Frame(G3FrameType.Scan)
+    f["m"] = m
+    path = tmp_path / "mine.g3"
+    path.write_bytes(encode_frame_bytes(f))
+    (back,) = list(core.G3File(str(path)))
+    assert list(back["m"].keys()) == list(m.keys())
+    for key, ts in m.items():
+        np.testing.assert_array_equal(np.asarray(back["m"][key]), np.asarray(ts))
+        assert (back["m"][key].start.time, back["m"][key].stop.time) == (
+            ts.start.time,
+            ts.stop.time,
+        )
+    assert str(back["m"]["plain"].units) == "Power"
 
 
 def test_reference_reads_maps_written_here(tmp_path: Path) -> None:

@@ -455,7 +455,43 @@ class ArchiveWriter:
         else:
             self._cur += a.tobytes()
 
+    def head_and_array(self, head: Buffer, arr: np.ndarray) -> None:
+        """``head``'s bytes, then the bytes of ``arr`` as they are (a view if large).
+
+        For callers that have packed an element's fixed fields themselves and
+        checked that ``arr`` is 1-D, C-contiguous and already in the
+        archive's byte order; the result is that of :meth:`raw` and
+        :meth:`array` called in turn.
+        """
+        self._cur += head
+        if arr.nbytes >= _INLINE_LIMIT:
+            self._keep.append(arr)
+            self._parts.append(memoryview(arr).cast("B"))  # type: ignore[arg-type]
+            self._cur = bytearray()
+            self._parts.append(self._cur)
+        else:
+            self._cur += memoryview(arr).cast("B")  # type: ignore[arg-type]
+
     # -- versions and pointers -----------------------------------------
+    def announced(self, chain: tuple[tuple[str, int], ...]) -> builtins.bool:
+        """Whether every class of ``chain`` already had its version written."""
+        return all(name in self._versions for name, _ in chain)
+
+    def claim_direct(self, obj: object) -> bytes | None:
+        """The bytes that open a direct pointer to ``obj`` written for the first time.
+
+        ``None`` if ``obj`` was written before: the caller then writes the
+        pointer with :meth:`pointer`.  Otherwise ``obj`` now has its id, and
+        the caller writes these bytes followed by the object's data (its
+        classes' versions already announced, see :meth:`announced`).
+        """
+        if id(obj) in self._pointers:
+            return None
+        pid = len(self._pointers) + 1
+        self._pointers[id(obj)] = pid
+        self._keep.append(obj)
+        return self._fmt["I"].pack(POINTER_DIRECT) + self._fmt["I"].pack(pid | POINTER_NEW)
+
     def version(self, name: str, version: int) -> None:
         """Announce the class version of ``name`` if this archive has not yet."""
         if name not in self._versions:

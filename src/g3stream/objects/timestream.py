@@ -17,6 +17,8 @@ import enum
 import itertools
 import math
 import operator
+import struct
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,7 +39,7 @@ from .vectors import G3VectorBool, G3VectorInt, G3VectorTime
 if TYPE_CHECKING:
     from ..cereal import ArchiveReader, ArchiveWriter
 
-__all__ = ["G3Timestream", "G3TimestreamUnits", "G3TimestreamError"]
+__all__ = ["G3Timestream", "G3TimestreamUnits", "G3TimestreamError", "write_members"]
 
 
 # The enum has a member called "None", which cannot be spelled in a class body;
@@ -88,6 +90,11 @@ _CODE_DTYPES: dict[int, np.dtype] = {
 }
 _DTYPE_CODES = {dt: code for code, dt in _CODE_DTYPES.items()}
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+#: an uncompressed timestream's fields before its samples, once its classes are
+#: announced: units, start, stop, compression level (0), data-type code, sample count
+_PLAIN_FIELDS = struct.Struct("<IqqBIQ")
+_pack_u64 = struct.Struct("<Q").pack
+_LITTLE_HOST = sys.byteorder == "little"
 
 
 def _units_value(units: Any) -> int:
@@ -961,3 +968,35 @@ def _format_rate(n: int, span: int) -> str:
     if math.isinf(rate):
         return "inf" if rate > 0 else "-inf"
     return f"{rate:.1f}"
+
+
+def write_members(w: ArchiveWriter, members: dict[str, G3Timestream]) -> None:
+    """Write a timestream map's members: each key, then a direct pointer to its timestream.
+
+    After the first member has announced the classes' versions, a plain
+    timestream (uncompressed, 1-D, contiguous, native little-endian samples)
+    is packed in one step; the bytes are those of the general path.
+    """
+    plain = False
+    for key, ts in members.items():
+        if plain and type(ts) is G3Timestream and ts._level == 0:
+            data = ts._data
+            code = _DTYPE_CODES.get(data.dtype)
+            if code is not None and data.ndim == 1 and data.flags.c_contiguous:
+                opening = w.claim_direct(ts)
+                if opening is not None:
+                    name = key.encode("utf-8", "surrogateescape")
+                    fields = _PLAIN_FIELDS.pack(
+                        ts._units, ts._start, ts._stop, 0, code, data.shape[0]
+                    )
+                    w.head_and_array(_pack_u64(len(name)) + name + opening + fields, data)
+                    continue
+        w.string(key)
+        w.pointer(ts, direct=True)
+        if not plain:
+            plain = (
+                w.little
+                and _LITTLE_HOST
+                and w.announced(G3Timestream._g3_chain)
+                and w.announced(G3Time._g3_chain)
+            )

@@ -17,7 +17,13 @@ from ..cereal import G3FrameObject, register
 from ..errors import G3FormatError, UnknownTypeCodeError
 from .jsonvalue import object_from_json, object_to_json
 from .time import G3Time, read_time_by_value
-from .timestream import G3Timestream, G3TimestreamUnits, _coerce_samples, _units_value
+from .timestream import (
+    G3Timestream,
+    G3TimestreamUnits,
+    _coerce_samples,
+    _units_value,
+    write_members,
+)
 
 if TYPE_CHECKING:
     from ..cereal import ArchiveReader, ArchiveWriter
@@ -375,9 +381,7 @@ class G3TimestreamMap(G3FrameObject, MutableMapping):  # type: ignore[type-arg]
 
     def _g3_write(self, w: ArchiveWriter) -> None:
         w.size(len(self._members))
-        for key, ts in self._members.items():
-            w.string(key)
-            w.pointer(ts, direct=True)
+        write_members(w, self._members)
 
     def _json_payload(self) -> Any:
 
