@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from g3stream.cereal.crc import g3_crc
+from g3stream.cereal.crc import g3_crc, g3_crc_combine
 
 
 def bitwise_crc(data: bytes, crc: int = 0) -> int:
@@ -48,3 +48,20 @@ def test_matches_bitwise_definition_and_chains(chunks: list[bytes], start: int) 
     whole = b"".join(chunks)
     assert g3_crc(chunks, start) == bitwise_crc(whole, start)
     assert g3_crc([memoryview(whole)], start) == g3_crc([bytearray(whole)], start)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=300), st.integers(0, 0xFFFFFFFF))
+def test_combine_joins_the_crcs_of_two_parts(a: bytes, b: bytes, start: int) -> None:
+    """The CRC of ``a + b`` from the CRC of ``a`` (from any start) and that of ``b`` alone."""
+    joined = g3_crc_combine(g3_crc([a], start), g3_crc([b]), len(b))
+    assert joined == bitwise_crc(a + b, start)
+
+
+def test_combine_over_long_parts() -> None:
+    """Lengths whose zero-byte shift needs many powers of x, computed once and then remembered."""
+    import os
+
+    a, b = os.urandom(1000), os.urandom((3 << 20) + 12345)
+    for _ in range(2):
+        assert g3_crc_combine(g3_crc([a], 7), g3_crc([b]), len(b)) == g3_crc([a, b], 7)

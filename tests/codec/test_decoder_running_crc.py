@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import pytest
 
 from g3stream import G3Frame, G3VectorDouble
 from g3stream.cereal.crc import g3_crc
+from g3stream.codec import container as container_module
 from g3stream.codec import decoder as decoder_module
 from g3stream.codec.container import RunningCrc, ScannedFrame, encode_frame_bytes, scan_frame
 from g3stream.codec.decoder import FrameDecoder
@@ -40,15 +44,26 @@ def _large(seed: int, samples: int = 3000) -> bytes:
     return bytes(encode_frame_bytes(frame))
 
 
+@pytest.fixture
+def helper() -> Iterator[ThreadPoolExecutor]:
+    """A second thread for checksums; every stretch of 16 bytes or more is split."""
+    with ThreadPoolExecutor(1) as pool:
+        yield pool
+
+
+@pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("seed", range(8))
-def test_running_crc_matches_the_whole_frame_crc_however_the_bytes_arrive(seed: int) -> None:
+def test_running_crc_matches_the_whole_frame_crc_however_the_bytes_arrive(
+    seed: int, split: bool, helper: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(container_module, "SPLIT_CRC", 16)
     rnd = random.Random(seed)
     frames = _vector_frames() + [_large(seed)]
     assert any(f[0] == 0 for f in frames)  # big-endian frames are among them
     for data in frames:
         scanned = scan_frame(data, 0, len(data), 0)
         assert isinstance(scanned, ScannedFrame)
-        running = RunningCrc()
+        running = RunningCrc(helper if split else None)
         fill = 0
         while fill < len(data):
             fill = min(len(data), fill + rnd.choice([1, 3, 8, 13, 100, 5000]))
@@ -56,6 +71,26 @@ def test_running_crc_matches_the_whole_frame_crc_however_the_bytes_arrive(seed: 
         mv = memoryview(data)
         assert running.value_for(scanned) == g3_crc(mv[p] for p in scanned.entries)
         assert running.value_for(scanned) == scanned.crc
+
+
+def test_a_busy_helper_is_not_waited_for(
+    helper: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the helper is held up, this thread checksums both halves itself."""
+    monkeypatch.setattr(container_module, "SPLIT_CRC", 16)
+    data = _large(3)
+    scanned = scan_frame(data, 0, len(data), 0)
+    assert isinstance(scanned, ScannedFrame)
+    release = threading.Event()
+    blocker = helper.submit(release.wait, 30)
+    try:
+        running = RunningCrc(helper)
+        running.advance(data, len(data))
+        assert running.value_for(scanned) == scanned.crc
+        assert not blocker.done()
+    finally:
+        release.set()
+    assert blocker.result(timeout=30) is True
 
 
 def test_running_crc_gives_up_on_what_it_cannot_follow() -> None:
@@ -73,10 +108,19 @@ def test_running_crc_gives_up_on_what_it_cannot_follow() -> None:
     assert partial.value_for(scanned) is None
 
 
-def _decode_by_pieces(data: bytes, seed: int) -> tuple[list[bytes], list[tuple[str, int]]]:
-    """Frames and errors (type, offset) of a decoder receiving ``data`` through get_buffer."""
+def _decode_by_pieces(
+    data: bytes, seed: int, helper: ThreadPoolExecutor | None = None, whole: bool = False
+) -> tuple[list[bytes], list[tuple[str, int]]]:
+    """Frames and errors (type, offset) of a decoder receiving ``data`` through get_buffer.
+
+    ``helper`` splits the CRC of long stretches; ``whole`` offers a large
+    frame's whole rest per view.
+    """
     rnd = random.Random(seed)
     dec = FrameDecoder()
+    dec.crc_helper = helper
+    if whole:
+        dec.large_piece = 0
     frames: list[bytes] = []
     errors: list[tuple[str, int]] = []
     pos = 0
@@ -121,20 +165,25 @@ def _decode_at_once(data: bytes) -> tuple[list[bytes], list[tuple[str, int]]]:
     return frames, errors
 
 
+@pytest.mark.parametrize("mode", ["pieces", "split crc", "whole, split crc"])
 @pytest.mark.parametrize("seed", range(30))
 def test_corrupt_bytes_give_the_same_frames_and_errors_as_a_whole_frame_check(
-    seed: int, monkeypatch: pytest.MonkeyPatch
+    seed: int, mode: str, helper: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # frames of a few kB take the large-frame path, in pieces of at most 700 bytes
     monkeypatch.setattr(decoder_module, "LARGE_FRAME", 1000)
     monkeypatch.setattr(decoder_module, "LARGE_FRAME_STEP", 3000)
     monkeypatch.setattr(decoder_module, "LARGE_FRAME_PIECE", 700)
+    monkeypatch.setattr(container_module, "SPLIT_CRC", 64)
     rnd = random.Random(seed)
     data = bytearray(b"".join(_large(seed * 3 + i, 400 + 300 * i) for i in range(4)))
     for _ in range(rnd.choice([0, 1, 1, 2, 5])):
         data[rnd.randrange(len(data))] ^= 1 << rnd.randrange(8)
     expected = _decode_at_once(bytes(data))
-    assert _decode_by_pieces(bytes(data), seed) == expected
+    got = _decode_by_pieces(
+        bytes(data), seed, helper if "split" in mode else None, whole=mode.startswith("whole")
+    )
+    assert got == expected
 
 
 def test_a_large_frame_is_offered_in_pieces_and_then_a_small_view(

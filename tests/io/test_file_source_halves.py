@@ -97,3 +97,61 @@ def test_a_busy_helper_is_not_waited_for(tmp_path: Path, split_small_reads: None
     assert blocker.result(timeout=30) is True
     src.close()
     assert bytes(got) == data
+
+
+def test_reader_splits_large_frames_and_their_crcs(
+    tmp_path: Path, make_frame, stream_of, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain file's large frames are read whole, by two threads, and checksummed by two."""
+    import numpy as np
+
+    from g3stream import G3Reader, G3VectorDouble
+    from g3stream.codec import container
+    from g3stream.codec.container import encode_frame_bytes
+    from g3stream.errors import CRCMismatchError
+
+    monkeypatch.setattr(container, "SPLIT_CRC", 4096)
+    frames = [make_frame(i, size=300_000 if i % 2 else 10) for i in range(6)]
+    frames[3]["more"] = G3VectorDouble(np.full(200_000, 3.0))
+    sizes = [len(encode_frame_bytes(f)) for f in frames]
+    data = bytearray(stream_of(frames))
+    path = tmp_path / "large.g3"
+    path.write_bytes(bytes(data))
+    src = FileSource(path)
+    assert src.large_piece == 0 and src.crc_helper is not None  # what G3Reader is offered
+    src.close()
+    got = list(G3Reader(path))
+    assert b"".join(bytes(f.original_bytes) for f in got) == bytes(data)
+    # one flipped bit late in frame 3 (in the half the helper checksums) is found
+    start = sum(sizes[:3])
+    data[start + sizes[3] - 100] ^= 0x10
+    path.write_bytes(bytes(data))
+    reader = G3Reader(path)
+    assert [reader(None)[0]["index"] for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(CRCMismatchError) as info:
+        reader(None)
+    assert info.value.offset == start
+    assert [f["index"] for f in reader] == [4, 5]
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="no /dev/fd to open a pipe by name")
+def test_compressed_and_piped_sources_keep_pieces(tmp_path: Path) -> None:
+    """Only a plain regular file asks for whole frames: others are checksummed piece by piece."""
+    import gzip
+
+    path = tmp_path / "data.g3.gz"
+    path.write_bytes(gzip.compress(b"x" * 100))
+    src = FileSource(path)
+    assert src.large_piece is None and src.crc_helper is None
+    src.close()
+    read_end, write_end = os.pipe()
+    try:
+        pipe = FileSource(f"/dev/fd/{read_end}")
+        assert pipe.large_piece is None and pipe.crc_helper is None
+        pipe.close()
+    finally:
+        os.close(write_end)
+        try:
+            os.close(read_end)
+        except OSError:
+            pass

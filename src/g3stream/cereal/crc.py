@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from crc32c import crc32c as _crc32c
 
 _MASK = 0xFFFFFFFF
+#: The CRC-32C polynomial, bit-reversed: bit 31 holds the coefficient of x**0.
+_POLY = 0x82F63B78
 
 
 def g3_crc(chunks: Iterable[bytes | bytearray | memoryview], crc: int = 0) -> int:
@@ -26,3 +28,52 @@ def g3_crc(chunks: Iterable[bytes | bytearray | memoryview], crc: int = 0) -> in
 def g3_crc_of(data: bytes | bytearray | memoryview) -> int:
     """Return the G3 CRC of one buffer (the cheapest call for small frames)."""
     return _crc32c(data, _MASK) ^ _MASK
+
+
+def _mul_mod(a: int, b: int) -> int:
+    """The product of two polynomials modulo the CRC polynomial (bit-reversed forms)."""
+    product = 0
+    bit = 1 << 31  # x**0, then x**1, ...: b is multiplied by x at each step
+    while a:
+        if a & bit:
+            product ^= b
+            a ^= bit
+        bit >>= 1
+        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
+    return product
+
+
+def _powers_of_x() -> list[int]:
+    """x**(8 * 2**k) modulo the polynomial, for k = 0..63."""
+    table = [1 << 23]  # x**8
+    for _ in range(63):
+        table.append(_mul_mod(table[-1], table[-1]))
+    return table
+
+
+_X8_POWERS = _powers_of_x()
+_SHIFTS: dict[int, int] = {}
+
+
+def _shift_operator(n: int) -> int:
+    """x**(8n) modulo the polynomial: what appending n zero bytes multiplies a CRC by."""
+    op = _SHIFTS.get(n)
+    if op is None:
+        op = 1 << 31  # x**0
+        k = 0
+        while n >> k:
+            if (n >> k) & 1:
+                op = _mul_mod(op, _X8_POWERS[k])
+            k += 1
+        if len(_SHIFTS) >= 256:  # frame layouts repeat: a few lengths cover a stream
+            _SHIFTS.clear()
+        _SHIFTS[n] = op
+    return op
+
+
+def g3_crc_combine(crc_a: int, crc_b: int, length_b: int) -> int:
+    """The G3 CRC of ``a + b`` from that of ``a``, that of ``b`` alone, and ``len(b)``.
+
+    Lets two parts of one buffer be checksummed at once, by two threads.
+    """
+    return _mul_mod(_shift_operator(length_b), crc_a) ^ crc_b

@@ -12,11 +12,11 @@ and ``encode_frame_bytes`` are re-exported here, where they are documented.
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .._types import Buffer
 from ..cereal.budget import DEFAULT_LIMITS, DecodeLimits
-from ..cereal.crc import g3_crc, g3_crc_of
+from ..cereal.crc import g3_crc, g3_crc_combine, g3_crc_of
 from ..errors import (
     CRCMismatchError,
     G3FormatError,
@@ -38,6 +38,12 @@ _U32_LE = struct.Struct("<I")
 _U32_BE = struct.Struct(">I")
 _HEADER_SIZE = 13
 _JOIN_LIMIT = 65536
+#: A new stretch of a name or blob at least this long is checksummed in two
+#: halves at once when ``RunningCrc`` has a helper.
+SPLIT_CRC = 2 << 20
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 _MIN_ENTRY_SIZE = 16
 
 #: Default largest frame accepted (bytes); a bigger length field is refused.
@@ -169,9 +175,11 @@ class RunningCrc:
     case the caller checks the frame the ordinary way.
     """
 
-    __slots__ = ("_pos", "_end", "_left", "_u64", "_value", "broken", "_started")
+    __slots__ = ("_pos", "_end", "_left", "_u64", "_value", "broken", "_started", "_helper")
 
-    def __init__(self) -> None:
+    def __init__(self, helper: Executor | None = None) -> None:
+        """``helper`` (optional) checksums half of each long new stretch at once."""
+        self._helper = helper
         self._pos = 0  # next byte to checksum or to read a length from
         self._end = 0  # end of the name or blob being checksummed (<= _pos: none)
         self._left = 0  # names and blobs still to come
@@ -205,7 +213,10 @@ class RunningCrc:
             while True:
                 if end > pos:  # inside a name or blob
                     stop = min(end, fill)
-                    value = g3_crc((mv[pos:stop],), value)
+                    if self._helper is not None and stop - pos >= SPLIT_CRC:
+                        value = self._split_crc(mv, pos, stop, value)
+                    else:
+                        value = g3_crc((mv[pos:stop],), value)
                     pos = stop
                     if pos < end:
                         break
@@ -219,6 +230,19 @@ class RunningCrc:
         self._pos = pos
         self._end = end
         self._value = value
+
+    def _split_crc(self, mv: memoryview, pos: int, stop: int, value: int) -> int:
+        """``value`` carried over ``mv[pos:stop]``, the second half checksummed by the helper."""
+        assert self._helper is not None
+        mid = pos + (stop - pos) // 2
+        second = self._helper.submit(g3_crc_of, mv[mid:stop])
+        try:
+            value = g3_crc((mv[pos:mid],), value)
+        finally:
+            # a helper that has not started (busy elsewhere) is not waited for;
+            # one that has is, so that it never reads the buffer after this returns
+            tail = g3_crc_of(mv[mid:stop]) if second.cancel() else second.result()
+        return g3_crc_combine(value, tail, stop - mid)
 
     def value_for(self, scanned: ScannedFrame) -> int | None:
         """The G3 CRC of ``scanned``'s names and blobs, or ``None`` if not all were seen."""

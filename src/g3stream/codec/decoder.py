@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,6 +45,9 @@ from .container import (
     build_frame,
     scan_frame,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 # below this size a double copy is cheaper than a memoryview
 _SMALL_FRAME = 4096
@@ -103,6 +107,8 @@ class FrameDecoder:
         "_layout_misses",
         "_layout_rest",
         "_limits",
+        "large_piece",
+        "crc_helper",
     )
 
     def __init__(
@@ -141,6 +147,13 @@ class FrameDecoder:
         self._layout: FrameLayout | None = None  # shape of the last small frame
         self._layout_misses = 0  # frames in a row whose shape was new
         self._layout_rest = 0  # frames to go before learning shapes again
+        #: Most bytes of a large frame offered per ``get_buffer`` view while its
+        #: CRC is computed as it arrives; 0 offers the whole rest of the frame
+        #: (for a source that reads large views fastest in one call).
+        self.large_piece = LARGE_FRAME_PIECE
+        #: An executor that checksums half of each long stretch of a large
+        #: frame while this thread does the other half (``None``: one thread).
+        self.crc_helper: Executor | None = None
 
     @property
     def max_decoded_size(self) -> int:
@@ -197,8 +210,8 @@ class FrameDecoder:
         Fill it (``readinto``, ``recv_into``), then call ``buffer_updated``
         with the byte count before anything else.  While a large frame is
         arriving the view is the rest of that frame's own buffer (at most
-        ``LARGE_FRAME_PIECE`` bytes of it when CRCs are checked: each piece
-        is checksummed as it arrives).  After a large frame, views are at
+        ``large_piece`` bytes of it when CRCs are checked: each piece is
+        checksummed as it arrives).  After a large frame, views are at
         most ``DEFAULT_READ_SIZE`` bytes until the next frame is known to be
         small (or its own buffer starts), so that little of a next large
         frame is copied before its size is known.  A size
@@ -214,8 +227,8 @@ class FrameDecoder:
             self._start_large()
         if self._big is not None:
             end = len(self._big)
-            if self._running is not None:
-                end = min(end, self._fill + LARGE_FRAME_PIECE)
+            if self._running is not None and self.large_piece > 0:
+                end = min(end, self._fill + self.large_piece)
             view = self._big[self._fill : end]
         else:
             if self._probe:
@@ -258,7 +271,7 @@ class FrameDecoder:
         self._big = big
         self._fill = held
         if self.verify_crc:
-            self._running = RunningCrc()
+            self._running = RunningCrc(self.crc_helper)
             self._running.advance(big, held)
 
     def _capacity(self, held: int) -> int:

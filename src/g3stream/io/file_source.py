@@ -102,6 +102,26 @@ class FileSource:
         self.position += n
         return n
 
+    @property
+    def large_piece(self) -> int | None:
+        """0 (the rest of a large frame in one read) when reads are split between two threads.
+
+        Two threads copy a whole frame faster than one copies it in pieces,
+        each checksummed while in the cache. ``None``: no preference.
+        """
+        f = self._file
+        if f is None or self.compressed or not hasattr(os, "preadv"):
+            return None
+        try:
+            return 0 if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None
+        except (OSError, ValueError):
+            return None
+
+    @property
+    def crc_helper(self) -> ThreadPoolExecutor | None:
+        """The thread that reads half of each large read, lent for checksums too (or ``None``)."""
+        return self._halves if self._splittable() else None
+
     def _splittable(self) -> bool:
         f = self._file
         if f is None or self.compressed or not hasattr(os, "preadv"):

@@ -206,13 +206,18 @@ class G3Reader:
 
     def _new_decoder(self, offset: int) -> FrameDecoder:
         """A decoder for the current source whose next frame starts at ``offset``."""
-        return FrameDecoder(
+        dec = FrameDecoder(
             self.max_frame_size,
             self.verify_crc,
             offset=offset,
             max_decoded_size=self._limits.max_decoded_size,
             max_nesting_depth=self._limits.max_nesting_depth,
         )
+        piece = getattr(self._source, "large_piece", None)
+        if piece is not None:
+            dec.large_piece = piece
+        dec.crc_helper = getattr(self._source, "crc_helper", None)
+        return dec
 
     def _read_whole_frame(self, src: ByteSource, dec: FrameDecoder, need: int) -> G3Frame | None:
         """Read the large frame the decoder has started as one block: one copy, not three.

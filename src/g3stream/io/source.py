@@ -33,6 +33,11 @@ class ByteSource(Protocol):
     ``offset`` of what ``read`` returned (offsets counted from 0, asked in
     increasing order).  G3Reader stores it in each frame
     (``frame._source_position``), so that a sender can name the frame by it.
+
+    A source may also offer ``readinto(buffer) -> int`` (G3Reader then
+    receives into the decoder's buffers), and ``large_piece``: how many bytes
+    of a large frame it likes to be given per ``readinto`` while CRCs are
+    checked as the frame arrives (0: the whole rest of the frame at once).
     """
 
     name: str
