@@ -65,6 +65,44 @@ def test_tcp_is_registered_by_the_package() -> None:
     assert scheme_for("unknown://x") is None
 
 
+def test_built_in_schemes_open_with_their_transports() -> None:
+    """The package registers each transport by name; the name resolves to its real factory."""
+    from g3stream.nats import open_nats_source
+    from g3stream.nats.url import NATS_SCHEMES
+    from g3stream.net import TcpSource
+    from g3stream.net.url import TCP_SCHEME
+
+    assert scheme_for(TCP_SCHEME + "h:1") is not None
+    assert scheme_for(TCP_SCHEME + "h:1").resolve() is TcpSource  # type: ignore[union-attr]
+    for prefix in NATS_SCHEMES:
+        found = scheme_for(prefix + "h/S")
+        assert found is not None and found.resolve() is open_nats_source
+    assert {s.prefix for s in registered_schemes()} >= {TCP_SCHEME, *NATS_SCHEMES}
+
+
+def test_reading_files_loads_no_network_layer(tmp_path: Path) -> None:
+    """A fresh interpreter that reads a file imports neither sockets' layers nor asyncio."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "one.g3"
+    G3Writer(str(path))(frames(1)[0])
+    code = (
+        "import sys, g3stream\n"
+        f"n = len(list(g3stream.G3Reader({str(path)!r})))\n"
+        "late = [m for m in ('g3stream.net', 'g3stream.nats', 'g3stream.pipeline', 'asyncio')"
+        " if m in sys.modules]\n"
+        "print(n, late)\n"
+        "sender = g3stream.G3NetworkSender\n"  # loaded on first use
+        "print(sender.__module__, 'g3stream.net' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split("\n")
+    assert out[0] == "1 []"
+    assert out[1] == "g3stream.net.sender True"
+
+
 def test_a_registered_scheme_is_read_by_g3reader(mem_scheme: None, tmp_path: Path) -> None:
     STREAM["mem://a"] = b"".join(encode_frame_bytes(f) for f in frames(5))
     path = tmp_path / "tail.g3"

@@ -19,9 +19,6 @@ from ..codec.decoder import FrameDecoder
 from ..frame import G3Frame
 from ..io import G3Reader
 from ..io.schemes import is_stream_url, registered_schemes
-from ..net.sockets import DEFAULT_KEEPALIVE_IDLE
-from ..net.tcp_source import DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF
-from ..net.url import is_tcp_url, parse_tcp_url
 from .common import CommandError, UsageError, size_arg
 
 #: Bytes read from a file at a time.
@@ -125,6 +122,8 @@ def check_url(url: str) -> str:
     """``url`` if it is a well-formed address (``tcp://host:port`` ...), else a UsageError."""
     if not is_stream_url(url):
         raise UsageError(f"{url}: not an address of a known scheme ({known_schemes()})")
+    from ..net.url import is_tcp_url, parse_tcp_url  # the network layer, only for a URL
+
     if not is_tcp_url(url):
         return url  # its source checks it when opened
     try:
@@ -136,6 +135,8 @@ def check_url(url: str) -> str:
 
 def listening_port(url: str, reader: Any) -> int | None:
     """The local port a ``tcp://*:port`` reader listens on; None for a connecting reader."""
+    from ..net.url import is_tcp_url, parse_tcp_url
+
     if not is_tcp_url(url) or not parse_tcp_url(url).listen:
         return None
     port = getattr(reader, "port", None)
@@ -206,6 +207,9 @@ def non_negative_float_arg(text: str) -> float:
 
 def add_reader_options(p: argparse.ArgumentParser) -> None:
     """Options of the network reader, shared by ``record``, ``relay`` and ``stats``."""
+    from ..net.sockets import DEFAULT_KEEPALIVE_IDLE
+    from ..net.tcp_source import DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF
+
     add_decode_options(p)
     p.add_argument(
         "--reconnect",

@@ -7,7 +7,6 @@ and docs/NATS.md.
 
 from __future__ import annotations
 
-from ..io.schemes import register_scheme
 from .errors import (
     G3NatsError,
     NatsAuthError,
@@ -18,14 +17,7 @@ from .errors import (
 )
 from .sender import G3NatsSender, NatsSenderStatistics
 from .source import Delivery, NatsSource, NatsSourceStatistics, open_nats_source
-from .url import NATS_SCHEMES, NatsAddress, is_nats_url, parse_nats_url
-
-for _prefix in NATS_SCHEMES:
-    register_scheme(
-        _prefix,
-        open_nats_source,
-        description="a G3 stream on NATS JetStream: nats://[user:pass@]host:port/STREAM?start=...",
-    )
+from .url import NatsAddress, is_nats_url, parse_nats_url
 
 __all__ = [
     "G3NatsSender",

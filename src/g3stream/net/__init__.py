@@ -13,19 +13,12 @@ from ..errors import (
     G3ConnectionTimeoutError,
     G3HostUnresolvableError,
 )
-from ..io.schemes import register_scheme
 from ..io.source import SourceState, SourceStatistics
 from .receiver import G3NetworkReceiver
 from .sender import G3NetworkSender
 from .tcp_source import TcpSource
 from .throttled import G3ThrottledNetworkSender
-from .url import TCP_SCHEME, TcpAddress, is_tcp_url, parse_tcp_url
-
-register_scheme(
-    TCP_SCHEME,
-    TcpSource,
-    description="a G3 stream over TCP: tcp://host:port connects, tcp://*:port listens",
-)
+from .url import TcpAddress, is_tcp_url, parse_tcp_url
 
 __all__ = [
     "G3NetworkSender",
