@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from g3stream import G3Frame, G3VectorDouble
-from g3stream.cereal.crc import g3_crc
+from g3stream.cereal.crc import g3_crc, g3_crc_of
 from g3stream.codec import container as container_module
 from g3stream.codec import decoder as decoder_module
 from g3stream.codec.container import RunningCrc, ScannedFrame, encode_frame_bytes, scan_frame
@@ -93,6 +93,29 @@ def test_a_busy_helper_is_not_waited_for(
     assert blocker.result(timeout=30) is True
 
 
+def test_a_receivers_checksum_is_used_only_within_the_stretch_offered() -> None:
+    data = _large(2)
+    scanned = scan_frame(data, 0, len(data), 0)
+    assert isinstance(scanned, ScannedFrame)
+    running = RunningCrc()
+    assert running.stretch(0) == 0  # nothing known before the header
+    running.advance(data, 40)
+    span = running.stretch(40)
+    assert 0 < span < len(data) - 40
+    assert running.stretch(39) == 0  # only from where it stopped
+    # a claim longer than the stretch is ignored: the bytes are checksummed here
+    running.advance(data, 40 + span + 20, (span + 20, 0xDEADBEEF))
+    running.advance(data, len(data))
+    assert running.value_for(scanned) == scanned.crc
+    # a claim inside the stretch is trusted: a wrong one shows as a wrong CRC
+    for flip in (1, 0):
+        claimed = RunningCrc()
+        claimed.advance(data, 40)
+        claimed.advance(data, 1000, (span, g3_crc_of(data[40 : 40 + span]) ^ flip))
+        claimed.advance(data, len(data))
+        assert (claimed.value_for(scanned) == scanned.crc) is (flip == 0)
+
+
 def test_running_crc_gives_up_on_what_it_cannot_follow() -> None:
     data = bytearray(_large(1))
     scanned = scan_frame(data, 0, len(data), 0)
@@ -109,12 +132,17 @@ def test_running_crc_gives_up_on_what_it_cannot_follow() -> None:
 
 
 def _decode_by_pieces(
-    data: bytes, seed: int, helper: ThreadPoolExecutor | None = None, whole: bool = False
+    data: bytes,
+    seed: int,
+    helper: ThreadPoolExecutor | None = None,
+    whole: bool = False,
+    receiver_crc: bool = False,
 ) -> tuple[list[bytes], list[tuple[str, int]]]:
     """Frames and errors (type, offset) of a decoder receiving ``data`` through get_buffer.
 
     ``helper`` splits the CRC of long stretches; ``whole`` offers a large
-    frame's whole rest per view.
+    frame's whole rest per view; with ``receiver_crc`` the receiver
+    checksums part of what ``crc_stretch`` allows, as a file source does.
     """
     rnd = random.Random(seed)
     dec = FrameDecoder()
@@ -140,7 +168,12 @@ def _decode_by_pieces(
         view = dec.get_buffer(rnd.randint(1, 20_000))
         k = min(len(view), len(data) - pos, rnd.randint(1, 9000))
         view[:k] = data[pos : pos + k]
-        dec.buffer_updated(k)
+        span = dec.crc_stretch() if receiver_crc else 0
+        if span:
+            length = min(k, span, rnd.choice([1, 50, span, span]))
+            dec.buffer_updated(k, (length, g3_crc_of(view[:length])))
+        else:
+            dec.buffer_updated(k)
         pos += k
     return frames, errors
 
@@ -165,7 +198,9 @@ def _decode_at_once(data: bytes) -> tuple[list[bytes], list[tuple[str, int]]]:
     return frames, errors
 
 
-@pytest.mark.parametrize("mode", ["pieces", "split crc", "whole, split crc"])
+@pytest.mark.parametrize(
+    "mode", ["pieces", "split crc", "whole, split crc", "receiver crc", "whole, receiver crc"]
+)
 @pytest.mark.parametrize("seed", range(30))
 def test_corrupt_bytes_give_the_same_frames_and_errors_as_a_whole_frame_check(
     seed: int, mode: str, helper: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch
@@ -181,7 +216,11 @@ def test_corrupt_bytes_give_the_same_frames_and_errors_as_a_whole_frame_check(
         data[rnd.randrange(len(data))] ^= 1 << rnd.randrange(8)
     expected = _decode_at_once(bytes(data))
     got = _decode_by_pieces(
-        bytes(data), seed, helper if "split" in mode else None, whole=mode.startswith("whole")
+        bytes(data),
+        seed,
+        helper if "split" in mode else None,
+        whole=mode.startswith("whole"),
+        receiver_crc="receiver" in mode,
     )
     assert got == expected
 

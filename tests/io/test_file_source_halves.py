@@ -155,3 +155,30 @@ def test_compressed_and_piped_sources_keep_pieces(tmp_path: Path) -> None:
             os.close(read_end)
         except OSError:
             pass
+
+
+@pytest.mark.parametrize("size", [100, 1000, 4097])
+@pytest.mark.parametrize("span", [0, 1, 30, 499, 500, 501, 900, 5000])
+def test_checksummed_reads_give_the_crc_of_the_span(
+    tmp_path: Path, size: int, span: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Split or not, the CRC covers the first ``span`` bytes read, or all read if fewer."""
+    from g3stream.cereal.crc import g3_crc_of
+
+    data = os.urandom(size)
+    path = tmp_path / "data.g3"
+    path.write_bytes(data)
+    for split in (False, True):
+        monkeypatch.setattr(file_source, "PARALLEL_READ", 64 if split else 1 << 30)
+        src = FileSource(path)
+        buf = bytearray(1000)
+        pos = 0
+        while True:
+            n, crc = src.readinto_checksummed(buf, span)
+            assert bytes(buf[:n]) == data[pos : pos + n]
+            assert crc == (g3_crc_of(buf[: min(n, span)]) if span else 0)
+            if n == 0:
+                break
+            pos += n
+        src.close()
+        assert pos == size

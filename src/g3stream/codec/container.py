@@ -189,8 +189,23 @@ class RunningCrc:
         #: True when the frame could not be followed (the caller checks it whole).
         self.broken = False
 
-    def advance(self, buf: Buffer, fill: int) -> None:
-        """Checksum what ``buf[:fill]`` adds to the parts seen so far."""
+    def stretch(self, fill: int) -> int:
+        """How many bytes from ``fill`` on belong to the name or blob being checksummed.
+
+        0 when none is open at ``fill``.  A receiver may checksum that many
+        of the next bytes itself and pass their CRC to :meth:`advance`.
+        """
+        if self.broken or not self._started or self._pos != fill:
+            return 0
+        return max(0, self._end - fill)
+
+    def advance(self, buf: Buffer, fill: int, known: tuple[int, int] | None = None) -> None:
+        """Checksum what ``buf[:fill]`` adds to the parts seen so far.
+
+        ``known`` is ``(length, crc)``: the G3 CRC, from 0, of the first
+        ``length`` added bytes, already computed by their receiver, within
+        the :meth:`stretch` it was offered (otherwise it is not used).
+        """
         if self.broken:
             return
         if not self._started:
@@ -213,9 +228,15 @@ class RunningCrc:
             while True:
                 if end > pos:  # inside a name or blob
                     stop = min(end, fill)
-                    if self._helper is not None and stop - pos >= SPLIT_CRC:
+                    if known is not None:
+                        length, crc = known
+                        known = None
+                        if 0 < length <= stop - pos:
+                            value = g3_crc_combine(value, crc, length)
+                            pos += length
+                    if stop - pos >= SPLIT_CRC and self._helper is not None:
                         value = self._split_crc(mv, pos, stop, value)
-                    else:
+                    elif stop > pos:
                         value = g3_crc((mv[pos:stop],), value)
                     pos = stop
                     if pos < end:

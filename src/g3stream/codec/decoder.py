@@ -241,8 +241,24 @@ class FrameDecoder:
         self._export = view
         return view
 
-    def buffer_updated(self, nbytes: int) -> None:
-        """Declare that ``nbytes`` bytes were written at the start of the last ``get_buffer`` view."""
+    def crc_stretch(self) -> int:
+        """How many bytes at the start of the view just handed out a receiver may checksum.
+
+        Call it after ``get_buffer``.  While a large frame arrives with CRCs
+        checked, these bytes lie inside one name or blob; a receiver that
+        computes their G3 CRC (from 0) as it writes them passes it to
+        ``buffer_updated`` and spares a second pass over them.  0: none.
+        """
+        if self._big is None or self._running is None:
+            return 0
+        return self._running.stretch(self._fill)
+
+    def buffer_updated(self, nbytes: int, checksum: tuple[int, int] | None = None) -> None:
+        """Declare that ``nbytes`` bytes were written at the start of the last ``get_buffer`` view.
+
+        ``checksum`` is ``(length, crc)``: the G3 CRC of the first ``length``
+        bytes written, within what ``crc_stretch`` allowed.
+        """
         view = self._export
         if view is None:
             raise RuntimeError("buffer_updated without get_buffer")
@@ -253,7 +269,7 @@ class FrameDecoder:
             view.release()
             self._fill += nbytes
             if self._running is not None:
-                self._running.advance(self._big, self._fill)
+                self._running.advance(self._big, self._fill, checksum)
             if self._fill == len(self._big):
                 self._large_filled()
         else:

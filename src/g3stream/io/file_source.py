@@ -14,6 +14,7 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
+from ..cereal.crc import g3_crc_combine, g3_crc_of
 from ..errors import G3FileNotFoundError, TruncatedFrameError
 from .compression import (
     CompressedDataError,
@@ -95,12 +96,22 @@ class FileSource:
         read at once by two threads: copying from the page cache is what
         bounds reading large frames, and two cores copy faster than one.
         """
-        if len(buffer) >= PARALLEL_READ and self._splittable():
-            n = self._read_halves(memoryview(buffer))
+        return self.readinto_checksummed(buffer, 0)[0]
+
+    def readinto_checksummed(self, buffer: bytearray | memoryview, span: int) -> tuple[int, int]:
+        """``readinto``, also giving the G3 CRC of the first ``span`` bytes read (or fewer).
+
+        Each thread of a split read checksums its half right after copying
+        it, while the bytes are still in its cache.
+        """
+        view = memoryview(buffer).cast("B")
+        if len(view) >= PARALLEL_READ and self._splittable():
+            n, crc = self._read_halves(view, span)
         else:
-            n = self._io(lambda f: f.readinto(buffer)) or 0
+            n = self._io(lambda f: f.readinto(view)) or 0
+            crc = g3_crc_of(view[: min(span, n)]) if span > 0 else 0
         self.position += n
-        return n
+        return n, crc
 
     @property
     def large_piece(self) -> int | None:
@@ -136,15 +147,22 @@ class FileSource:
             self._halves = ThreadPoolExecutor(1, thread_name_prefix="g3stream-read")
         return True
 
-    def _read_halves(self, view: memoryview) -> int:
+    def _read_halves(self, view: memoryview, span: int) -> tuple[int, int]:
+        """Read ``view`` from the position, half each by two threads; the count and the CRC."""
         f = self._file
         assert f is not None and self._halves is not None
         fd = f.fileno()
         start = self.position
         half = len(view) // 2
-        second = self._halves.submit(os.preadv, fd, [view[half:]], start + half)
+
+        def read(lo: int, hi: int) -> tuple[int, int]:
+            got = os.preadv(fd, [view[lo:hi]], start + lo)
+            upto = min(lo + got, span)
+            return got, (g3_crc_of(view[lo:upto]) if upto > lo else 0)
+
+        second = self._halves.submit(read, half, len(view))
         try:
-            first = os.preadv(fd, [view[:half]], start)
+            first, crc = read(0, half)
         except BaseException:
             if not second.cancel():
                 second.exception()  # never leave a read into the buffer running
@@ -152,13 +170,15 @@ class FileSource:
         if second.cancel():
             # the helper had not started (a busy machine): not waited for,
             # this thread reads the second half itself
-            rest = os.preadv(fd, [view[half:]], start + half) if first == half else 0
+            rest, crc2 = read(half, len(view)) if first == half else (0, 0)
         else:
-            rest = second.result()
+            rest, crc2 = second.result()
         # a short first half means the file ends there: what the second read is void
         n = first if first < half else half + rest
+        if n > half and span > half:
+            crc = g3_crc_combine(crc, crc2, min(n, span) - half)
         f.seek(start + n)  # the file object carries on from here
-        return n
+        return n, crc
 
     def _io(self, op: Any) -> Any:
         """Run one read ``op`` on the open file, turning codec failures into typed errors."""

@@ -280,9 +280,19 @@ class G3Reader:
             dec.feed(data)
             return len(data)
         view = dec.get_buffer(size)
+        checksummed: Any = getattr(src, "readinto_checksummed", None)
+        span = dec.crc_stretch() if checksummed is not None else 0
+        n = 0
+        if span:  # the source checksums what it reads of the blob in progress
+            checksum = None
+            try:
+                n, crc = checksummed(view, span)
+                checksum = (min(n, span), crc)
+            finally:
+                dec.buffer_updated(n, checksum)
+            return n
         if dec.receiving_large:
             readinto = getattr(src, "readinto_all", readinto)
-        n = 0
         try:
             n = readinto(view)
         finally:
