@@ -80,6 +80,61 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uns
         crc = __builtin_ia32_crc32qi(crc, *p++);
     return crc;
 }
+
+/* Long inputs: three blocks checksummed at once, since the instruction's
+ * latency is three times its issue interval.  The second and third blocks'
+ * registers start from 0 and are joined afterwards: appending a block of
+ * CRC_BLOCK bytes turns a register c into shift(c) ^ (that block's CRC from 0),
+ * and shift is linear, so it is tabulated by the byte of c. */
+#define CRC_BLOCK 4096
+static uint32_t crc_shift_table[4][256];
+
+static inline uint32_t crc_shift(uint32_t c)
+{
+    return crc_shift_table[0][c & 0xFF] ^ crc_shift_table[1][(c >> 8) & 0xFF] ^
+           crc_shift_table[2][(c >> 16) & 0xFF] ^ crc_shift_table[3][c >> 24];
+}
+
+__attribute__((target("sse4.2"))) static void crc_init_shift(void)
+{
+    uint32_t basis[32]; /* shift() of each single-bit register */
+    for (int b = 0; b < 32; b++) {
+        uint64_t c = (uint64_t)1 << b;
+        for (int i = 0; i < CRC_BLOCK / 8; i++) c = __builtin_ia32_crc32di(c, 0);
+        basis[b] = (uint32_t)c;
+    }
+    for (int k = 0; k < 4; k++)
+        for (int v = 0; v < 256; v++) {
+            uint32_t r = 0;
+            for (int bit = 0; bit < 8; bit++)
+                if ((v >> bit) & 1) r ^= basis[8 * k + bit];
+            crc_shift_table[k][v] = r;
+        }
+}
+
+__attribute__((target("sse4.2"))) static uint32_t crc_hw3(uint32_t crc, const unsigned char *p,
+                                                          size_t n)
+{
+    uint64_t c0 = crc;
+    while (n >= 3 * CRC_BLOCK) {
+        uint64_t c1 = 0, c2 = 0;
+        const unsigned char *end = p + CRC_BLOCK;
+        for (; p < end; p += 8) {
+            uint64_t a, b, d;
+            memcpy(&a, p, 8);
+            memcpy(&b, p + CRC_BLOCK, 8);
+            memcpy(&d, p + 2 * CRC_BLOCK, 8);
+            c0 = __builtin_ia32_crc32di(c0, a);
+            c1 = __builtin_ia32_crc32di(c1, b);
+            c2 = __builtin_ia32_crc32di(c2, d);
+        }
+        c0 = crc_shift((uint32_t)c0) ^ (uint32_t)c1;
+        c0 = crc_shift((uint32_t)c0) ^ (uint32_t)c2;
+        p += 2 * CRC_BLOCK;
+        n -= 3 * CRC_BLOCK;
+    }
+    return crc_hw((uint32_t)c0, p, n);
+}
 #endif
 
 static uint32_t (*crc_update)(uint32_t, const unsigned char *, size_t) = crc_soft;
@@ -428,9 +483,13 @@ static PyObject *crc(PyObject *self, PyObject *args)
     unsigned long init = 0;
     if (!PyArg_ParseTuple(args, "y*|k", &view, &init)) return NULL;
     uint32_t value;
-    Py_BEGIN_ALLOW_THREADS;
-    value = crc_update((uint32_t)init, (const unsigned char *)view.buf, (size_t)view.len);
-    Py_END_ALLOW_THREADS;
+    if (view.len < 65536) { /* not worth letting other threads run meanwhile */
+        value = crc_update((uint32_t)init, (const unsigned char *)view.buf, (size_t)view.len);
+    } else {
+        Py_BEGIN_ALLOW_THREADS;
+        value = crc_update((uint32_t)init, (const unsigned char *)view.buf, (size_t)view.len);
+        Py_END_ALLOW_THREADS;
+    }
     PyBuffer_Release(&view);
     return PyLong_FromUnsignedLong(value);
 }
@@ -498,7 +557,10 @@ PyMODINIT_FUNC PyInit__codec(void)
     if (str_g3_blob == NULL) return NULL;
 #ifdef HAVE_HW_CRC
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("sse4.2")) crc_update = crc_hw;
+    if (__builtin_cpu_supports("sse4.2")) {
+        crc_init_shift();
+        crc_update = crc_hw3;
+    }
 #endif
     PyObject *m = PyModule_Create(&module);
     /* the calling convention g3stream expects; raised on any incompatible change */
