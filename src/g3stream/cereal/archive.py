@@ -447,13 +447,7 @@ class ArchiveWriter:
         a = np.ascontiguousarray(arr, dtype=dt)
         if with_size:
             self._cur += self._fmt["Q"].pack(a.shape[0] if a.ndim else a.size)
-        if a.nbytes >= _INLINE_LIMIT:
-            self._keep.append(a)
-            self._parts.append(memoryview(a).cast("B"))  # type: ignore[arg-type]
-            self._cur = bytearray()
-            self._parts.append(self._cur)
-        else:
-            self._cur += a.tobytes()
+        self._contiguous(a)
 
     def head_and_array(self, head: Buffer, arr: np.ndarray) -> None:
         """``head``'s bytes, then the bytes of ``arr`` as they are (a view if large).
@@ -464,13 +458,18 @@ class ArchiveWriter:
         :meth:`array` called in turn.
         """
         self._cur += head
-        if arr.nbytes >= _INLINE_LIMIT:
+        self._contiguous(arr)
+
+    def _contiguous(self, arr: np.ndarray) -> None:
+        """The bytes of the C-contiguous ``arr``: copied if small, else kept as a view."""
+        data = memoryview(arr).cast("B")  # type: ignore[arg-type]
+        if len(data) >= _INLINE_LIMIT:
             self._keep.append(arr)
-            self._parts.append(memoryview(arr).cast("B"))  # type: ignore[arg-type]
+            self._parts.append(data)
             self._cur = bytearray()
             self._parts.append(self._cur)
         else:
-            self._cur += memoryview(arr).cast("B")  # type: ignore[arg-type]
+            self._cur += data
 
     # -- versions and pointers -----------------------------------------
     def announced(self, chain: tuple[tuple[str, int], ...]) -> builtins.bool:
