@@ -632,7 +632,7 @@ def main() -> None:
             res["g3stream"],
             res.get("spt3g"),
             "frames/s",
-            ">= 1x",
+            ">= 2x",
         )
     if "fanout" in only:
         n = max(4, FANOUT_FRAMES // scale)
