@@ -306,6 +306,22 @@ def test_members_of_every_layout_match_reference(tmp_path: Path) -> None:
     assert encode_frame_bytes(ours) == reference_bytes(core, ref, tmp_path / "ref.g3")
 
 
+@pytest.mark.parametrize("level", [0, 5])
+def test_members_viewing_big_endian_samples_are_written(tmp_path: Path, level: int) -> None:
+    """Rows of a big-endian block (``copy_data=False``) are written little-endian, as spt3g reads."""
+    core = pytest.importorskip("spt3g.core")
+    block = (np.arange(3000, dtype=np.int32).reshape(3, 1000) % 251).astype(">i4")
+    m = G3TimestreamMap(["a", "b", "c"], block, 1, 2, "Counts", level, copy_data=False)
+    assert np.asarray(m["b"]).dtype.str == ">i4"  # the members are views of the block
+    f = G3Frame(G3FrameType.Scan)
+    f["m"] = m
+    path = tmp_path / "be.g3"
+    path.write_bytes(encode_frame_bytes(f))
+    (back,) = list(core.G3File(str(path)))
+    for key, row in zip("abc", block, strict=True):
+        np.testing.assert_array_equal(np.asarray(back["m"][key]), row)
+
+
 def test_plain_members_after_a_compressed_one(tmp_path: Path) -> None:
     """A FLAC member first, plain ones after it: spt3g reads back every value."""
     core = pytest.importorskip("spt3g.core")

@@ -97,6 +97,11 @@ _pack_u64 = struct.Struct("<Q").pack
 _LITTLE_HOST = sys.byteorder == "little"
 
 
+def _dtype_code(dt: np.dtype) -> int:
+    """The data-type code of samples of type ``dt``, in either byte order."""
+    return _DTYPE_CODES[dt.newbyteorder("=")]
+
+
 def _units_value(units: Any) -> int:
     if units is None:
         return 0
@@ -168,9 +173,9 @@ def _flac_samples(data: np.ndarray, bit_depth: int) -> tuple[np.ndarray, np.ndar
         samples = data.astype(np.int32, copy=False)  # int64: keeps the low 32 bits, as C does
     if bit_depth == 24:
         samples = (samples << np.int32(8)) >> np.int32(8)
-        stored = {0: 1, 3: 2}.get(_DTYPE_CODES[dt], _DTYPE_CODES[dt])
+        stored = {0: 1, 3: 2}.get(_dtype_code(dt), _dtype_code(dt))
     else:
-        stored = _DTYPE_CODES[dt]
+        stored = _dtype_code(dt)
     return samples, mask, stored
 
 
@@ -860,7 +865,7 @@ class G3Timestream(TimeSpan, G3FrameObject):
         w.u8(level)
         data = self._data
         if level == 0:
-            w.u32(_DTYPE_CODES[data.dtype])
+            w.u32(_dtype_code(data.dtype))
             w.array(data, data.dtype.str[1:])
             return
         if self._units not in (0, 1):
