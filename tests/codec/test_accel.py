@@ -309,3 +309,89 @@ def test_small_frames_of_simple_values_take_the_compiled_encoder() -> None:
         )
         is None
     )
+
+
+def _member_zoo(seed: int) -> Any:
+    """A timestream map mixing members the packer takes and members it leaves to Python."""
+    from g3stream.objects import G3Timestream, G3TimestreamMap
+
+    rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)
+    block = np.asfortranarray(rng.standard_normal((2, 700)))
+    m = G3TimestreamMap()
+    earlier: list[Any] = []
+    for j in range(rnd.randint(1, 14)):
+        kind = rnd.choice(
+            [
+                "f8",
+                "f4",
+                "i4",
+                "i8",
+                "small",
+                "big-endian",
+                "strided",
+                "shared",
+                "flac",
+                "subclass",
+                "surrogate key",
+                "empty",
+            ]
+        )
+        key = f"det{j:02d}" + ("\udcff" if kind == "surrogate key" else "")
+        n = rnd.choice([0, 3, 511, 512, 2000])
+        if kind in ("f8", "f4", "i4", "i8"):
+            ts = G3Timestream(rng.integers(-1000, 1000, n).astype(kind), rnd.randrange(12))
+        elif kind == "small":
+            ts = G3Timestream(rng.standard_normal(5))
+        elif kind == "big-endian":
+            ts = G3Timestream._wrap(rng.standard_normal(n).astype(">f8"), 2, 5, 9)
+        elif kind == "strided":
+            ts = G3Timestream._wrap(block[j % 2], 1, 1, 2)
+        elif kind == "shared" and earlier:
+            ts = rnd.choice(earlier)
+        elif kind == "flac":
+            ts = G3Timestream(np.arange(n, dtype=np.int32), "Counts")
+            ts.SetFLACCompression(3)
+        elif kind == "subclass":
+            ts = type("Derived", (G3Timestream,), {})(np.ones(n))
+        else:
+            ts = G3Timestream(np.zeros(0) if kind == "empty" else np.ones(n))
+        ts.start, ts.stop = G3Time(rnd.randrange(1 << 40)), G3Time(-rnd.randrange(1 << 40))
+        m[key] = ts
+        earlier.append(ts)
+    return m
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_packed_timestream_members_match_the_pure_encoder(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The accelerator's packing of map members gives the pure path's bytes, member for member."""
+    from g3stream.objects import timestream as timestream_module
+
+    assert timestream_module._pack_timestreams is not None
+    frame = G3Frame(G3FrameType.Scan)
+    frame["m"] = _member_zoo(seed)
+    packed = encode_frame_bytes(frame)
+    monkeypatch.setattr(timestream_module, "_pack_timestreams", None)
+    assert encode_frame_bytes(frame) == packed
+
+
+def test_pack_timestreams_stops_at_what_it_cannot_pack() -> None:
+    """Bad entries end a run without claiming a pointer: the caller writes them."""
+    from g3stream.objects import G3Timestream
+
+    assert accel is not None
+    good = G3Timestream(np.arange(600.0))
+    pointers: dict[int, int] = {}
+    keep: list[object] = []
+    for items in ([("k", 1)], [(1, good)], [("k",)], [("k", good, 3)]):
+        assert accel.pack_timestreams(items, 0, G3Timestream, pointers, keep, 4096) == (0, [])
+    assert not pointers and not keep
+    stop, parts = accel.pack_timestreams(
+        [("a", good), ("b", good)], 0, G3Timestream, pointers, keep, 4096
+    )
+    assert stop == 1 and pointers == {id(good): 1}  # the second is a back-reference
+    assert [type(p) for p in parts] == [bytes, memoryview] and parts[1].nbytes == 4800
+    with pytest.raises(TypeError):
+        accel.pack_timestreams(("a", good), 0, G3Timestream, {}, [], 4096)

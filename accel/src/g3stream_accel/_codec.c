@@ -12,6 +12,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <limits.h>
 #include <string.h>
 
 /* ---- CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) ---------------- */
@@ -477,6 +478,152 @@ static PyObject *scan(PyObject *self, PyObject *args)
 }
 
 /* crc(data, crc=0) -> the G3 CRC of data, continuing from crc */
+/* ---- timestream map members ----------------------------------------------------
+ *
+ * pack_timestreams(items, start, cls, pointers, keep, inline_limit) -> (stop, buffers)
+ *
+ * The bytes of the members items[start:stop] of a timestream map, each its key
+ * (u64 length, UTF-8) and a direct pointer to a new, uncompressed timestream of
+ * class exactly `cls` whose samples are a 1-D C-contiguous float64, float32,
+ * int32 or int64 array: pointer tag and id, units, start, stop, level 0,
+ * data-type code, sample count, samples.  The classes' versions must already
+ * be announced.  Each timestream gets the next pointer id in `pointers`
+ * (id(obj) -> id) and is appended to `keep`, with every array of at least
+ * `inline_limit` bytes, which is returned as a byte view after its head;
+ * smaller samples are copied into the head.  Packing stops at the first member
+ * that is not so simple (or already written): the caller writes it. */
+
+#define POINTER_DIRECT 0x40000000u
+#define POINTER_NEW 0x80000000u
+
+static PyObject *str_level, *str_data, *str_units, *str_start, *str_stop, *str_cast, *str_B;
+
+/* 1 and the value, 0 when the attribute is not an int in range (error cleared), -1 on error */
+static int int_attr(PyObject *obj, PyObject *name, long long lo, long long hi, long long *out)
+{
+    PyObject *v = PyObject_GetAttr(obj, name);
+    if (v == NULL) return -1;
+    int overflow = 0;
+    long long x = PyLong_Check(v) ? PyLong_AsLongLongAndOverflow(v, &overflow) : -1;
+    int ok = PyLong_Check(v) && !overflow && !(x == -1 && PyErr_Occurred()) && x >= lo && x <= hi;
+    Py_DECREF(v);
+    if (PyErr_Occurred()) PyErr_Clear();
+    *out = x;
+    return ok;
+}
+
+/* the data-type code of a plain sample buffer, or -1 */
+static int sample_code(const Py_buffer *view)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const char *f = view->format;
+    if (f == NULL || view->ndim != 1) return -1;
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    if (f[0] == '\0' || f[1] != '\0') return -1;
+    switch (f[0]) {
+    case 'd': return view->itemsize == 8 ? 0 : -1;
+    case 'f': return view->itemsize == 4 ? 1 : -1;
+    case 'i': case 'l': case 'q':
+        return view->itemsize == 4 ? 2 : view->itemsize == 8 ? 3 : -1;
+    default: return -1;
+    }
+#else
+    (void)view;
+    return -1; /* the archive is little-endian: samples would need swapping */
+#endif
+}
+
+static PyObject *pack_timestreams(PyObject *self, PyObject *args)
+{
+    PyObject *items, *cls, *pointers, *keep;
+    Py_ssize_t start, inline_limit;
+    if (!PyArg_ParseTuple(args, "O!nOO!O!n", &PyList_Type, &items, &start, &cls, &PyDict_Type,
+                          &pointers, &PyList_Type, &keep, &inline_limit))
+        return NULL;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) return NULL;
+    Py_ssize_t i = start;
+    for (; i < PyList_GET_SIZE(items); i++) {
+        PyObject *item = PyList_GET_ITEM(items, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) break;
+        PyObject *key = PyTuple_GET_ITEM(item, 0), *ts = PyTuple_GET_ITEM(item, 1);
+        if ((PyObject *)Py_TYPE(ts) != cls || !PyUnicode_Check(key)) break;
+        long long level, units, t0, t1;
+        int r = int_attr(ts, str_level, 0, 0, &level);
+        if (r > 0) r = int_attr(ts, str_units, 0, 0xFFFFFFFFLL, &units);
+        if (r > 0) r = int_attr(ts, str_start, LLONG_MIN, LLONG_MAX, &t0);
+        if (r > 0) r = int_attr(ts, str_stop, LLONG_MIN, LLONG_MAX, &t1);
+        if (r < 0) goto fail;
+        if (r == 0) break;
+        Py_ssize_t klen;
+        const char *kbytes = PyUnicode_AsUTF8AndSize(key, &klen);
+        if (kbytes == NULL) { /* a key with lone surrogates: the caller encodes it */
+            PyErr_Clear();
+            break;
+        }
+        PyObject *data = PyObject_GetAttr(ts, str_data);
+        if (data == NULL) goto fail;
+        Py_buffer view;
+        if (PyObject_GetBuffer(data, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+            PyErr_Clear(); /* not contiguous, or not a buffer */
+            Py_DECREF(data);
+            break;
+        }
+        int code = sample_code(&view);
+        PyObject *pid_key = code < 0 ? NULL : PyLong_FromVoidPtr(ts);
+        int seen = pid_key == NULL ? -1 : PyDict_Contains(pointers, pid_key);
+        if (code < 0 || seen != 0) {
+            PyBuffer_Release(&view);
+            Py_DECREF(data);
+            Py_XDECREF(pid_key);
+            if (seen < 0 && PyErr_Occurred()) goto fail;
+            break;
+        }
+        Py_ssize_t pid = PyDict_GET_SIZE(pointers) + 1;
+        PyObject *pid_value = PyLong_FromSsize_t(pid);
+        int bad = pid_value == NULL || PyDict_SetItem(pointers, pid_key, pid_value) < 0 ||
+                  PyList_Append(keep, ts) < 0;
+        Py_XDECREF(pid_value);
+        Py_DECREF(pid_key);
+        Py_ssize_t nbytes = view.len, nsamples = view.shape[0];
+        int as_view = nbytes >= inline_limit;
+        Py_ssize_t size = 8 + klen + 41 + (as_view ? 0 : nbytes);
+        PyObject *head = bad ? NULL : PyBytes_FromStringAndSize(NULL, size);
+        if (head != NULL) {
+            unsigned char *q = (unsigned char *)PyBytes_AS_STRING(head);
+            wr64le(q, (uint64_t)klen);
+            memcpy(q + 8, kbytes, (size_t)klen);
+            q += 8 + klen;
+            wr32le(q, POINTER_DIRECT);
+            wr32le(q + 4, (uint32_t)pid | POINTER_NEW);
+            wr32le(q + 8, (uint32_t)units);
+            wr64le(q + 12, (uint64_t)t0);
+            wr64le(q + 20, (uint64_t)t1);
+            q[28] = 0;
+            wr32le(q + 29, (uint32_t)code);
+            wr64le(q + 33, (uint64_t)nsamples);
+            if (!as_view) memcpy(q + 41, view.buf, (size_t)nbytes);
+        }
+        PyBuffer_Release(&view);
+        int failed = head == NULL || PyList_Append(out, head) < 0;
+        Py_XDECREF(head);
+        if (!failed && as_view) {
+            PyObject *mv = PyMemoryView_FromObject(data);
+            PyObject *bytes_view = mv == NULL ? NULL : PyObject_CallMethodOneArg(mv, str_cast, str_B);
+            Py_XDECREF(mv);
+            failed = bytes_view == NULL || PyList_Append(out, bytes_view) < 0 ||
+                     PyList_Append(keep, data) < 0;
+            Py_XDECREF(bytes_view);
+        }
+        Py_DECREF(data);
+        if (failed) goto fail;
+    }
+    return Py_BuildValue("(nN)", i, out);
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyObject *crc(PyObject *self, PyObject *args)
 {
     Py_buffer view;
@@ -539,6 +686,9 @@ static PyMethodDef methods[] = {
     {"encode_small", encode_small, METH_VARARGS,
      "encode_small(type_code, order, heads, blobs, objs, max_size) -> bytes or None\n\n"
      "A simple little-endian frame as one bytes object, or None for the pure encoder."},
+    {"pack_timestreams", pack_timestreams, METH_VARARGS,
+     "pack_timestreams(items, start, cls, pointers, keep, inline_limit) -> (stop, buffers)\n\n"
+     "The bytes of a timestream map's plain members items[start:stop] (see the source)."},
     {"crc", crc, METH_VARARGS, "crc(data, crc=0) -> the G3 CRC of data, continuing from crc"},
     {"crc_of_parts", crc_of_parts, METH_O, "crc_of_parts(parts) -> the G3 CRC of the buffers, in order"},
     {"crc_kind", crc_kind, METH_NOARGS, "crc_kind() -> 'sse4.2' or 'software'"},
@@ -555,6 +705,13 @@ PyMODINIT_FUNC PyInit__codec(void)
     crc_init_tables();
     str_g3_blob = PyUnicode_InternFromString("_g3_blob");
     if (str_g3_blob == NULL) return NULL;
+    if (!(str_level = PyUnicode_InternFromString("_level")) ||
+        !(str_data = PyUnicode_InternFromString("_data")) ||
+        !(str_units = PyUnicode_InternFromString("_units")) ||
+        !(str_start = PyUnicode_InternFromString("_start")) ||
+        !(str_stop = PyUnicode_InternFromString("_stop")) ||
+        !(str_cast = PyUnicode_InternFromString("cast")) || !(str_B = PyUnicode_InternFromString("B")))
+        return NULL;
 #ifdef HAVE_HW_CRC
     __builtin_cpu_init();
     if (__builtin_cpu_supports("sse4.2")) {

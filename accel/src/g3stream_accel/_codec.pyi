@@ -1,7 +1,6 @@
 from collections.abc import Callable, Sequence
 from typing import Any
 
-
 Buffer = bytes | bytearray | memoryview
 
 API: int
@@ -35,3 +34,12 @@ def encode_small(
     max_size: int,
     /,
 ) -> bytes | None: ...
+def pack_timestreams(
+    items: list[tuple[str, Any]],
+    start: int,
+    cls: type,
+    pointers: dict[int, int],
+    keep: list[object],
+    inline_limit: int,
+    /,
+) -> tuple[int, list[Buffer]]: ...

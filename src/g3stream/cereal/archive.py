@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import builtins
 import struct
+from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -459,6 +460,20 @@ class ArchiveWriter:
         """
         self._cur += head
         self._contiguous(arr)
+
+    def pack_with(self, pack: Callable[[dict[int, int], list[object], int], list[Buffer]]) -> None:
+        """Append the buffers ``pack(pointers, keep, inline_limit)`` returns, in order.
+
+        For a compiled packer of several objects at once: it claims each new
+        object's pointer id in ``pointers`` (``id(obj)`` to id, as
+        :meth:`claim_direct`), appends to ``keep`` every object the buffers
+        view, and copies arrays under ``inline_limit`` bytes.
+        """
+        found = pack(self._pointers, self._keep, _INLINE_LIMIT)
+        if found:
+            self._parts.extend(found)
+            self._cur = bytearray()
+            self._parts.append(self._cur)
 
     def _contiguous(self, arr: np.ndarray) -> None:
         """The bytes of the C-contiguous ``arr``: copied if small, else kept as a view."""

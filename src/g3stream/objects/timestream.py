@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._accel import accel
+from .._types import Buffer
 from ..cereal import G3FrameObject, register
 from ..errors import (
     DecodedSizeError,
@@ -95,6 +97,8 @@ _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _PLAIN_FIELDS = struct.Struct("<IqqBIQ")
 _pack_u64 = struct.Struct("<Q").pack
 _LITTLE_HOST = sys.byteorder == "little"
+#: the accelerator's packer of plain map members (None: pure Python)
+_pack_timestreams = getattr(accel, "pack_timestreams", None) if accel is not None else None
 
 
 def _dtype_code(dt: np.dtype) -> int:
@@ -980,28 +984,55 @@ def write_members(w: ArchiveWriter, members: dict[str, G3Timestream]) -> None:
 
     After the first member has announced the classes' versions, a plain
     timestream (uncompressed, 1-D, contiguous, native little-endian samples)
-    is packed in one step; the bytes are those of the general path.
+    is packed in one step, by the accelerator when present; the bytes are
+    those of the general path.
     """
     plain = False
+    if _pack_timestreams is not None and w.little and _LITTLE_HOST:
+        items = list(members.items())
+        i = 0
+
+        def pack(pointers: dict[int, int], keep: list[object], inline: int) -> list[Buffer]:
+            nonlocal i
+            i, found = _pack_timestreams(items, i, G3Timestream, pointers, keep, inline)
+            return found  # type: ignore[no-any-return]
+
+        while i < len(items):
+            if plain:
+                w.pack_with(pack)
+                if i == len(items):
+                    break
+            key, ts = items[i]
+            _write_member(w, key, ts, plain)
+            i += 1
+            plain = plain or _announced(w)
+        return
     for key, ts in members.items():
-        if plain and type(ts) is G3Timestream and ts._level == 0:
-            data = ts._data
-            code = _DTYPE_CODES.get(data.dtype)
-            if code is not None and data.ndim == 1 and data.flags.c_contiguous:
-                opening = w.claim_direct(ts)
-                if opening is not None:
-                    name = key.encode("utf-8", "surrogateescape")
-                    fields = _PLAIN_FIELDS.pack(
-                        ts._units, ts._start, ts._stop, 0, code, data.shape[0]
-                    )
-                    w.head_and_array(_pack_u64(len(name)) + name + opening + fields, data)
-                    continue
-        w.string(key)
-        w.pointer(ts, direct=True)
-        if not plain:
-            plain = (
-                w.little
-                and _LITTLE_HOST
-                and w.announced(G3Timestream._g3_chain)
-                and w.announced(G3Time._g3_chain)
-            )
+        _write_member(w, key, ts, plain)
+        plain = plain or _announced(w)
+
+
+def _announced(w: ArchiveWriter) -> bool:
+    """Whether a plain member may now be packed: the classes' versions are written."""
+    return (
+        w.little
+        and _LITTLE_HOST
+        and w.announced(G3Timestream._g3_chain)
+        and w.announced(G3Time._g3_chain)
+    )
+
+
+def _write_member(w: ArchiveWriter, key: str, ts: G3Timestream, plain: bool) -> None:
+    """One member; in one step if it is plain and ``plain`` says its classes are announced."""
+    if plain and type(ts) is G3Timestream and ts._level == 0:
+        data = ts._data
+        code = _DTYPE_CODES.get(data.dtype)
+        if code is not None and data.ndim == 1 and data.flags.c_contiguous:
+            opening = w.claim_direct(ts)
+            if opening is not None:
+                name = key.encode("utf-8", "surrogateescape")
+                fields = _PLAIN_FIELDS.pack(ts._units, ts._start, ts._stop, 0, code, data.shape[0])
+                w.head_and_array(_pack_u64(len(name)) + name + opening + fields, data)
+                return
+    w.string(key)
+    w.pointer(ts, direct=True)
