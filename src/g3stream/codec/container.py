@@ -27,6 +27,9 @@ from ..errors import (
 )
 from ..frame import G3Frame, encode_frame, encode_frame_bytes
 
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
 _frame_from_scan = G3Frame._from_scan
 
 
@@ -41,9 +44,6 @@ _JOIN_LIMIT = 65536
 #: A new stretch of a name or blob at least this long is checksummed in two
 #: halves at once when ``RunningCrc`` has a helper.
 SPLIT_CRC = 2 << 20
-
-if TYPE_CHECKING:
-    from concurrent.futures import Executor
 _MIN_ENTRY_SIZE = 16
 
 #: Default largest frame accepted (bytes); a bigger length field is refused.

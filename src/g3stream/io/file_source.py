@@ -120,32 +120,29 @@ class FileSource:
         Two threads copy a whole frame faster than one copies it in pieces,
         each checksummed while in the cache. ``None``: no preference.
         """
-        f = self._file
-        if f is None or self.compressed or not hasattr(os, "preadv"):
-            return None
-        try:
-            return 0 if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None
-        except (OSError, ValueError):
-            return None
+        return 0 if self._plain_regular_file() else None
 
     @property
     def crc_helper(self) -> ThreadPoolExecutor | None:
         """The thread that reads half of each large read, lent for checksums too (or ``None``)."""
         return self._halves if self._splittable() else None
 
-    def _splittable(self) -> bool:
+    def _plain_regular_file(self) -> bool:
+        """An open, uncompressed regular file that ``os.preadv`` can read at any offset."""
         f = self._file
         if f is None or self.compressed or not hasattr(os, "preadv"):
             return False
+        try:
+            return stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+        except (OSError, ValueError):
+            return False
+
+    def _splittable(self) -> bool:
         if self._halves is None:
-            try:
-                regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
-            except (OSError, ValueError):
-                regular = False
-            if not regular:
+            if not self._plain_regular_file():
                 return False
             self._halves = ThreadPoolExecutor(1, thread_name_prefix="g3stream-read")
-        return True
+        return self._file is not None
 
     def _read_halves(self, view: memoryview, span: int) -> tuple[int, int]:
         """Read ``view`` from the position, half each by two threads; the count and the CRC."""
