@@ -182,3 +182,31 @@ def test_checksummed_reads_give_the_crc_of_the_span(
             pos += n
         src.close()
         assert pos == size
+
+
+def test_mapped_large_frames_are_checksummed_by_two_threads(
+    tmp_path: Path, make_frame, stream_of, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``mmap=True`` a large frame's long blobs are checksummed in halves, one per thread."""
+    from g3stream import G3Reader
+    from g3stream.codec import container
+    from g3stream.codec.container import encode_frame_bytes
+    from g3stream.errors import CRCMismatchError
+
+    monkeypatch.setattr(container, "SPLIT_CRC", 4096)
+    frames = [make_frame(i, size=300_000 if i % 2 else 10) for i in range(6)]
+    sizes = [len(encode_frame_bytes(f)) for f in frames]
+    data = bytearray(stream_of(frames))
+    path = tmp_path / "mapped.g3"
+    path.write_bytes(bytes(data))
+    got = list(G3Reader(path, mmap=True))
+    assert b"".join(bytes(f.original_bytes) for f in got) == bytes(data)
+    start = sum(sizes[:3])
+    data[start + sizes[3] - 100] ^= 0x01  # late in the blob: the helper's half
+    path.write_bytes(bytes(data))
+    reader = G3Reader(path, mmap=True)
+    assert [reader(None)[0]["index"] for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(CRCMismatchError) as info:
+        reader(None)
+    assert info.value.offset == start
+    assert [f["index"] for f in reader] == [4, 5]

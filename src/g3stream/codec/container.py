@@ -318,6 +318,7 @@ def frame_spanning(
     max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
     verify: bool = True,
     limits: DecodeLimits = DEFAULT_LIMITS,
+    crc_helper: Executor | None = None,
 ) -> G3Frame | int | None:
     """The frame that ``block`` holds exactly, built over ``block`` without a copy.
 
@@ -327,7 +328,8 @@ def frame_spanning(
     not exactly one frame (bad data, or more than one frame), which a
     ``FrameDecoder`` fed the same bytes reports in its own terms.  A CRC
     mismatch raises ``CRCMismatchError``.  The frame's values decode within
-    ``limits``.
+    ``limits``.  ``crc_helper`` checksums half of each long name or blob
+    while this thread does the other half.
     """
     try:
         scanned = scan_frame(block, 0, len(block), offset, max_frame_size)
@@ -337,7 +339,12 @@ def frame_spanning(
         return scanned
     if scanned.size != len(block):
         return None
-    return build_frame(block, scanned, offset, verify, limits)
+    crc = None
+    if verify and crc_helper is not None and scanned.size >= SPLIT_CRC:
+        running = RunningCrc(crc_helper)
+        running.advance(block, scanned.size)
+        crc = running.value_for(scanned)
+    return build_frame(block, scanned, offset, verify, limits, crc)
 
 
 def decode_frame(

@@ -246,7 +246,7 @@ class G3Reader:
         while len(data) == total:
             try:
                 found = frame_spanning(
-                    data, start, self.max_frame_size, self.verify_crc, self._limits
+                    data, start, self.max_frame_size, self.verify_crc, self._limits, src.crc_helper
                 )
             except G3FormatError as exc:  # a bad CRC: that frame is lost, the stream goes on
                 self._decoder = self._new_decoder(start + total)
