@@ -3,9 +3,9 @@
 G3Reader and the command line open every input through :func:`open_source`.
 A name that starts with a registered prefix (``tcp://``) is handed to that
 scheme's factory; any other name is a file.  A transport is added by one
-module that calls :func:`register_scheme` when it is imported; the package
-imports every built-in transport, so the table is complete before the first
-reader is made.
+call of :func:`register_scheme`; the package registers its built-in
+transports by name when it is imported, so the table is complete before the
+first reader is made while their modules load only on first use.
 
 A factory is called as ``factory(url, timeout=..., reconnect=..., **options)``
 and returns a :class:`~g3stream.io.source.ByteSource`.  It may instead be
