@@ -11,6 +11,8 @@ writes through those views succeed and change nothing sent.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from g3net_testutil import (
@@ -106,6 +108,38 @@ def test_listen_mode_frames_changed_while_slow_clients_read_arrive_as_sent() -> 
         assert reader.result() == expected
     stats = sender.statistics()
     assert stats.frames_sent == 6 and stats.frames_dropped == 0
+
+
+def test_frames_encoded_by_serializer_threads_are_sent_from_their_arrays_too() -> None:
+    sender = G3NetworkSender("*", 0, n_serializers=2, close_timeout=TIMEOUT)
+    try:
+        socks = slow_clients(sender, 2)
+        large = [vector_frame(0), map_frame(1), vector_frame(2)]
+        sent = list(large)
+        downstream: list[G3Frame] = []
+        for frame in large:
+            downstream += sender(frame)
+        # serialized frames pass downstream in order; small frames carry the queue on
+        deadline = time.monotonic() + TIMEOUT
+        while not all(any(f is g for g in downstream) for f in large):
+            assert time.monotonic() < deadline
+            tick = G3Frame(G3FrameType.Timepoint)
+            tick["seq"] = 100 + len(sent)
+            sent.append(tick)
+            downstream += sender(tick)
+            time.sleep(0.001)  # polling: the serializers finish on their own
+        expected = b"".join(encode_frame_bytes(f) for f in sent)
+        data = np.asarray(large[0]["data"])
+        assert not data.flags.writeable  # sent without a copy, frozen meanwhile
+        with pytest.raises(ValueError, match="read-only"):
+            data[:] = -1.0
+        large[1]["ts"]["det3"] *= 5.0  # through the object: a copy of its own
+        large[2]["data"][0] = -7.0
+        readers = [Background(recv_all, s) for s in socks]
+    finally:
+        sender(G3Frame(END))
+    for reader in readers:
+        assert reader.result() == expected
 
 
 def test_arrays_are_writable_again_once_every_client_has_the_frame() -> None:

@@ -31,8 +31,9 @@ Two modes, chosen by ``hostname`` exactly as in spt3g:
   through its objects changes a copy of its own, and one writing into the
   arrays directly gets ``ValueError`` (read-only) while clients still hold
   them (for a metadata frame: while it is the latest of its type, kept for
-  the replay); arrays that cannot be frozen are copied. With
-  ``n_serializers`` frames are serialized into private copies instead.
+  the replay); arrays that cannot be frozen are copied. The same holds
+  with ``n_serializers``: frames are encoded in those threads and frozen
+  before they pass downstream.
 
 In both modes consecutive small Timepoint and Scan frames are copied into
 one shared buffer that a client's writer takes whole when it is ready (see
@@ -280,7 +281,7 @@ class G3NetworkSender:
         self._listener: socket.socket | None = None
         self._pending_connection = None
         self._executor: ThreadPoolExecutor | None = None
-        self._in_flight: deque[tuple[Any, Future[Buffer] | None]] = deque()
+        self._in_flight: deque[tuple[Any, Future[Buffer | list[Buffer]] | None]] = deque()
         self._connected_client: ClientConnection | None = None
         self._loss_reported = False
 
@@ -349,7 +350,7 @@ class G3NetworkSender:
                 else:
                     self._send_listening(int(frame_type), frame)
             return [frame]
-        future = self._executor.submit(serialize, frame) if send else None
+        future = self._executor.submit(_fixed_bytes_or_parts, frame) if send else None
         self._in_flight.append((frame, future))
         return self._drain_serializers(wait_all=False)
 
@@ -482,7 +483,7 @@ class G3NetworkSender:
                     break
             self._in_flight.popleft()
             if future is not None:
-                self._dispatch(int(frame.type), future.result())
+                self._send_encoded(int(frame.type), future.result())
             out.append(frame)
         return out
 
@@ -508,11 +509,7 @@ class G3NetworkSender:
         socket has taken every byte of it: the frame goes downstream, where
         a module may change it, only after that.
         """
-        data = _fixed_bytes_or_parts(frame)
-        if isinstance(data, list):
-            self._dispatch(frame_type, data, wait=True)
-        else:
-            self._dispatch(frame_type, data)
+        self._send_encoded(frame_type, _fixed_bytes_or_parts(frame))
 
     def _send_listening(self, frame_type: int, frame: Any) -> None:
         """Listen mode: queue ``frame`` for every client, a large new one without a copy.
@@ -525,12 +522,17 @@ class G3NetworkSender:
         directly raises ``ValueError``. Arrays that cannot be frozen (views
         of other arrays, arrays with other views) are copied.
         """
-        data = _fixed_bytes_or_parts(frame)
-        if isinstance(data, list):
+        self._send_encoded(frame_type, _fixed_bytes_or_parts(frame))
+
+    def _send_encoded(self, frame_type: int, data: Buffer | list[Buffer]) -> None:
+        """Send what ``_fixed_bytes_or_parts`` gave, in either mode (see the two above)."""
+        if not isinstance(data, list):
+            self._dispatch(frame_type, data)
+        elif self._connected_client is not None:
+            self._dispatch(frame_type, data, wait=True)
+        else:
             buffers, frozen = frozen_parts(data)
             self._dispatch(frame_type, buffers, release=frozen.release if len(frozen) else None)
-        else:
-            self._dispatch(frame_type, data)
 
     def _dispatch(
         self,
