@@ -36,41 +36,11 @@ import sys
 import time
 from typing import Any
 
-from workloads import channel_data, large_frames, small_frames
+from workloads import COUNTING_READER, channel_data, large_frames, small_frames
 
 SMALL_FRAMES = 50_000
-LARGE_FRAMES = 40
+LARGE_FRAMES = 200
 LIMIT = 600.0
-
-DRAIN = r"""
-import socket, sys, time
-mode, port = sys.argv[1], int(sys.argv[2])
-if mode == "connect":  # the sender connects to us
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    print(listener.getsockname()[1], flush=True)
-    conn, _ = listener.accept()
-else:  # the sender listens
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            conn = socket.create_connection(("127.0.0.1", port))
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-    print("connected", flush=True)
-buf = bytearray(1 << 22)
-total = 0
-while True:
-    n = conn.recv_into(buf)
-    if not n:
-        break
-    total += n
-print(total, flush=True)
-"""
 
 
 def library(impl: str) -> Any:
@@ -144,7 +114,7 @@ def run(impl: str, mode: str, workload: str, frames: int) -> float | None:
     drain: subprocess.Popen[str] | None = None
     if mode == "connect":
         drain = subprocess.Popen(
-            [sys.executable, "-c", DRAIN, mode, "0"], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", COUNTING_READER, mode, "0"], stdout=subprocess.PIPE, text=True
         )
         assert drain.stdout is not None
         port = int(drain.stdout.readline())
@@ -162,7 +132,9 @@ def run(impl: str, mode: str, workload: str, frames: int) -> float | None:
         if mode == "listen":
             assert sender.stdout.readline().strip() == "listening"
             drain = subprocess.Popen(
-                [sys.executable, "-c", DRAIN, mode, str(port)], stdout=subprocess.PIPE, text=True
+                [sys.executable, "-c", COUNTING_READER, mode, str(port)],
+                stdout=subprocess.PIPE,
+                text=True,
             )
             assert drain.stdout is not None
             assert drain.stdout.readline().strip() == "connected"

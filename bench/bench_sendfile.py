@@ -43,33 +43,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from workloads import channel_data, large_frames, small_frames
+from workloads import COUNTING_READER, channel_data, large_frames, small_frames
 
 from g3stream import core
 
 sendfile = getattr(os, "sendfile", None)
 
-READER = r"""
-import socket, sys
-listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
-listener.listen(1)
-print(listener.getsockname()[1], flush=True)
-conn, _ = listener.accept()
-buf = bytearray(1 << 22)
-total = 0
-while True:
-    n = conn.recv_into(buf)
-    if not n:
-        break
-    total += n
-print(total, flush=True)
-"""
-
 
 def with_reader(send: Callable[[int], None], expected: int) -> float:
     """Run ``send(port)`` against a counting reader process; seconds from start to last byte."""
-    proc = subprocess.Popen([sys.executable, "-c", READER], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", COUNTING_READER, "connect", "0"], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     try:
         port = int(proc.stdout.readline())

@@ -50,3 +50,38 @@ def small_frames(lib: Any, n: int) -> list[Any]:
         frame["Flags"] = 7
         frames.append(frame)
     return frames
+
+
+#: A reader process that counts the bytes it receives and prints the total at
+#: the end.  ``python -c COUNTING_READER connect 0`` listens (printing its port)
+#: for a sender that connects; ``... listen PORT`` connects to a listening
+#: sender (printing "connected").
+COUNTING_READER = r"""
+import socket, sys, time
+mode, port = sys.argv[1], int(sys.argv[2])
+if mode == "connect":  # the sender connects to us
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    print(listener.getsockname()[1], flush=True)
+    conn, _ = listener.accept()
+else:  # the sender listens
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            conn = socket.create_connection(("127.0.0.1", port))
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+    print("connected", flush=True)
+buf = bytearray(1 << 22)
+total = 0
+while True:
+    n = conn.recv_into(buf)
+    if not n:
+        break
+    total += n
+print(total, flush=True)
+"""
