@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from buffered_receive import receive_in_views
 
 from g3stream import G3Frame, G3VectorDouble
 from g3stream.codec import decoder as decoder_module
@@ -66,17 +67,7 @@ def test_large_frame_keeps_its_buffer_read_only() -> None:
     frame = G3Frame("S")
     frame["v"] = G3VectorDouble(np.arange(300_000.0))
     data = encode_frame_bytes(frame)
-    dec = FrameDecoder()
-    frames: list[G3Frame] = []
-    pos = 0
-    while pos < len(data):
-        frames += dec.frames()  # learns the frame's size, as a reader's loop does
-        view = dec.get_buffer(65536)
-        k = min(len(view), len(data) - pos)
-        view[:k] = data[pos : pos + k]
-        dec.buffer_updated(k)
-        pos += k
-    (out,) = frames + dec.frames()
+    (out,) = receive_in_views(FrameDecoder(), data)
     # received into a buffer of its own, which the frame keeps
     assert isinstance(out.original_bytes, memoryview)
     arr = np.asarray(out["v"])
@@ -142,17 +133,7 @@ def test_large_frames_read_one_after_another_reuse_their_buffers() -> None:
     tracemalloc.start()
     try:
         for _ in range(20):
-            pos = 0
-            done: list[G3Frame] = []
-            while pos < len(data):
-                done += dec.frames()
-                view = dec.get_buffer(65536)
-                k = min(len(view), len(data) - pos)
-                view[:k] = data[pos : pos + k]
-                dec.buffer_updated(k)
-                pos += k
-            (got,) = done + dec.frames()
-            del done
+            (got,) = receive_in_views(dec, data)
             assert got["v"][-1] == 399_999.0
             raw = got.original_bytes
             assert isinstance(raw, memoryview)
@@ -232,3 +213,21 @@ def test_asyncio_buffered_protocol_receives_frames_into_the_decoder() -> None:
 
     frames = asyncio.run(main())
     assert [bytes(f.encoded()) for f in frames] == [bytes(e) for e in expected]
+
+
+def test_recycled_buffers_never_change_a_frame_still_held() -> None:
+    payloads = []
+    for seed in range(12):  # 1.2 MB each
+        frame = G3Frame("S")
+        frame["v"] = G3VectorDouble(np.random.default_rng(seed).standard_normal(150_000))
+        payloads.append(bytes(encode_frame_bytes(frame)))
+    dec = FrameDecoder()
+    held: dict[int, G3Frame] = {}
+    for i, data in enumerate(payloads):
+        (frame,) = receive_in_views(dec, data)
+        if i % 3 == 0:
+            held[i] = frame  # kept while later frames arrive
+        del frame
+        for j, kept in held.items():
+            assert bytes(kept.encoded()) == payloads[j]
+    assert len(held) == 4

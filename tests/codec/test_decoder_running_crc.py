@@ -276,28 +276,3 @@ def test_a_large_frame_is_offered_in_pieces_and_then_a_small_view(
     assert unchecked.frames() == []
     assert len(unchecked.get_buffer(1 << 22)) == len(data) - 70_000
     unchecked.buffer_updated(0)
-
-
-def test_recycled_buffers_never_change_a_frame_still_held() -> None:
-    payloads = [_large(seed, 150_000) for seed in range(12)]  # 1.2 MB each
-    dec = FrameDecoder()
-    held: dict[int, G3Frame] = {}
-    for i, data in enumerate(payloads):
-        pos = 0
-        got: list[G3Frame] = []
-        while not got:
-            got = dec.frames()
-            if got or pos == len(data):
-                break
-            view = dec.get_buffer(65536)
-            k = min(len(view), len(data) - pos)
-            view[:k] = data[pos : pos + k]
-            dec.buffer_updated(k)
-            pos += k
-        (frame,) = got + dec.frames()
-        if i % 3 == 0:
-            held[i] = frame  # kept while later frames arrive
-        del frame, got
-        for j, kept in held.items():
-            assert bytes(kept.encoded()) == payloads[j]
-    assert len(held) == 4
