@@ -152,6 +152,22 @@ def test_frames_being_sent_do_not_count_against_max_queue_size() -> None:
     assert client.frames_sent == 2
 
 
+def test_frames_sent_no_longer_reduce_the_depth_that_counts() -> None:
+    """Once acknowledged, the frames taken before count for nothing: the limit holds again."""
+    fanout = FanOut(max_queue_size=2)
+    client = fanout.add_client("c")
+    assert client is not None
+    offer(fanout, T, 0, 100_000)  # too large to share a batch: one frame per item
+    offer(fanout, T, 1, 100_000)
+    buffers, size = client.take(10, 1 << 30)
+    assert len(buffers) == 2
+    client.acknowledge(size)
+    assert client.frames_sent == 2 and client.queue_frames == 0
+    for i in range(2, 7):
+        offer(fanout, T, i, 100_000)
+    assert client.queue_frames == 2 and client.frames_dropped == 3
+
+
 def test_partial_acknowledgements_resume_mid_frame() -> None:
     fanout = FanOut()
     link = Link(fanout.add_client("c"))  # type: ignore[arg-type]

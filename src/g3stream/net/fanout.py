@@ -318,6 +318,7 @@ class FanOutClient:
         What was taken and not sent is returned by the next :meth:`take`.
         """
         taken, self._taken = self._taken, 0
+        taken_frames, self._taken_frames = self._taken_frames, 0
         self._in_flight = None
         if self.reason is not None:
             return
@@ -329,7 +330,7 @@ class FanOutClient:
             for _ in range(taken):
                 popleft()
             self._offset = 0
-            frames = self._taken_frames - self._head_sent
+            frames = taken_frames - self._head_sent
             self._head_sent = 0
             self.frames_sent += frames
             self._queue_frames -= frames
