@@ -25,10 +25,10 @@ import pytest
 from g3net_testutil import TIMEOUT, T, connect_client, decode_all, make_frame, recv_all, seqs
 
 from g3stream import G3Frame, G3FrameType
+from g3stream.frame import encode_frame_bytes
 from g3stream.net import G3NetworkSender
 from g3stream.net.client import ClientConnection
 from g3stream.net.fanout import DisconnectReason, FanOut, WhenFull
-from g3stream.net.sender import serialize
 
 FRAMES = 5
 #: How long the hook holds a writer back when nothing releases it (seconds).
@@ -45,7 +45,7 @@ def test_link_not_started_yet_is_not_over() -> None:
         client = fanout.add_client("peer", replay=False)
         assert client is not None
         for seq in range(FRAMES):
-            fanout.offer(int(T), serialize(make_frame(T, seq)))
+            fanout.offer(int(T), encode_frame_bytes(make_frame(T, seq)))
         fanout.finish()
     link = ClientConnection(
         ours, "peer", client, fanout, lock, send_timeout=None, on_finished=finished.append

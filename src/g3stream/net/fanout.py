@@ -479,6 +479,7 @@ class FanOut:
         frame_type: int,
         data: Buffer | Sequence[Buffer],
         release: Callable[[], object] | None = None,
+        nbytes: int | None = None,
     ) -> list[FanOutClient]:
         """Queue one serialized frame for every client; return the clients cut off by it.
 
@@ -488,8 +489,9 @@ class FanOut:
         can join it (see the module's description). ``release``, if given,
         is called once no client holds ``data`` any more (sent, dropped or
         discarded everywhere), by whichever thread lets go of it last; such
-        a frame is never batched. EndProcessing is not queued: it finishes
-        the fan-out (:meth:`finish`).
+        a frame is never batched. ``nbytes``, if the caller knows it, is the
+        size of ``data``. EndProcessing is not queued: it finishes the
+        fan-out (:meth:`finish`).
         """
         if frame_type == _END:
             self.finish()
@@ -500,7 +502,8 @@ class FanOut:
         self._frames_offered += 1
         droppable = frame_type in _DATA_CODES
         if isinstance(data, (bytes, bytearray, memoryview)):
-            nbytes = data.nbytes if isinstance(data, memoryview) else len(data)
+            if nbytes is None:
+                nbytes = data.nbytes if isinstance(data, memoryview) else len(data)
             if (
                 droppable
                 and release is None
@@ -510,7 +513,8 @@ class FanOut:
                 return []
         else:
             data = tuple(data)
-            nbytes = byte_length(data)
+            if nbytes is None:
+                nbytes = byte_length(data)
         self._open = None
         item = QueuedFrame(data, nbytes, droppable)
         if release is not None:

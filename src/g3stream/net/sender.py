@@ -111,7 +111,6 @@ events = EventLog(log)
 __all__ = [
     "G3NetworkSender",
     "SenderStatistics",
-    "serialize",
     "DEFAULT_MAX_PENDING_BYTES",
     "DEFAULT_CLOSE_TIMEOUT",
     "DEFAULT_CONNECT_TIMEOUT",
@@ -159,39 +158,24 @@ def _close_open_senders() -> None:
             log.exception("closing %r at exit failed", sender)
 
 
-def serialize(frame: Any) -> Buffer:
-    """The bytes to send for ``frame``, computed once and shared by every client.
-
-    A frame read from a file or a stream and not modified since (or already
-    encoded by someone else) is sent from the bytes it already has. Otherwise
-    it is encoded into a fresh, private buffer, deliberately not cached in
-    the frame: the sender then holds no second copy of frames that have
-    moved downstream, and buffers freed after sending are reused by the
-    allocator instead of faulting in new memory for every frame. Being a
-    copy, the buffer cannot change if a later module modifies the frame.
-    """
-    data = frame.original_bytes
-    if data is None:
-        data = b"".join(encode_frame(frame))
-    return data  # type: ignore[no-any-return]
-
-
-def _fixed_bytes_or_parts(frame: Any) -> Buffer | list[Buffer]:
-    """``frame``'s bytes where nothing can change them, else its encoded parts.
+def _fixed_bytes_or_parts(frame: Any) -> tuple[Buffer | list[Buffer], int]:
+    """``frame``'s bytes where nothing can change them, else its encoded parts; and their size.
 
     Original bytes are immutable, and a small new frame is encoded into a
     private copy; a large new frame gives its encoded buffers, which may be
     views of the frame's own arrays (the caller decides how to keep them fixed).
+    The size is computed once here, for everyone who needs it downstream.
     """
     data = frame.original_bytes
     if data is not None:
-        return data
+        return data, byte_length(data)
     parts = encode_frame(frame)
     if len(parts) == 1 and isinstance(parts[0], bytes):
-        return parts[0]
-    if byte_length(parts) < ZERO_COPY_MIN_BYTES:
-        return b"".join(parts)
-    return parts
+        return parts[0], len(parts[0])
+    nbytes = byte_length(parts)
+    if nbytes < ZERO_COPY_MIN_BYTES:
+        return b"".join(parts), nbytes
+    return parts, nbytes
 
 
 class G3NetworkSender:
@@ -281,7 +265,9 @@ class G3NetworkSender:
         self._listener: socket.socket | None = None
         self._pending_connection = None
         self._executor: ThreadPoolExecutor | None = None
-        self._in_flight: deque[tuple[Any, Future[Buffer | list[Buffer]] | None]] = deque()
+        self._in_flight: deque[tuple[Any, Future[tuple[Buffer | list[Buffer], int]] | None]] = (
+            deque()
+        )
         self._connected_client: ClientConnection | None = None
         self._loss_reported = False
 
@@ -345,10 +331,7 @@ class G3NetworkSender:
         send = self._should_send(frame)
         if self._executor is None:
             if send:
-                if self._connected_client is not None:
-                    self._send_connected(int(frame_type), frame)
-                else:
-                    self._send_listening(int(frame_type), frame)
+                self._send_encoded(int(frame_type), *_fixed_bytes_or_parts(frame))
             return [frame]
         future = self._executor.submit(_fixed_bytes_or_parts, frame) if send else None
         self._in_flight.append((frame, future))
@@ -483,7 +466,7 @@ class G3NetworkSender:
                     break
             self._in_flight.popleft()
             if future is not None:
-                self._send_encoded(int(frame.type), future.result())
+                self._send_encoded(int(frame.type), *future.result())
             out.append(frame)
         return out
 
@@ -500,49 +483,39 @@ class G3NetworkSender:
             return G3ConnectionLostError(f"connection to {where} lost: {link.error}")
         return None
 
-    def _send_connected(self, frame_type: int, frame: Any) -> None:
-        """Connect mode, in the caller's thread: send ``frame`` without copying it when large.
+    def _send_encoded(self, frame_type: int, data: Buffer | list[Buffer], nbytes: int) -> None:
+        """Send what ``_fixed_bytes_or_parts`` gave for a frame, without copying a large one.
 
-        A frame with its original bytes is queued as they are (immutable). A
-        new large frame is queued as its encoded buffers, which may be views
-        of the frame's own arrays, and this call returns only once the
-        socket has taken every byte of it: the frame goes downstream, where
-        a module may change it, only after that.
-        """
-        self._send_encoded(frame_type, _fixed_bytes_or_parts(frame))
-
-    def _send_listening(self, frame_type: int, frame: Any) -> None:
-        """Listen mode: queue ``frame`` for every client, a large new one without a copy.
-
-        A frame with its original bytes is queued as they are (immutable). A
-        new frame of at least ``ZERO_COPY_MIN_BYTES`` is queued as views of
-        its own arrays, made read-only until no client holds them (see
+        A frame with its original bytes is queued as they are (immutable).
+        A new large frame is queued as its encoded buffers, which may be
+        views of the frame's own arrays. In connect mode this call returns
+        only once the socket has taken every byte of it: the frame goes
+        downstream, where a module may change it, only after that. In listen
+        mode the arrays are made read-only until no client holds them (see
         :mod:`g3stream.net.frozen`): a later module changing the frame
         through its objects changes a copy, and writing into the arrays
         directly raises ``ValueError``. Arrays that cannot be frozen (views
         of other arrays, arrays with other views) are copied.
         """
-        self._send_encoded(frame_type, _fixed_bytes_or_parts(frame))
-
-    def _send_encoded(self, frame_type: int, data: Buffer | list[Buffer]) -> None:
-        """Send what ``_fixed_bytes_or_parts`` gave, in either mode (see the two above)."""
         if not isinstance(data, list):
-            self._dispatch(frame_type, data)
+            self._dispatch(frame_type, data, nbytes)
         elif self._connected_client is not None:
-            self._dispatch(frame_type, data, wait=True)
+            self._dispatch(frame_type, data, nbytes, wait=True)
         else:
             buffers, frozen = frozen_parts(data)
-            self._dispatch(frame_type, buffers, release=frozen.release if len(frozen) else None)
+            release = frozen.release if len(frozen) else None
+            self._dispatch(frame_type, buffers, nbytes, release=release)
 
     def _dispatch(
         self,
         frame_type: int,
         data: Buffer | list[Buffer],
+        nbytes: int,
         *,
         wait: bool = False,
         release: Callable[[], object] | None = None,
     ) -> None:
-        """Queue one serialized frame for every client.
+        """Queue one serialized frame of ``nbytes`` bytes for every client.
 
         With ``wait`` (connect mode), return only once the frame is sent.
         ``release`` is called once no client holds ``data`` any more.
@@ -565,21 +538,20 @@ class G3NetworkSender:
                 new_links = self._accept_pending()
             if connected is not None:
                 client = connected.client
-                nbytes = byte_length(data)
                 if fanout.blocking_client(nbytes) is not None:
                     self._wait_for_room(nbytes)
                 if client.reason is not None:
                     cut = None
                 else:
                     before = client.queue_frames
-                    cut = self._offer_locked(frame_type, data, release)
+                    cut = self._offer_locked(frame_type, data, nbytes, release)
                     # The frame's place in the stream, counted in frames sent.
                     target = client.frames_sent + client.queue_frames
                     if wait and client.queue_frames > before:
                         if not self._wait_until_sent(connected, target):
                             cut = None
             else:
-                cut = self._offer_locked(frame_type, data, release)
+                cut = self._offer_locked(frame_type, data, nbytes, release)
         if cut is None:
             self._raise_lost()
         if new_links is not None or self._notes:
@@ -599,10 +571,11 @@ class G3NetworkSender:
         self,
         frame_type: int,
         data: Buffer | list[Buffer],
+        nbytes: int,
         release: Callable[[], object] | None = None,
     ) -> list[FanOutClient]:
         """Offer a frame and get the writers going (caller holds the lock)."""
-        cut = self._fanout.offer(frame_type, data, release)
+        cut = self._fanout.offer(frame_type, data, release, nbytes)
         now = time.monotonic()
         direct = now - self._last_offer > DIRECT_SEND_GAP
         self._last_offer = now
