@@ -158,11 +158,22 @@ def test_arrays_are_writable_again_once_every_client_has_the_frame() -> None:
     assert seqs_of(reader.result()) == [3]
 
 
-def test_arrays_are_released_when_no_client_takes_the_frame() -> None:
+def test_arrays_are_released_when_no_client_takes_the_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    released: list[int] = []
+    release = frozen_module.Frozen.release
+
+    def counted(self: frozen_module.Frozen) -> None:
+        released.append(len(self))
+        release(self)
+
+    monkeypatch.setattr(frozen_module.Frozen, "release", counted)
     sender = G3NetworkSender("*", 0, max_queue_size=1, close_timeout=TIMEOUT)
     try:
         frame = vector_frame(4)
         sender(frame)  # no client: nobody holds it
+        assert released == [1]  # the array was frozen, and let go at once
         assert np.asarray(frame["data"]).flags.writeable
     finally:
         sender(G3Frame(END))
