@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,53 @@ def test_a_file_that_is_not_a_credentials_file_is_a_clear_error(operator_server,
     bogus = tmp_path / "bogus.creds"
     bogus.write_text("user: daq\npassword: secret\n")
     err = _rejected(server, bogus)
+    assert "is not a NATS credentials file" in str(err)
+
+
+def _refused_before_connecting(creds: Path) -> NatsAuthError:
+    """The error for a ``creds=`` file refused before any connection (no server listens)."""
+    url = f"nats://127.0.0.1:1/CREDS?creds={creds}"
+    with pytest.raises(NatsAuthError) as sender_error:
+        G3NatsSender(url, connect_timeout=5)
+    with pytest.raises(NatsAuthError):
+        NatsSource(url, connect_timeout=5)
+    return sender_error.value
+
+
+JWT_BEGIN = "-----BEGIN NATS USER JWT-----"
+JWT_END = "------END NATS USER JWT------\n"
+SEED_BEGIN = "-----BEGIN USER NKEY SEED-----"
+SEED_END = "------END USER NKEY SEED------\n"
+
+
+def _seed_marker_last(text: str) -> str:
+    return text.split(SEED_BEGIN)[0] + SEED_BEGIN
+
+
+def _jwt_marker_last(text: str) -> str:
+    jwt_part, seed_part = text.split(SEED_BEGIN)
+    return SEED_BEGIN + seed_part + jwt_part.split(JWT_BEGIN)[0] + JWT_BEGIN
+
+
+def _empty_seed(text: str) -> str:
+    return text.split(SEED_BEGIN)[0] + SEED_BEGIN + "\n" + SEED_END
+
+
+def _empty_jwt(text: str) -> str:
+    return JWT_BEGIN + "\n" + JWT_END + text.split(JWT_END)[1]
+
+
+# a marker on the last line without its newline (the section is missing), or
+# a marker line followed at once by its end line (the section is empty)
+@pytest.mark.parametrize("damage", [_seed_marker_last, _jwt_marker_last, _empty_seed, _empty_jwt])
+def test_a_credentials_file_with_a_missing_or_empty_section_is_a_clear_error(
+    damage: Callable[[str], str], tmp_path: Path
+):
+    creds = natsjwt.OperatorSetup.new().user_creds(tmp_path / "cut.creds")
+    text = creds.read_text()
+    assert JWT_BEGIN in text and SEED_BEGIN in text and JWT_END in text
+    creds.write_text(damage(text))
+    err = _refused_before_connecting(creds)
     assert "is not a NATS credentials file" in str(err)
 
 

@@ -199,8 +199,7 @@ def check_credentials_file(addr: NatsAddress) -> None:
         (b"BEGIN NATS USER JWT", "user JWT"),
         (b"BEGIN USER NKEY SEED", "nkey seed"),
     ):
-        start = text.find(marker)
-        if start < 0 or not text[text.find(b"\n", start) + 1 :].strip():
+        if not _creds_value(text, marker):
             raise NatsAuthError(
                 f"{addr.display}: {addr.creds} is not a NATS credentials file (no {what})"
             )
@@ -210,6 +209,24 @@ def check_credentials_file(addr: NatsAddress) -> None:
         raise G3NatsError(
             "credentials files need the nkeys package: pip install 'g3stream[nats-creds]'"
         ) from None
+
+
+def _creds_value(text: bytes, marker: bytes) -> bytes:
+    """The line after the ``marker`` line of a credentials file, or b"" when it is missing.
+
+    nats-py takes that whole line, less its last byte, as the JWT or seed:
+    a marker or value line without its newline, or a value that is blank or
+    another marker line, cannot be used.
+    """
+    start = text.find(marker)
+    if start < 0:
+        return b""
+    begin = text.find(b"\n", start) + 1
+    end = text.find(b"\n", begin) if begin else -1
+    if end < 0:
+        return b""
+    value = text[begin:end].strip()
+    return b"" if value.startswith(b"-") else value
 
 
 def _is_auth_error(exc: BaseException) -> bool:
