@@ -96,22 +96,6 @@ def test_a_seed_that_does_not_match_the_jwt_is_refused(operator_server, tmp_path
     _rejected(server, creds)
 
 
-def test_a_missing_credentials_file_is_a_clear_error(operator_server, tmp_path: Path):
-    server, _ = operator_server
-    missing = tmp_path / "nowhere.creds"
-    err = _rejected(server, missing)
-    assert "cannot read the credentials file" in str(err)
-    assert str(missing) in str(err)
-
-
-def test_a_file_that_is_not_a_credentials_file_is_a_clear_error(operator_server, tmp_path: Path):
-    server, _ = operator_server
-    bogus = tmp_path / "bogus.creds"
-    bogus.write_text("user: daq\npassword: secret\n")
-    err = _rejected(server, bogus)
-    assert "is not a NATS credentials file" in str(err)
-
-
 def _refused_before_connecting(creds: Path) -> NatsAuthError:
     """The error for a ``creds=`` file refused before any connection (no server listens)."""
     url = f"nats://127.0.0.1:1/CREDS?creds={creds}"
@@ -120,6 +104,20 @@ def _refused_before_connecting(creds: Path) -> NatsAuthError:
     with pytest.raises(NatsAuthError):
         NatsSource(url, connect_timeout=5)
     return sender_error.value
+
+
+def test_a_missing_credentials_file_is_a_clear_error(tmp_path: Path):
+    missing = tmp_path / "nowhere.creds"
+    err = _refused_before_connecting(missing)
+    assert "cannot read the credentials file" in str(err)
+    assert str(missing) in str(err)
+
+
+def test_a_file_that_is_not_a_credentials_file_is_a_clear_error(tmp_path: Path):
+    bogus = tmp_path / "bogus.creds"
+    bogus.write_text("user: daq\npassword: secret\n")
+    err = _refused_before_connecting(bogus)
+    assert "is not a NATS credentials file" in str(err)
 
 
 JWT_BEGIN = "-----BEGIN NATS USER JWT-----"
