@@ -19,7 +19,13 @@ from natsservers import wait_for
 from g3stream.errors import TruncatedFrameError
 from g3stream.io import G3Reader, G3Writer
 from g3stream.nats import G3NatsSender
-from g3stream.nats.recorder import Journal, numbered_name, recover
+from g3stream.nats.recorder import (
+    DurableRecorder,
+    Journal,
+    check_output_pattern,
+    numbered_name,
+    recover,
+)
 
 TOTAL = 100_000
 KILLS = 10
@@ -261,9 +267,15 @@ def test_recovery_ends_the_journal_file_at_its_commit_and_removes_later_files(tm
         recover(Journal(str(first), 0, first.stat().st_size + 1, 4))
 
 
-def test_durable_output_names():
+def test_durable_output_names(tmp_path: Path):
     assert numbered_name("/d/run.g3.gz", 3) == "/d/run-0003.g3.gz"
     assert numbered_name("/d/run-%03u.g3", 7) == "/d/run-007.g3"
+    for good in ("run.g3", "run.g3.gz", "run-%04u.g3.gz"):
+        check_output_pattern(good)
     for bad in ("run.g3.bz2", "run.g3.xz", "run.txt"):
         with pytest.raises(ValueError, match=r"\.g3 or \.g3\.gz"):
-            numbered_name(bad, 0)
+            check_output_pattern(bad)
+        # the recorder refuses the name before connecting (no server listens here)
+        with pytest.raises(ValueError, match=r"\.g3 or \.g3\.gz"):
+            DurableRecorder("nats://127.0.0.1:1/NAMES?durable=rec", str(tmp_path / bad))
+    assert not list(tmp_path.iterdir())

@@ -92,9 +92,8 @@ def numbered_name(out: str, index: int) -> str:
     """The ``index``-th file name of the pattern ``out`` (``run.g3.gz`` -> ``run-0003.g3.gz``).
 
     ``out`` ends in ``.g3`` or ``.g3.gz``; it may hold spt3g's ``%04u``
-    field for the number.  ``ValueError`` for bzip2 and xz names.
+    field for the number; :func:`check_output_pattern` refuses other names.
     """
-    check_output_pattern(out)
     if re.search(r"%0?\d*[ud]", out):
         return out % index
     stem, ext = split_extension(out)
