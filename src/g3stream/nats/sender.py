@@ -611,7 +611,7 @@ class G3NatsSender:
             return [self._close_batch(items[0])]
         if self.max_batch_frames <= 1 or len(items) < 2:
             return items
-        limit = min(self.max_batch_bytes, self._part_size)
+        limit = self._pack_limit
         out: list[_Item] = []
         run: list[_Item] = []
         size = 0
@@ -907,6 +907,10 @@ class G3NatsSender:
         if err is not None:
             raise err
 
+    def _default_id(self, counter: int, pos: SourcePosition | None) -> str:
+        """The default message id of a frame: its source position, else unique to this run."""
+        return f"{self._run_id}-{counter}" if pos is None else str(pos)
+
     def Process(self, frame: G3Frame) -> list[G3Frame]:
         """Publish ``frame`` (EndProcessing closes the sender) and return ``[frame]``."""
         code = int(frame.type)
@@ -927,7 +931,7 @@ class G3NatsSender:
         if self._msg_id is message_id:
             batchable = not is_metadata(code)
         else:
-            fallback = f"{self._run_id}-{self._counter}"
+            fallback = self._default_id(counter, None)
             mid = self._msg_id(frame, fallback)
             if pos is not None and mid != str(pos):
                 pos = None  # named by the caller's function: not by its position
@@ -935,16 +939,14 @@ class G3NatsSender:
         size = len(data)
         item: _Item | None = None
         with self._mutex:  # the condition's own lock, entered without Python-level calls
-            if self._error is not None or (
+            while self._error is None and (
                 (self._inflight > 0 and self._inflight + size > self.max_inflight_bytes)
                 or self._inflight_frames >= self.max_inflight_frames
             ):
-                while self._error is None and (
-                    (self._inflight > 0 and self._inflight + size > self.max_inflight_bytes)
-                    or self._inflight_frames >= self.max_inflight_frames
-                ):
-                    self._cond.wait(0.5)
-                self._raise_error()
+                self._cond.wait(0.5)
+            err = self._error
+            if err is not None:
+                raise err
             self._inflight += size
             self._inflight_frames += 1
             if self._inflight > self._peak:
@@ -966,13 +968,13 @@ class G3NatsSender:
                     last.position = pos
                 else:
                     if mid is None:
-                        mid = f"{self._run_id}-{counter}" if pos is None else str(pos)
+                        mid = self._default_id(counter, pos)
                     item = _Item(
                         bytearray(data), code, mid, size, batchable=True, position=pos, open=True
                     )
             else:
                 if mid is None:
-                    mid = f"{self._run_id}-{counter}" if pos is None else str(pos)
+                    mid = self._default_id(counter, pos)
                 item = _Item(data, code, mid, size, batchable=batchable, position=pos)
             if item is not None:
                 queue.append(item)
