@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from natshelpers import numbered
 from natsservers import wait_for
 
 from g3stream.errors import TruncatedFrameError
+from g3stream.frame import G3Frame
 from g3stream.io import G3Reader, G3Writer
 from g3stream.nats import G3NatsSender
 from g3stream.nats.recorder import (
@@ -72,55 +74,99 @@ def _numbers(directory: Path) -> list[int]:
     return out
 
 
+def _publish_paced(
+    sender: G3NatsSender, frame: Callable[[int], G3Frame], total: int, burst: int, rate: float
+) -> tuple[threading.Thread, threading.Event]:
+    """A thread sending ``frame(i)`` for ``i < total``, then closing ``sender``; set when done.
+
+    Frames go in bursts of ``burst`` at ``rate`` frames per second on
+    average: the DAQ's clock, not synchronisation.
+    """
+    done = threading.Event()
+
+    def publish() -> None:
+        start = time.monotonic()
+        for i in range(total):
+            sender(frame(i))
+            if i % burst == burst - 1:
+                delay = start + (i + 1) / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+        sender.Close()
+        done.set()
+
+    thread = threading.Thread(target=publish, daemon=True)
+    thread.start()
+    return thread, done
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
+def _kill_repeatedly(
+    start: Callable[[], subprocess.Popen[bytes]],
+    sizes: Callable[[], dict[str, int]],
+    done: threading.Event,
+    kills: int,
+    *,
+    seed: int,
+    pause: float,
+    starting_every: int,
+    write_timeout: float,
+) -> None:
+    """Start a recorder with ``start()`` and SIGKILL it, ``kills`` times.
+
+    Most kills fall once it records (``sizes()`` changed, or everything is
+    published: then nothing may be left to write), every
+    ``starting_every``-th one while it starts; each after a random pause of
+    up to ``pause`` seconds (catching up, committing, waiting for live frames).
+    """
+    rng = random.Random(seed)
+    for k in range(kills):
+        before = sizes()
+        proc = start()
+        try:
+            if k % starting_every != starting_every - 1:
+                wait_for(
+                    lambda b=before: sizes() != b or done.is_set(),
+                    write_timeout,
+                    "the recorder writing",
+                )
+            time.sleep(rng.uniform(0.0, pause))
+        finally:
+            _kill(proc)
+
+
 def test_recorder_killed_ten_times_records_every_frame_exactly_once(nats_server, tmp_path: Path):
     stream_url = f"{nats_server.url}/SOAK"
     url = f"{stream_url}?durable=rec&start=first"
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / "run.g3"
-    sender = G3NatsSender(stream_url)
-    done = threading.Event()
-
-    def publish() -> None:
-        # the DAQ's clock, not synchronisation: bursts of 50 frames every 10 ms (about 20 s),
-        # so the kills fall while frames (and batches of them) are recorded live
-        start = time.monotonic()
-        for i in range(TOTAL):
-            sender(numbered(i))
-            if i % 50 == 49:
-                delay = start + (i + 1) / 5000 - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-        sender.Close()
-        done.set()
-
-    rng = random.Random(11)
-    thread = threading.Thread(target=publish, daemon=True)
-    thread.start()
+    # bursts of 50 frames every 10 ms (about 20 s), so the kills fall while
+    # frames (and batches of them) are recorded live
+    thread, done = _publish_paced(G3NatsSender(stream_url), numbered, TOTAL, 50, 5000)
     proc = None
     try:
-        for k in range(KILLS):
-            before = _sizes(out_dir)
-            proc = _recorder(url, out)
-            if k % 4 != 3:  # most kills once it records; every fourth one while it starts
-                # (once everything is published and recorded there is nothing left to write)
-                wait_for(
-                    lambda b=before: _sizes(out_dir) != b or done.is_set(),
-                    60,
-                    "the recorder writing",
-                )
-            # a random moment: catching up, committing, waiting for live frames
-            time.sleep(rng.uniform(0.0, 0.6))
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        _kill_repeatedly(
+            lambda: _recorder(url, out),
+            lambda: _sizes(out_dir),
+            done,
+            KILLS,
+            seed=11,
+            pause=0.6,
+            starting_every=4,
+            write_timeout=60,
+        )
         assert done.wait(120), "the sender did not finish"
         proc = _recorder(url, out)
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
     finally:
         if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+            _kill(proc)
         thread.join(60)
     numbers = _numbers(out_dir)
     assert len(numbers) == TOTAL
@@ -169,46 +215,27 @@ def test_gzip_rotated_recording_killed_and_restarted_has_every_frame_once(
     out = out_dir / "run.g3.gz"
     options = ("--size-limit", "40k", "--flush-interval", "0.2")
     logs = tmp_path / "recorders.log"
-    sender = G3NatsSender(stream_url)
-    done = threading.Event()
-
-    def publish() -> None:
-        # the DAQ's clock, not synchronisation: 40 frames every 10 ms (about 10 s)
-        start = time.monotonic()
-        for i in range(GZ_TOTAL):
-            sender(_gz_frame(i))
-            if i % 40 == 39:
-                delay = start + (i + 1) / 4000 - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-        sender.Close()
-        done.set()
-
-    rng = random.Random(5)
-    thread = threading.Thread(target=publish, daemon=True)
-    thread.start()
+    # 40 frames every 10 ms (about 10 s)
+    thread, done = _publish_paced(G3NatsSender(stream_url), _gz_frame, GZ_TOTAL, 40, 4000)
     proc = None
     try:
-        for k in range(GZ_KILLS):
-            before = _sizes(out_dir, "run-*.g3.gz")
-            proc = _recorder(url, out, *options, log=logs)
-            if k % 3 != 2:  # most kills once it records, some while it starts
-                wait_for(
-                    lambda b=before: _sizes(out_dir, "run-*.g3.gz") != b or done.is_set(),
-                    30,
-                    "the recorder writing",
-                )
-            time.sleep(rng.uniform(0.0, 0.8))
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        _kill_repeatedly(
+            lambda: _recorder(url, out, *options, log=logs),
+            lambda: _sizes(out_dir, "run-*.g3.gz"),
+            done,
+            GZ_KILLS,
+            seed=5,
+            pause=0.8,
+            starting_every=3,
+            write_timeout=30,
+        )
         assert done.wait(60 + GZ_TOTAL / 4000), "the sender did not finish"
         # the last run stops once the stream has been quiet for 5 s: it has caught up
         proc = _recorder(url, out, *options, "--timeout", "5", log=logs)
         assert proc.wait(60 + GZ_TOTAL / 2000) == 0, logs.read_text()[-3000:]
     finally:
         if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+            _kill(proc)
         thread.join(60)
     # the kills did fall inside files: some were cut back to a commit and ended there
     assert "ended the gzip stream" in logs.read_text()
