@@ -41,7 +41,7 @@ from .vectors import G3VectorBool, G3VectorInt, G3VectorTime
 if TYPE_CHECKING:
     from ..cereal import ArchiveReader, ArchiveWriter
 
-__all__ = ["G3Timestream", "G3TimestreamUnits", "G3TimestreamError", "write_members"]
+__all__ = ["G3Timestream", "G3TimestreamUnits", "G3TimestreamError"]
 
 
 # The enum has a member called "None", which cannot be spelled in a class body;
