@@ -395,3 +395,30 @@ def test_pack_timestreams_stops_at_what_it_cannot_pack() -> None:
     assert [type(p) for p in parts] == [bytes, memoryview] and parts[1].nbytes == 4800
     with pytest.raises(TypeError):
         accel.pack_timestreams(("a", good), 0, G3Timestream, {}, [], 4096)
+
+
+def test_pack_timestreams_claims_nothing_when_it_fails() -> None:
+    """An error on a later member gives back the pointer ids and references of earlier ones."""
+    assert accel is not None
+
+    class Member:
+        _level, _units, _start, _stop = 0, 0, 0, 0
+
+        def __init__(self, samples: np.ndarray | None) -> None:
+            self._samples = samples
+
+        @property
+        def _data(self) -> np.ndarray:
+            if self._samples is None:
+                raise RuntimeError("samples unavailable")
+            return self._samples
+
+    items = [("a", Member(np.arange(600.0))), ("b", Member(np.arange(3.0))), ("c", Member(None))]
+    pointers = {17: 1}
+    keep: list[object] = ["earlier"]
+    with pytest.raises(RuntimeError, match="samples unavailable"):
+        accel.pack_timestreams(items, 0, Member, pointers, keep, 4096)
+    assert pointers == {17: 1} and keep == ["earlier"]
+    stop, parts = accel.pack_timestreams(items[:2], 0, Member, pointers, keep, 4096)
+    assert stop == 2 and len(parts) == 3  # what failed before packs now, with the next ids
+    assert pointers == {17: 1, id(items[0][1]): 2, id(items[1][1]): 3}

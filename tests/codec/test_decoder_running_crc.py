@@ -15,9 +15,15 @@ from g3stream import G3Frame, G3VectorDouble
 from g3stream.cereal.crc import g3_crc, g3_crc_of
 from g3stream.codec import container as container_module
 from g3stream.codec import decoder as decoder_module
-from g3stream.codec.container import RunningCrc, ScannedFrame, encode_frame_bytes, scan_frame
+from g3stream.codec.container import (
+    RunningCrc,
+    ScannedFrame,
+    check_crc,
+    encode_frame_bytes,
+    scan_frame,
+)
 from g3stream.codec.decoder import FrameDecoder
-from g3stream.errors import G3FormatError
+from g3stream.errors import CRCMismatchError, G3FormatError
 
 VECTORS = Path(__file__).parent.parent / "vectors"
 
@@ -71,6 +77,39 @@ def test_running_crc_matches_the_whole_frame_crc_however_the_bytes_arrive(
         mv = memoryview(data)
         assert running.value_for(scanned) == g3_crc(mv[p] for p in scanned.entries)
         assert running.value_for(scanned) == scanned.crc
+
+
+class _CountingPool(ThreadPoolExecutor):
+    """A thread pool that counts the tasks it was given."""
+
+    submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_complete_frame_is_checked_with_its_long_entries_split(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``check_crc`` with a helper splits each long name or blob, and finds a bit flipped in either half."""
+    monkeypatch.setattr(container_module, "SPLIT_CRC", 16)
+    with _CountingPool(1) as pool:
+        for data in _vector_frames() + [_large(seed)]:
+            scanned = scan_frame(data, 0, len(data), 0)
+            assert isinstance(scanned, ScannedFrame)
+            long = [p for p in scanned.entries if p.stop - p.start >= 16]
+            before = pool.submitted
+            check_crc(data, scanned, 1234, helper=pool)
+            assert pool.submitted - before == len(long)
+            for piece in long:
+                for at in (piece.start, piece.stop - 1):  # this thread's half, the helper's
+                    damaged = bytearray(data)
+                    damaged[at] ^= 0x04
+                    with pytest.raises(CRCMismatchError) as info:
+                        check_crc(damaged, scanned, 1234, helper=pool)
+                    assert info.value.offset == 1234
 
 
 def test_a_busy_helper_is_not_waited_for(

@@ -491,7 +491,8 @@ static PyObject *scan(PyObject *self, PyObject *args)
  * (id(obj) -> id) and is appended to `keep`, with every array of at least
  * `inline_limit` bytes, which is returned as a byte view after its head;
  * smaller samples are copied into the head.  Packing stops at the first member
- * that is not so simple (or already written): the caller writes it. */
+ * that is not so simple (or already written): the caller writes it.  On an error
+ * nothing stays claimed: `pointers` and `keep` are as they were on entry. */
 
 #define POINTER_DIRECT 0x40000000u
 #define POINTER_NEW 0x80000000u
@@ -540,8 +541,11 @@ static PyObject *pack_timestreams(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!nOO!O!n", &PyList_Type, &items, &start, &cls, &PyDict_Type,
                           &pointers, &PyList_Type, &keep, &inline_limit))
         return NULL;
-    PyObject *out = PyList_New(0);
-    if (out == NULL) return NULL;
+    /* what this call claims in `pointers` and `keep`, given back if it fails */
+    Py_ssize_t k0 = PyList_GET_SIZE(keep);
+    PyObject *claimed = PyList_New(0);
+    PyObject *out = claimed == NULL ? NULL : PyList_New(0);
+    if (out == NULL) goto fail;
     Py_ssize_t i = start;
     for (; i < PyList_GET_SIZE(items); i++) {
         PyObject *item = PyList_GET_ITEM(items, i);
@@ -579,16 +583,12 @@ static PyObject *pack_timestreams(PyObject *self, PyObject *args)
             if (seen < 0 && PyErr_Occurred()) goto fail;
             break;
         }
+        /* the bytes first: the id is claimed only once they exist */
         Py_ssize_t pid = PyDict_GET_SIZE(pointers) + 1;
-        PyObject *pid_value = PyLong_FromSsize_t(pid);
-        int bad = pid_value == NULL || PyDict_SetItem(pointers, pid_key, pid_value) < 0 ||
-                  PyList_Append(keep, ts) < 0;
-        Py_XDECREF(pid_value);
-        Py_DECREF(pid_key);
         Py_ssize_t nbytes = view.len, nsamples = view.shape[0];
         int as_view = nbytes >= inline_limit;
         Py_ssize_t size = 8 + klen + 41 + (as_view ? 0 : nbytes);
-        PyObject *head = bad ? NULL : PyBytes_FromStringAndSize(NULL, size);
+        PyObject *head = PyBytes_FromStringAndSize(NULL, size);
         if (head != NULL) {
             unsigned char *q = (unsigned char *)PyBytes_AS_STRING(head);
             wr64le(q, (uint64_t)klen);
@@ -605,22 +605,45 @@ static PyObject *pack_timestreams(PyObject *self, PyObject *args)
             if (!as_view) memcpy(q + 41, view.buf, (size_t)nbytes);
         }
         PyBuffer_Release(&view);
-        int failed = head == NULL || PyList_Append(out, head) < 0;
-        Py_XDECREF(head);
-        if (!failed && as_view) {
+        PyObject *bytes_view = NULL;
+        if (head != NULL && as_view) {
             PyObject *mv = PyMemoryView_FromObject(data);
-            PyObject *bytes_view = mv == NULL ? NULL : PyObject_CallMethodOneArg(mv, str_cast, str_B);
+            bytes_view = mv == NULL ? NULL : PyObject_CallMethodOneArg(mv, str_cast, str_B);
             Py_XDECREF(mv);
-            failed = bytes_view == NULL || PyList_Append(out, bytes_view) < 0 ||
-                     PyList_Append(keep, data) < 0;
-            Py_XDECREF(bytes_view);
         }
+        PyObject *pid_value = PyLong_FromSsize_t(pid);
+        int failed = head == NULL || (as_view && bytes_view == NULL) || pid_value == NULL ||
+                     PyList_Append(out, head) < 0 ||
+                     (as_view && PyList_Append(out, bytes_view) < 0) ||
+                     /* now claim: recorded before the dict holds it, so a rollback finds it */
+                     PyList_Append(claimed, pid_key) < 0 ||
+                     PyDict_SetItem(pointers, pid_key, pid_value) < 0 ||
+                     PyList_Append(keep, ts) < 0 || (as_view && PyList_Append(keep, data) < 0);
+        Py_XDECREF(head);
+        Py_XDECREF(bytes_view);
+        Py_XDECREF(pid_value);
+        Py_DECREF(pid_key);
         Py_DECREF(data);
         if (failed) goto fail;
     }
+    Py_DECREF(claimed);
     return Py_BuildValue("(nN)", i, out);
 fail:
-    Py_DECREF(out);
+    {
+        /* give back every id and reference this call claimed, keeping the error */
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (claimed != NULL) {
+            for (Py_ssize_t j = 0; j < PyList_GET_SIZE(claimed); j++) {
+                if (PyDict_DelItem(pointers, PyList_GET_ITEM(claimed, j)) < 0) PyErr_Clear();
+            }
+        }
+        if (PyList_GET_SIZE(keep) > k0 && PyList_SetSlice(keep, k0, PY_SSIZE_T_MAX, NULL) < 0)
+            PyErr_Clear();
+        PyErr_Restore(et, ev, tb);
+    }
+    Py_XDECREF(claimed);
+    Py_XDECREF(out);
     return NULL;
 }
 

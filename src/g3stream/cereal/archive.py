@@ -499,12 +499,20 @@ class ArchiveWriter:
         the caller writes these bytes followed by the object's data (its
         classes' versions already announced, see :meth:`announced`).
         """
-        if id(obj) in self._pointers:
+        pid = self._claim(obj)
+        if pid is None:
+            return None
+        return self._fmt["I"].pack(POINTER_DIRECT) + self._fmt["I"].pack(pid | POINTER_NEW)
+
+    def _claim(self, obj: object) -> int | None:
+        """The new pointer id of ``obj``, kept alive with the archive; ``None`` if it has one."""
+        key = id(obj)
+        if key in self._pointers:
             return None
         pid = len(self._pointers) + 1
-        self._pointers[id(obj)] = pid
+        self._pointers[key] = pid
         self._keep.append(obj)
-        return self._fmt["I"].pack(POINTER_DIRECT) + self._fmt["I"].pack(pid | POINTER_NEW)
+        return pid
 
     def version(self, name: str, version: int) -> None:
         """Announce the class version of ``name`` if this archive has not yet."""
@@ -537,13 +545,10 @@ class ArchiveWriter:
                 self.string(name)
             else:
                 self._cur += self._fmt["I"].pack(nid)
-        pid = self._pointers.get(id(obj))
-        if pid is not None:
-            self._cur += self._fmt["I"].pack(pid)
+        pid = self._claim(obj)
+        if pid is None:  # written before: only its id
+            self._cur += self._fmt["I"].pack(self._pointers[id(obj)])
             return
-        pid = len(self._pointers) + 1
-        self._pointers[id(obj)] = pid
-        self._keep.append(obj)
         self._cur += self._fmt["I"].pack(pid | POINTER_NEW)
         self.begin(obj._g3_chain, obj._g3_write_versions)
         obj._g3_write(self)

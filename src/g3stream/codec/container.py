@@ -41,8 +41,8 @@ _U32_LE = struct.Struct("<I")
 _U32_BE = struct.Struct(">I")
 _HEADER_SIZE = 13
 _JOIN_LIMIT = 65536
-#: A new stretch of a name or blob at least this long is checksummed in two
-#: halves at once when ``RunningCrc`` has a helper.
+#: A name or blob (or a new stretch of one) at least this long is checksummed
+#: in two halves at once when a helper thread is offered.
 SPLIT_CRC = 2 << 20
 _MIN_ENTRY_SIZE = 16
 
@@ -162,6 +162,32 @@ class FrameLayout:
         return _tuple_new(ScannedFrame, (self.size, self.type_code, self.entries, crc, True))
 
 
+def _split_crc(mv: memoryview, pos: int, stop: int, value: int, helper: Executor) -> int:
+    """``value`` carried over ``mv[pos:stop]``, the second half checksummed by ``helper``."""
+    mid = pos + (stop - pos) // 2
+    second = helper.submit(g3_crc_of, mv[mid:stop])
+    try:
+        value = g3_crc((mv[pos:mid],), value)
+    finally:
+        # a helper that has not started (busy elsewhere) is not waited for;
+        # one that has is, so that it never reads the buffer after this returns
+        tail = g3_crc_of(mv[mid:stop]) if second.cancel() else second.result()
+    return g3_crc_combine(value, tail, stop - mid)
+
+
+def _entries_crc(mv: memoryview, entries: list[slice], helper: Executor) -> int:
+    """The G3 CRC of the ``entries`` of ``mv``, each one of ``SPLIT_CRC`` bytes or more split."""
+    crc = 0
+    small: list[memoryview] = []  # a run of short pieces, checksummed in one call
+    for piece in entries:
+        if piece.stop - piece.start >= SPLIT_CRC:
+            crc = _split_crc(mv, piece.start, piece.stop, g3_crc(small, crc), helper)
+            small = []
+        else:
+            small.append(mv[piece])
+    return g3_crc(small, crc)
+
+
 class RunningCrc:
     """The CRC of a frame's names and blobs, computed while the frame arrives.
 
@@ -235,7 +261,7 @@ class RunningCrc:
                             value = g3_crc_combine(value, crc, length)
                             pos += length
                     if stop - pos >= SPLIT_CRC and self._helper is not None:
-                        value = self._split_crc(mv, pos, stop, value)
+                        value = _split_crc(mv, pos, stop, value, self._helper)
                     elif stop > pos:
                         value = g3_crc((mv[pos:stop],), value)
                     pos = stop
@@ -252,19 +278,6 @@ class RunningCrc:
         self._end = end
         self._value = value
 
-    def _split_crc(self, mv: memoryview, pos: int, stop: int, value: int) -> int:
-        """``value`` carried over ``mv[pos:stop]``, the second half checksummed by the helper."""
-        assert self._helper is not None
-        mid = pos + (stop - pos) // 2
-        second = self._helper.submit(g3_crc_of, mv[mid:stop])
-        try:
-            value = g3_crc((mv[pos:mid],), value)
-        finally:
-            # a helper that has not started (busy elsewhere) is not waited for;
-            # one that has is, so that it never reads the buffer after this returns
-            tail = g3_crc_of(mv[mid:stop]) if second.cancel() else second.result()
-        return g3_crc_combine(value, tail, stop - mid)
-
     def value_for(self, scanned: ScannedFrame) -> int | None:
         """The G3 CRC of ``scanned``'s names and blobs, or ``None`` if not all were seen."""
         if self.broken or self._left or self._pos != scanned.size - 4:
@@ -273,14 +286,22 @@ class RunningCrc:
 
 
 def check_crc(
-    frame_bytes: Buffer, scanned: ScannedFrame, offset: int, computed: int | None = None
+    frame_bytes: Buffer,
+    scanned: ScannedFrame,
+    offset: int,
+    computed: int | None = None,
+    helper: Executor | None = None,
 ) -> None:
     """Raise ``CRCMismatchError`` unless the stored CRC matches the names and blobs.
 
     ``computed`` is the CRC when it is already known (see ``RunningCrc``).
+    ``helper`` (optional) checksums half of each long name or blob while
+    this thread does the other half.
     """
     if computed is not None:
         crc = computed
+    elif helper is not None and scanned.size >= SPLIT_CRC:
+        crc = _entries_crc(memoryview(frame_bytes), scanned.entries, helper)
     elif scanned.size <= _JOIN_LIMIT:
         # one call over the gathered pieces beats one call per piece
         crc = g3_crc_of(b"".join(map(frame_bytes.__getitem__, scanned.entries)))
@@ -300,15 +321,17 @@ def build_frame(
     verify: bool = True,
     limits: DecodeLimits = DEFAULT_LIMITS,
     crc: int | None = None,
+    helper: Executor | None = None,
 ) -> G3Frame:
     """A lazily decoded G3Frame over ``frame_bytes`` (exactly one frame).
 
-    Only the CRC is computed here (unless already known: ``crc``); keys and
+    Only the CRC is computed here (unless already known: ``crc``; with
+    ``helper``, long names and blobs half each by two threads); keys and
     blobs are indexed on first use, and values decode within ``limits``
     (decoded bytes per frame, nesting).
     """
     if verify:
-        check_crc(frame_bytes, scanned, offset, crc)
+        check_crc(frame_bytes, scanned, offset, crc, helper)
     return _frame_from_scan(scanned.type_code, frame_bytes, scanned.entries, offset, limits)
 
 
@@ -339,12 +362,7 @@ def frame_spanning(
         return scanned
     if scanned.size != len(block):
         return None
-    crc = None
-    if verify and crc_helper is not None and scanned.size >= SPLIT_CRC:
-        running = RunningCrc(crc_helper)
-        running.advance(block, scanned.size)
-        crc = running.value_for(scanned)
-    return build_frame(block, scanned, offset, verify, limits, crc)
+    return build_frame(block, scanned, offset, verify, limits, helper=crc_helper)
 
 
 def decode_frame(

@@ -62,10 +62,20 @@ class FileSource:
                 os.posix_fadvise(self._file.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             except OSError:  # a pipe or a file system that does not take advice
                 pass
-        if use_mmap and self.compression is Compression.NONE:
+        # an uncompressed regular file that ``os.preadv`` can read at any offset
+        # (what the file is does not change while it is open: asked once)
+        self._regular = False
+        size = 0
+        if self.compression is Compression.NONE:
             try:
-                if os.fstat(self._file.fileno()).st_size > 0:
-                    self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+                st = os.fstat(self._file.fileno())
+                self._regular = stat.S_ISREG(st.st_mode) and hasattr(os, "preadv")
+                size = st.st_size
+            except (OSError, ValueError) as exc:
+                log.debug("%s: cannot stat the open file (%s)", self.name, exc)
+        if use_mmap and size > 0:
+            try:
+                self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
             except (OSError, ValueError) as exc:  # not a regular file, or no mmap here
                 log.debug("%s: not memory-mapped (%s)", self.name, exc)
 
@@ -129,13 +139,7 @@ class FileSource:
 
     def _plain_regular_file(self) -> bool:
         """An open, uncompressed regular file that ``os.preadv`` can read at any offset."""
-        f = self._file
-        if f is None or self.compressed or not hasattr(os, "preadv"):
-            return False
-        try:
-            return stat.S_ISREG(os.fstat(f.fileno()).st_mode)
-        except (OSError, ValueError):
-            return False
+        return self._regular and self._file is not None
 
     def _splittable(self) -> bool:
         if self._halves is None:

@@ -41,7 +41,7 @@ from .vectors import G3VectorBool, G3VectorInt, G3VectorTime
 if TYPE_CHECKING:
     from ..cereal import ArchiveReader, ArchiveWriter
 
-__all__ = ["G3Timestream", "G3TimestreamUnits", "G3TimestreamError", "write_members"]
+__all__ = ["G3Timestream", "G3TimestreamUnits", "G3TimestreamError"]
 
 
 # The enum has a member called "None", which cannot be spelled in a class body;
@@ -987,29 +987,28 @@ def write_members(w: ArchiveWriter, members: dict[str, G3Timestream]) -> None:
     is packed in one step, by the accelerator when present; the bytes are
     those of the general path.
     """
-    plain = False
-    if _pack_timestreams is not None and w.little and _LITTLE_HOST:
-        items = list(members.items())
-        i = 0
+    packer = _pack_timestreams if w.little and _LITTLE_HOST else None
+    plain = False  # the classes' versions are written: plain members go in one step
+    items: list[tuple[str, G3Timestream]] = []  # listed only once there is something to pack
+    done = 0  # members written
 
-        def pack(pointers: dict[int, int], keep: list[object], inline: int) -> list[Buffer]:
-            nonlocal i
-            i, found = _pack_timestreams(items, i, G3Timestream, pointers, keep, inline)
-            return found  # type: ignore[no-any-return]
+    def pack(pointers: dict[int, int], keep: list[object], inline: int) -> list[Buffer]:
+        nonlocal done
+        assert packer is not None
+        done, found = packer(items, done, G3Timestream, pointers, keep, inline)
+        return found  # type: ignore[no-any-return]
 
-        while i < len(items):
-            if plain:
-                w.pack_with(pack)
-                if i == len(items):
-                    break
-            key, ts = items[i]
-            _write_member(w, key, ts, plain)
-            i += 1
-            plain = plain or _announced(w)
-        return
-    for key, ts in members.items():
+    rest = iter(members.items())
+    for key, ts in rest:
         _write_member(w, key, ts, plain)
+        done += 1
         plain = plain or _announced(w)
+        if plain and packer is not None and done < len(members):
+            if not items:
+                items = list(members.items())
+            start = done
+            w.pack_with(pack)
+            next(itertools.islice(rest, done - start, done - start), None)  # skip those packed
 
 
 def _announced(w: ArchiveWriter) -> bool:
