@@ -67,9 +67,12 @@ def scratch_dir(requested: str | None) -> str:
 
 
 def write_file(lib: Any, path: str, frames: list[Any]) -> None:
+    """Write ``frames``, releasing each once written, as a pipeline does."""
     w = lib.G3Writer(path)
-    for f in frames:
+    for i in range(len(frames)):
+        f, frames[i] = frames[i], None
         w(f)
+        del f
     w(lib.G3Frame(lib.G3FrameType.EndProcessing))
     del w
 
