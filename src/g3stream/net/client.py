@@ -193,6 +193,9 @@ class ClientConnection:
         finally:
             with lock:
                 self.idle = False
+                # a failed send no longer reads what it took: let go of it, so
+                # that nothing (frozen arrays above all) is held by a dead link
+                client.acknowledge(0)
                 clean = client.reason is None and reason is None and client.done
                 if client.reason is None:
                     self.discarded = self._fanout.remove(client, reason)

@@ -1,23 +1,25 @@
 """Sending a new frame's arrays without a private copy, safely: freeze them while they are sent.
 
-A listening sender cannot make the pipeline wait for its clients, so the
-frame it was given moves downstream while clients still read its bytes. To
-send those bytes from the frame's own arrays, :func:`frozen_parts` makes
-them read-only until :meth:`Frozen.release` (called once no client holds the
-bytes any more). Meanwhile a later module that changes the frame through
-its objects (``ts[i] = x``, ``ts *= 2``, ``vec.append(x)``) changes a private
-copy, as g3stream's array-backed objects copy read-only storage before
-writing; a module that writes into the memory directly (``np.asarray(ts)[:]
-= 0``) gets numpy's ``ValueError: assignment destination is read-only``. The
-bytes being sent never change.
+A sender passes a frame downstream while its bytes may still be queued
+(listen mode always; connect mode so that the next frame is encoded while
+this one is sent). To send those bytes from the frame's own arrays,
+:func:`frozen_parts` makes them read-only until :meth:`Frozen.release`
+(called once no client holds the bytes any more). Meanwhile a later module
+that changes the frame through its objects (``ts[i] = x``, ``ts *= 2``,
+``vec.append(x)``) changes a private copy, as g3stream's array-backed
+objects copy read-only storage before writing; a module that writes into
+the memory directly (``np.asarray(ts)[:] = 0``) gets numpy's ``ValueError:
+assignment destination is read-only``. The bytes being sent never change.
 
 An array is frozen only when nothing else can write to it: it owns its
 memory (not a view of a caller's array) and no view of it exists but those
 the encoder just made (a view holds a reference to the array it views;
 references are counted). Every buffer whose memory is not provably
 immutable (``bytes``, or a frozen array) is copied, so whatever an object
-encodes, the bytes queued cannot change. Writes through raw pointers
-(ctypes, C extensions ignoring the read-only flag) are beyond any check.
+encodes, the bytes queued cannot change; or, when the caller can wait until
+the bytes are sent instead (``copy=False``), kept as it is and reported
+(:attr:`Frozen.exposed`). Writes through raw pointers (ctypes, C extensions
+ignoring the read-only flag) are beyond any check.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ import numpy as np
 from g3stream._types import Buffer
 
 __all__ = ["Frozen", "frozen_parts"]
+
+#: Buffers shorter than this that may change are copied even with ``copy=False``.
+COPY_ALWAYS_BELOW = 65536
 
 _lock = threading.Lock()
 # Arrays frozen by a sender: id -> [array, holders]. Several queued frames may
@@ -71,10 +76,13 @@ del _PROBE
 class Frozen:
     """Arrays made read-only by :func:`frozen_parts`; :meth:`release` makes them writable again."""
 
-    __slots__ = ("_arrays",)
+    __slots__ = ("_arrays", "exposed")
 
-    def __init__(self, arrays: list[np.ndarray]) -> None:
+    def __init__(self, arrays: list[np.ndarray], exposed: bool = False) -> None:
         self._arrays = arrays
+        #: True when some buffer still views memory that may change (``copy=False``):
+        #: the frame must not go on until those bytes are sent.
+        self.exposed = exposed
 
     def release(self) -> None:
         """Give the arrays back (writable again once no other queued frame holds them)."""
@@ -128,9 +136,9 @@ def _in_bytes(owner: Any) -> bool:
 class _Layout:
     """The buffers of one encoded frame, sorted by where their memory lies."""
 
-    __slots__ = ("pieces", "owners", "views", "exporters", "exporter_owner")
+    __slots__ = ("pieces", "owners", "views", "exporters", "exporter_owner", "copy", "exposed")
 
-    def __init__(self) -> None:
+    def __init__(self, copy: bool) -> None:
         #: Per buffer: the buffer kept as it is, or the index of its exporter.
         self.pieces: list[Buffer | int] = []
         #: Arrays owning the memory of the exporters, and how many exporters view each.
@@ -139,17 +147,34 @@ class _Layout:
         #: Arrays the buffers viewed whole, and the index of the owner of each.
         self.exporters: list[np.ndarray] = []
         self.exporter_owner: list[int] = []
+        #: Copy buffers of memory that may change (else keep them, ``exposed``).
+        self.copy = copy
+        self.exposed = False
+
+    def unsafe(self, buffer: Buffer) -> Buffer:
+        """``buffer``, whose memory may change: a private copy, or itself, exposed.
+
+        Short buffers (headers, small members) are always copied: that costs
+        less than waiting for them to be sent.
+        """
+        if self.copy or (buffer.nbytes if isinstance(buffer, memoryview) else len(buffer)) < (
+            COPY_ALWAYS_BELOW
+        ):
+            return bytes(buffer)
+        self.exposed = True
+        return buffer
 
 
-def _locate(parts: list[Buffer]) -> _Layout:
+def _locate(parts: list[Buffer], copy: bool) -> _Layout:
     """Sort the buffers of ``parts`` by their memory; release the views and empty ``parts``.
 
     A buffer viewing the whole of a C-contiguous array is recorded as that
     array (its exporter), and the view itself released: only references
     held elsewhere then remain on the arrays. Buffers of immutable bytes are
-    kept; any other buffer is copied.
+    kept; any other buffer is copied (or, without ``copy``, kept and exposed).
     """
-    layout = _Layout()
+    layout = _Layout(copy)
+    unsafe = layout.unsafe
     pieces = layout.pieces
     owner_index: dict[int, int] = {}
     exporter_index: dict[int, int] = {}
@@ -171,13 +196,13 @@ def _locate(parts: list[Buffer]) -> _Layout:
             and exporter.flags.c_contiguous
         ):
             # Memory of an unknown owner, or part of an array: a private copy.
-            pieces.append(part if _in_bytes(exporter) else bytes(part))
+            pieces.append(part if _in_bytes(exporter) else unsafe(part))
             continue
         index = exporter_index.get(id(exporter))
         if index is None:
             owner = exporter if base is None else base  # numpy's base is the owning array
             if type(owner) is not ndarray:
-                pieces.append(bytes(part))
+                pieces.append(unsafe(part))
                 continue
             at = owner_index.get(id(owner))
             if at is None:
@@ -190,25 +215,27 @@ def _locate(parts: list[Buffer]) -> _Layout:
             layout.exporter_owner.append(at)
         try:
             part.release()
-        except BufferError:  # something else uses this view: keep a copy instead
-            pieces.append(bytes(part))
+        except BufferError:  # something else uses this view: it cannot be frozen
+            pieces.append(unsafe(part))
             continue
         pieces.append(index)
     parts.clear()
     return layout
 
 
-def frozen_parts(parts: list[Buffer]) -> tuple[list[Buffer], Frozen]:
+def frozen_parts(parts: list[Buffer], *, copy: bool = True) -> tuple[list[Buffer], Frozen]:
     """The buffers of an encoded frame, safe to queue without copying, and what to release.
 
     ``parts`` is what :func:`~g3stream.frame.encode_frame` returned; it is
     emptied here (its views must be gone before references are counted).
     Every buffer viewing an array that can be frozen is replaced by an equal
     view of that array, now read-only; immutable bytes stay as they are;
-    every other buffer is copied. Call :meth:`Frozen.release` once no client
+    every other buffer is copied, or with ``copy=False`` kept as it is
+    (:attr:`Frozen.exposed` then says so, and the caller must keep the frame
+    until those bytes are sent). Call :meth:`Frozen.release` once no client
     holds the buffers any more.
     """
-    layout = _locate(parts)
+    layout = _locate(parts, copy)
     owners = layout.owners
     exporters = layout.exporters
     with _lock:
@@ -229,5 +256,5 @@ def frozen_parts(parts: list[Buffer]) -> tuple[list[Buffer], Frozen]:
         at = layout.exporter_owner[piece]
         whole = memoryview(exporter).cast("B")  # type: ignore[arg-type]
         safe = ok[at] and (exporter is owners[at] or exporter_counts[piece] <= _LIST_ONLY)
-        out.append(whole if safe else bytes(whole))
-    return out, Frozen(frozen)
+        out.append(whole if safe else layout.unsafe(whole))
+    return out, Frozen(frozen, layout.exposed)

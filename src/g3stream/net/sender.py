@@ -13,8 +13,11 @@ Two modes, chosen by ``hostname`` exactly as in spt3g:
   raise, and a frame given after :meth:`~G3NetworkSender.Close` raises
   :class:`G3SenderClosedError`. No frame is lost without an error. A new
   frame of at least ``ZERO_COPY_MIN_BYTES`` is sent from its own arrays,
-  with no private copy: the call returns once the socket has taken all of
-  it, so a module changing the frame later cannot change what is sent.
+  with no private copy, frozen as in listen mode (below) while it is
+  queued, so that the next frame is encoded while it is sent; a frame
+  whose arrays cannot be frozen is not copied either: the call returns
+  once the socket has taken all of it. Either way a module changing the
+  frame later cannot change what is sent.
 * **listen** (``"*"``): binds at construction (port 0 = a free port, see
   :attr:`G3NetworkSender.port`) and accepts clients at any time from a
   background thread. A new client first receives the latest frame of every
@@ -488,23 +491,31 @@ class G3NetworkSender:
 
         A frame with its original bytes is queued as they are (immutable).
         A new large frame is queued as its encoded buffers, which may be
-        views of the frame's own arrays. In connect mode this call returns
-        only once the socket has taken every byte of it: the frame goes
-        downstream, where a module may change it, only after that. In listen
-        mode the arrays are made read-only until no client holds them (see
-        :mod:`g3stream.net.frozen`): a later module changing the frame
-        through its objects changes a copy, and writing into the arrays
-        directly raises ``ValueError``. Arrays that cannot be frozen (views
-        of other arrays, arrays with other views) are copied.
+        views of the frame's own arrays. Those arrays are made read-only
+        until no client holds them (see :mod:`g3stream.net.frozen`): a later
+        module changing the frame through its objects changes a copy, and
+        writing into the arrays directly raises ``ValueError``. So the call
+        returns at once and the next frame is encoded while this one is
+        sent. Arrays that cannot be frozen (views of other arrays, arrays
+        with other views) are copied in listen mode; in connect mode they
+        are not, and the call returns only once the socket has taken every
+        byte of the frame, before the frame goes downstream.
         """
         if not isinstance(data, list):
             self._dispatch(frame_type, data, nbytes)
-        elif self._connected_client is not None:
-            self._dispatch(frame_type, data, nbytes, wait=True)
-        else:
-            buffers, frozen = frozen_parts(data)
-            release = frozen.release if len(frozen) else None
-            self._dispatch(frame_type, buffers, nbytes, release=release)
+            return
+        connected = self._connected_client is not None
+        buffers, frozen = frozen_parts(data, copy=not connected)
+        if not len(frozen):
+            self._dispatch(frame_type, buffers, nbytes, wait=frozen.exposed)
+            return
+        try:
+            self._dispatch(frame_type, buffers, nbytes, wait=frozen.exposed, release=frozen.release)
+        except BaseException:
+            # not delivered (connect mode: the connection ended): nobody will send
+            # these bytes, so the arrays are writable again (a second release does nothing)
+            frozen.release()
+            raise
 
     def _dispatch(
         self,
