@@ -537,3 +537,43 @@ def test_release_waits_for_a_send_in_progress_even_when_the_client_is_removed() 
     client.acknowledge(size)  # the send returned
     del buffers
     assert released == [0]
+
+
+def test_a_pinned_frame_taken_after_others_is_held_until_acknowledged() -> None:
+    fanout = FanOut()
+    released: list[int] = []
+    client = fanout.add_client("c")
+    assert client is not None
+    fanout.offer(int(T), encoded(T, 0))
+    fanout.offer(int(S), [encoded(S, 1, 100)], lambda: released.append(1))
+    buffers, size = client.take(256, 1 << 20)
+    assert len(buffers) == 2  # both frames in one take, the pinned one second
+    fanout.remove(client, DisconnectReason.LOST)
+    assert released == []  # still being read
+    client.acknowledge(size)
+    del buffers
+    assert released == [1]
+
+
+def test_join_batch_only_appends_to_an_open_batch_and_enqueue_never_does() -> None:
+    fanout = FanOut()
+    link = Link(fanout.add_client("c"))  # type: ignore[arg-type]
+    assert not fanout.join_batch(int(T), encoded(T, 0))  # no batch open yet
+    assert fanout.enqueue(int(T), encoded(T, 0)) == []  # opens one
+    assert fanout.join_batch(int(T), encoded(T, 1))
+    assert not fanout.join_batch(int(H), encoded(H, 2))  # metadata never joins
+    assert fanout.enqueue(int(T), encoded(T, 3)) == []  # a new item, a new batch
+    assert fanout.join_batch(int(T), encoded(T, 4))
+    assert link.client.queue_frames == 4
+    buffers, size = link.client.take(256, 1 << 20)
+    assert len(buffers) == 2  # two batches, of two frames each
+    link.received += b"".join(bytes(b) for b in buffers)
+    link.client.acknowledge(size)
+    assert fanout.enqueue(int(T), encoded(T, 5)) == []
+    fanout.finish()
+    assert not fanout.join_batch(int(T), encoded(T, 6))  # finished: nothing joins
+    assert fanout.offer(int(T), encoded(T, 7)) == []
+    link.drain()
+    stats = fanout.statistics()
+    assert seqs(link.frames()) == [0, 1, 3, 4, 5]
+    assert (stats.frames_offered, stats.frames_after_finish) == (5, 1)

@@ -153,17 +153,26 @@ class QueuedFrame:
     ``data`` is one buffer, or a tuple of buffers written one after the
     other (a frame sent without being joined first). ``frames`` is the
     number of frames in it: more than one for a batch of small frames,
-    whose ``data`` is then a ``bytearray`` grown by :meth:`FanOut.offer`
-    until a client takes it, and ``ends`` its frame boundaries. ``droppable`` marks Timepoint and Scan frames,
-    the only ones that a full queue may drop.
+    whose ``data`` is then a ``bytearray`` grown by :meth:`FanOut.join_batch`
+    until a client takes it, and ``ends`` its frame boundaries. ``droppable``
+    marks Timepoint and Scan frames, the only ones that a full queue may drop.
     """
 
-    __slots__ = ("data", "nbytes", "droppable", "frames", "ends", "__weakref__")
+    __slots__ = ("data", "nbytes", "droppable", "pinned", "frames", "ends", "__weakref__")
 
-    def __init__(self, data: Buffer | tuple[Buffer, ...], nbytes: int, droppable: bool) -> None:
+    def __init__(
+        self,
+        data: Buffer | tuple[Buffer, ...],
+        nbytes: int,
+        droppable: bool,
+        pinned: bool = False,
+    ) -> None:
         self.data = data
         self.nbytes = nbytes
         self.droppable = droppable
+        #: Something runs once this object is freed (a frame's release): a
+        #: transport still reading its buffers must keep it alive.
+        self.pinned = pinned
         self.frames = 1
         #: A batch's frame boundaries: the offset just past each of its frames.
         self.ends: list[int] | None = None
@@ -228,7 +237,8 @@ class FanOutClient:
         self._taken_frames = 0  # the frames in them
         self._taken_bytes = 0  # their size
         # The items taken, kept alive until acknowledged even if the client is
-        # removed meanwhile: a transport may still be reading their buffers.
+        # removed meanwhile, when one of them is pinned (see QueuedFrame): a
+        # transport may still be reading their buffers.
         self._in_flight: list[QueuedFrame] | None = None
         self._queue_bytes = 0  # bytes queued and not yet sent
         self._queue_frames = 0  # frames queued and not yet completely sent
@@ -289,6 +299,7 @@ class FanOutClient:
         items = 1
         frames = first.frames
         last = first
+        pinned = first.pinned
         if max_frames > 1 and len(queue) > 1:
             append = buffers.append
             for item in islice(queue, 1, max_frames):
@@ -304,9 +315,12 @@ class FanOutClient:
                 items += 1
                 frames += item.frames
                 last = item
+                if item.pinned:
+                    pinned = True
         if last is self._fanout._open:
             self._fanout._open = None
-        self._in_flight = [first] if items == 1 else list(islice(queue, items))
+        if pinned:  # the buffers returned hold everything else
+            self._in_flight = list(islice(queue, items))
         self._taken = items
         self._taken_frames = frames
         self._taken_bytes = size
@@ -484,14 +498,37 @@ class FanOut:
         """Queue one serialized frame for every client; return the clients cut off by it.
 
         ``data`` is one buffer or a sequence of buffers (written in order,
-        never joined). A small Timepoint or Scan frame (one buffer of at most
-        :data:`BATCH_FRAME_MAX_BYTES`) is copied into the open batch when it
-        can join it (see the module's description). ``release``, if given,
-        is called once no client holds ``data`` any more (sent, dropped or
-        discarded everywhere), by whichever thread lets go of it last; such
-        a frame is never batched. ``nbytes``, if the caller knows it, is the
-        size of ``data``. EndProcessing is not queued: it finishes the
-        fan-out (:meth:`finish`).
+        never joined). A small Timepoint or Scan frame joins the open batch
+        when it can (:meth:`join_batch`); any other frame is queued as an
+        item of its own (:meth:`enqueue`, which describes the arguments).
+        """
+        if (
+            release is None
+            and isinstance(data, (bytes, bytearray, memoryview))
+            and self.join_batch(frame_type, data, nbytes)
+        ):
+            return []
+        return self.enqueue(frame_type, data, release, nbytes)
+
+    def enqueue(
+        self,
+        frame_type: int,
+        data: Buffer | Sequence[Buffer],
+        release: Callable[[], object] | None = None,
+        nbytes: int | None = None,
+    ) -> list[FanOutClient]:
+        """Queue one serialized frame for every client as an item of its own; return the clients cut off.
+
+        :meth:`offer` without its batch check, for a transport that has just
+        tried :meth:`join_batch`. ``data`` is one buffer or a sequence of
+        buffers (written in order, never joined). A small Timepoint or Scan
+        frame (one buffer of at most :data:`BATCH_FRAME_MAX_BYTES`) opens a
+        new batch that the next small frames may join. ``release``, if
+        given, is called once no client holds ``data`` any more (sent,
+        dropped or discarded everywhere), by whichever thread lets go of it
+        last; such a frame is never batched. ``nbytes``, if the caller knows
+        it, is the size of ``data``. EndProcessing is not queued: it
+        finishes the fan-out (:meth:`finish`).
         """
         if frame_type == _END:
             self.finish()
@@ -504,19 +541,14 @@ class FanOut:
         if isinstance(data, (bytes, bytearray, memoryview)):
             if nbytes is None:
                 nbytes = data.nbytes if isinstance(data, memoryview) else len(data)
-            if (
-                droppable
-                and release is None
-                and nbytes <= BATCH_FRAME_MAX_BYTES
-                and self._join_open(data, nbytes)
-            ):
-                return []
+            batchable = droppable and release is None and nbytes <= BATCH_FRAME_MAX_BYTES
         else:
             data = tuple(data)
             if nbytes is None:
                 nbytes = byte_length(data)
+            batchable = False
         self._open = None
-        item = QueuedFrame(data, nbytes, droppable)
+        item = QueuedFrame(data, nbytes, droppable, release is not None)
         if release is not None:
             weakref.finalize(item, release)
         if not droppable:
@@ -541,44 +573,30 @@ class FanOut:
             client._queue_bytes += nbytes
             client._queue_frames += 1
             queued = True
-        if (
-            queued
-            and droppable
-            and release is None
-            and nbytes <= BATCH_FRAME_MAX_BYTES
-            and not isinstance(data, tuple)
-        ):
+        if queued and batchable:
             self._open = item  # the next small frames may join it
         return cut
 
-    def join_batch(self, frame_type: int, data: Buffer) -> bool:
+    def join_batch(self, frame_type: int, data: Buffer, nbytes: int | None = None) -> bool:
         """Offer a small Timepoint or Scan frame by appending it to the open batch, if it can.
 
-        True when the frame was offered that way: no client is cut by it and
-        none needs waking (the clients holding the batch have not taken it
-        yet). False when nothing changed: the caller then uses :meth:`offer`
-        (for another frame type, a larger frame, a drop, a cut, a client
-        with no room in WAIT mode, or no open batch).
-        """
-        if frame_type not in _DATA_CODES or self._finished:
-            return False
-        nbytes = data.nbytes if isinstance(data, memoryview) else len(data)
-        if nbytes > BATCH_FRAME_MAX_BYTES or not self._join_open(data, nbytes):
-            return False
-        self._frames_offered += 1
-        return True
-
-    def _join_open(self, data: Buffer, nbytes: int) -> bool:
-        """Append a small data frame to the open batch if exactly its holders accept it.
-
-        The holders are the clients whose queue ends with the open batch.
-        Every other client must be one that would not queue the frame (one
+        It can if exactly the clients holding the batch (those whose queue
+        ends with it, and whose writers have not taken it yet) accept the
+        frame: every other client must be one that would not queue it (one
         ending its stream, or dropping it for ``max_queue_size``, counted
         here), and no holder may drop it or exceed ``max_pending_bytes``
-        with it; otherwise nothing changes and False is returned.
+        with it. True when the frame was offered that way: no client is cut
+        by it and none needs waking. False when nothing changed: the caller
+        then uses :meth:`enqueue` (for another frame type, a larger frame,
+        a drop, a cut, a client with no room in WAIT mode, or no open
+        batch). ``nbytes``, if the caller knows it, is the size of ``data``.
         """
         item = self._open
-        if item is None or item.nbytes + nbytes > BATCH_MAX_BYTES:
+        if item is None or frame_type not in _DATA_CODES:
+            return False
+        if nbytes is None:
+            nbytes = data.nbytes if isinstance(data, memoryview) else len(data)
+        if nbytes > BATCH_FRAME_MAX_BYTES or item.nbytes + nbytes > BATCH_MAX_BYTES:
             return False
         depth = self.max_queue_size
         limit = self.max_pending_bytes
@@ -586,16 +604,17 @@ class FanOut:
         for client in self._clients:
             queue = client._queue
             if queue and queue[-1] is item:
-                if client.ending is not None:
-                    return False
-                if depth and client._queue_frames - client._taken_frames >= depth:
-                    return False
-                if client._queue_bytes + nbytes > limit:
+                if (
+                    client.ending is not None
+                    or (depth and client._queue_frames - client._taken_frames >= depth)
+                    or client._queue_bytes + nbytes > limit
+                ):
                     return False
                 holders += 1
-            elif client.ending is None:
-                if not depth or client._queue_frames - client._taken_frames < depth:
-                    return False  # it would queue the frame: it needs an item of its own
+            elif client.ending is None and (
+                not depth or client._queue_frames - client._taken_frames < depth
+            ):
+                return False  # it would queue the frame: it needs an item of its own
         if not holders:
             return False
         batch = item.data
@@ -613,6 +632,7 @@ class FanOut:
                 client._queue_frames += 1
             elif client.ending is None:
                 client.frames_dropped += 1  # its queue is full (max_queue_size)
+        self._frames_offered += 1
         return True
 
     def blocking_client(self, nbytes: int) -> FanOutClient | None:
@@ -630,6 +650,7 @@ class FanOut:
     def finish(self) -> None:
         """Queue nothing more: every client's stream ends once its queue is sent."""
         self._finished = True
+        self._open = None
         for client in self._clients:
             if client.ending is None:
                 client.ending = DisconnectReason.FINISHED

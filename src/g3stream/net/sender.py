@@ -536,18 +536,24 @@ class G3NetworkSender:
         if connected is not None and connected.client.reason is not None:
             self._raise_lost()
         probe = self._pending_connection
-        # A small frame joins the open batch, unless a client is waiting to be
-        # accepted: a client connected before a frame must receive it.
-        if release is None and not wait and type(data) is bytes and (probe is None or not probe()):
-            with self._lock:
-                if fanout.join_batch(frame_type, data):
-                    # Its writers have not taken the batch yet: nothing to wake.
-                    return
         new_links: list[ClientConnection] | None = None
+        cut: list[FanOutClient] | None
         with self._lock:
+            # A client connected before a frame must receive it: accept it
+            # first (the frame then cannot join a batch the client lacks).
             if probe is not None and probe() and time.monotonic() >= self._accept_paused_until:
                 new_links = self._accept_pending()
-            if connected is not None:
+            if (
+                release is None
+                and not wait
+                and type(data) is bytes
+                and fanout.join_batch(frame_type, data, nbytes)
+            ):
+                # Its writers have not taken the batch yet: nothing to wake.
+                cut = []
+            elif connected is None:
+                cut = self._queue_locked(frame_type, data, nbytes, release)
+            else:
                 client = connected.client
                 if fanout.blocking_client(nbytes) is not None:
                     self._wait_for_room(nbytes)
@@ -555,14 +561,12 @@ class G3NetworkSender:
                     cut = None
                 else:
                     before = client.queue_frames
-                    cut = self._offer_locked(frame_type, data, nbytes, release)
+                    cut = self._queue_locked(frame_type, data, nbytes, release)
                     # The frame's place in the stream, counted in frames sent.
                     target = client.frames_sent + client.queue_frames
                     if wait and client.queue_frames > before:
                         if not self._wait_until_sent(connected, target):
                             cut = None
-            else:
-                cut = self._offer_locked(frame_type, data, nbytes, release)
         if cut is None:
             self._raise_lost()
         if new_links is not None or self._notes:
@@ -578,15 +582,18 @@ class G3NetworkSender:
                 )
             self._wake()
 
-    def _offer_locked(
+    def _queue_locked(
         self,
         frame_type: int,
         data: Buffer | list[Buffer],
         nbytes: int,
         release: Callable[[], object] | None = None,
     ) -> list[FanOutClient]:
-        """Offer a frame and get the writers going (caller holds the lock)."""
-        cut = self._fanout.offer(frame_type, data, release, nbytes)
+        """Queue a frame that did not join the open batch and get the writers going.
+
+        The caller holds the lock.
+        """
+        cut = self._fanout.enqueue(frame_type, data, release, nbytes)
         now = time.monotonic()
         direct = now - self._last_offer > DIRECT_SEND_GAP
         self._last_offer = now
