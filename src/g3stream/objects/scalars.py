@@ -95,7 +95,7 @@ class G3Int(_Scalar):
         w.i64(self.value)
 
     def _g3_blob(self) -> bytes:
-        return _INT_PREFIX + _pack_i64(self.value)
+        return _pack_int_blob(_INT_PREFIX, self.value)
 
 
 @register(version=1)
@@ -116,7 +116,7 @@ class G3Double(_Scalar):
         w.f64(self.value)
 
     def _g3_blob(self) -> bytes:
-        return _DOUBLE_PREFIX + _pack_f64(self.value)
+        return _pack_double_blob(_DOUBLE_PREFIX, self.value)
 
     def _json_payload(self) -> Any:
         return json_number(self.value)
@@ -152,11 +152,12 @@ class G3String(_Scalar):
         return _STRING_PREFIX + _pack_u64(len(b)) + b
 
 
-_pack_i64 = struct.Struct("<q").pack
-_pack_f64 = struct.Struct("<d").pack
 _INT_PREFIX = scalar_blob_prefix(G3Int)
 _DOUBLE_PREFIX = scalar_blob_prefix(G3Double)
 _STRING_PREFIX = scalar_blob_prefix(G3String)
+# A whole blob from its prefix and value in one call (no concatenation).
+_pack_int_blob = struct.Struct(f"<{len(_INT_PREFIX)}sq").pack
+_pack_double_blob = struct.Struct(f"<{len(_DOUBLE_PREFIX)}sd").pack
 _pack_u64 = struct.Struct("<Q").pack
 _BOOL_BLOBS = {
     False: scalar_blob_prefix(G3Bool) + b"\x00",

@@ -376,7 +376,7 @@ class G3Time(G3FrameObject):
         w.i64(self.time)
 
     def _g3_blob(self) -> bytes:
-        return _TIME_PREFIX + _pack_i64(self.time)
+        return _pack_time_blob(_TIME_PREFIX, self.time)
 
     def _json_payload(self) -> Any:
         return self.time
@@ -386,8 +386,9 @@ class G3Time(G3FrameObject):
         return cls(int(payload))
 
 
-_pack_i64 = struct.Struct("<q").pack
 _TIME_PREFIX = scalar_blob_prefix(G3Time)
+# A whole blob from its prefix and ticks in one call (no concatenation).
+_pack_time_blob = struct.Struct(f"<{len(_TIME_PREFIX)}sq").pack
 _unpack_i64 = struct.Struct("<q").unpack_from
 
 
