@@ -533,8 +533,6 @@ class G3NetworkSender:
         """
         fanout = self._fanout
         connected = self._connected_client
-        if connected is not None and connected.client.reason is not None:
-            self._raise_lost()
         probe = self._pending_connection
         new_links: list[ClientConnection] | None = None
         cut: list[FanOutClient] | None
@@ -549,7 +547,8 @@ class G3NetworkSender:
                 and type(data) is bytes
                 and fanout.join_batch(frame_type, data, nbytes)
             ):
-                # Its writers have not taken the batch yet: nothing to wake.
+                # Its writers have not taken the batch yet: nothing to wake. (A
+                # connected peer that is gone holds no batch: its loss is seen below.)
                 cut = []
             elif connected is None:
                 cut = self._queue_locked(frame_type, data, nbytes, release)
