@@ -246,7 +246,7 @@ class G3Frame:
         order = self._order
         if order is None:
             if self._history is None:
-                order = insertion_order_to_disk_order(list(self._keys))
+                order = insertion_order_to_disk_order(tuple(self._keys))
             else:
                 order = history_to_disk_order(self._history)
             self._order = order
