@@ -334,7 +334,8 @@ class G3NetworkSender:
         send = self._should_send(frame)
         if self._executor is None:
             if send:
-                self._send_encoded(int(frame_type), *_fixed_bytes_or_parts(frame))
+                data, nbytes = _fixed_bytes_or_parts(frame)
+                self._send_encoded(int(frame_type), data, nbytes)
             return [frame]
         future = self._executor.submit(_fixed_bytes_or_parts, frame) if send else None
         self._in_flight.append((frame, future))
@@ -487,9 +488,10 @@ class G3NetworkSender:
         return None
 
     def _send_encoded(self, frame_type: int, data: Buffer | list[Buffer], nbytes: int) -> None:
-        """Send what ``_fixed_bytes_or_parts`` gave for a frame, without copying a large one.
+        """Queue what ``_fixed_bytes_or_parts`` gave for a frame, without copying a large one.
 
-        A frame with its original bytes is queued as they are (immutable).
+        A frame with its original bytes is queued as they are (immutable);
+        a small Timepoint or Scan frame joins the open batch when it can.
         A new large frame is queued as its encoded buffers, which may be
         views of the frame's own arrays. Those arrays are made read-only
         until no client holds them (see :mod:`g3stream.net.frozen`): a later
@@ -500,74 +502,49 @@ class G3NetworkSender:
         with other views) are copied in listen mode; in connect mode they
         are not, and the call returns only once the socket has taken every
         byte of the frame, before the frame goes downstream.
-        """
-        if not isinstance(data, list):
-            self._dispatch(frame_type, data, nbytes)
-            return
-        connected = self._connected_client is not None
-        buffers, frozen = frozen_parts(data, copy=not connected)
-        if not len(frozen):
-            self._dispatch(frame_type, buffers, nbytes, wait=frozen.exposed)
-            return
-        try:
-            self._dispatch(frame_type, buffers, nbytes, wait=frozen.exposed, release=frozen.release)
-        except BaseException:
-            # not delivered (connect mode: the connection ended): nobody will send
-            # these bytes, so the arrays are writable again (a second release does nothing)
-            frozen.release()
-            raise
 
-    def _dispatch(
-        self,
-        frame_type: int,
-        data: Buffer | list[Buffer],
-        nbytes: int,
-        *,
-        wait: bool = False,
-        release: Callable[[], object] | None = None,
-    ) -> None:
-        """Queue one serialized frame of ``nbytes`` bytes for every client.
-
-        With ``wait`` (connect mode), return only once the frame is sent.
-        ``release`` is called once no client holds ``data`` any more.
+        Each frame takes the lock once and is checked against the open batch
+        once. Connect mode raises when the peer is gone.
         """
-        fanout = self._fanout
+        release: Callable[[], object] | None = None
+        wait = False  # return only once the frame is sent (connect mode)
+        if type(data) is list:
+            data, frozen = frozen_parts(data, copy=self._connected_client is None)
+            wait = frozen.exposed
+            if len(frozen):
+                release = frozen.release
         connected = self._connected_client
         probe = self._pending_connection
         new_links: list[ClientConnection] | None = None
         cut: list[FanOutClient] | None
-        with self._lock:
-            # A client connected before a frame must receive it: accept it
-            # first (the frame then cannot join a batch the client lacks).
-            if probe is not None and probe() and time.monotonic() >= self._accept_paused_until:
-                new_links = self._accept_pending()
-            if (
-                release is None
-                and not wait
-                and type(data) is bytes
-                and fanout.join_batch(frame_type, data, nbytes)
-            ):
-                # Its writers have not taken the batch yet: nothing to wake. (A
-                # connected peer that is gone holds no batch: its loss is seen below.)
-                cut = []
-            elif connected is None:
-                cut = self._queue_locked(frame_type, data, nbytes, release)
-            else:
-                client = connected.client
-                if fanout.blocking_client(nbytes) is not None:
-                    self._wait_for_room(nbytes)
-                if client.reason is not None:
-                    cut = None
-                else:
-                    before = client.queue_frames
+        try:
+            with self._lock:
+                if probe is not None and probe() and time.monotonic() >= self._accept_paused_until:
+                    # A client connected before this frame receives it: accept
+                    # it first (the frame then goes to a new batch it holds too).
+                    new_links = self._accept_pending()
+                elif (
+                    release is None
+                    and not wait
+                    and type(data) is bytes
+                    and self._fanout.join_batch(frame_type, data, nbytes)
+                ):
+                    # Its writers have not taken the batch yet: nothing to wake.
+                    # (A connected peer that is gone holds no batch: the frame
+                    # goes on below, where its loss is seen.)
+                    return
+                if connected is None:
                     cut = self._queue_locked(frame_type, data, nbytes, release)
-                    # The frame's place in the stream, counted in frames sent.
-                    target = client.frames_sent + client.queue_frames
-                    if wait and client.queue_frames > before:
-                        if not self._wait_until_sent(connected, target):
-                            cut = None
-        if cut is None:
-            self._raise_lost()
+                else:
+                    cut = self._queue_connected(connected, frame_type, data, nbytes, release, wait)
+            if cut is None:
+                self._raise_lost()
+        except BaseException:
+            if release is not None:
+                # not delivered (connect mode: the connection ended): nobody will send
+                # these bytes, so the arrays are writable again (a second release does nothing)
+                release()
+            raise
         if new_links is not None or self._notes:
             self._started(new_links or [])
         if cut:
@@ -580,6 +557,33 @@ class G3NetworkSender:
                     self.max_pending_bytes,
                 )
             self._wake()
+
+    def _queue_connected(
+        self,
+        link: ClientConnection,
+        frame_type: int,
+        data: Buffer | list[Buffer],
+        nbytes: int,
+        release: Callable[[], object] | None,
+        wait: bool,
+    ) -> list[FanOutClient] | None:
+        """Connect mode: queue a frame once the peer has room (caller holds the lock).
+
+        With ``wait``, return once the frame is sent. None when the
+        connection ended first.
+        """
+        client = link.client
+        if self._fanout.blocking_client(nbytes) is not None:
+            self._wait_for_room(nbytes)
+        if client.reason is not None:
+            return None
+        before = client.queue_frames
+        cut = self._queue_locked(frame_type, data, nbytes, release)
+        # The frame's place in the stream, counted in frames sent.
+        target = client.frames_sent + client.queue_frames
+        if wait and client.queue_frames > before and not self._wait_until_sent(link, target):
+            return None
+        return cut
 
     def _queue_locked(
         self,
