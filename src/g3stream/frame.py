@@ -425,13 +425,9 @@ def encode_frame(frame: G3Frame) -> list[Buffer]:
     Entries come in the reference's hash-table order; untouched entries
     re-use their original blobs byte for byte.
     """
-    order = frame.entry_order()
-    if frame._keys is None:
-        frame._ensure()
+    order = frame.entry_order()  # loads a lazily decoded frame's entries too
     if _encode_small is not None and type(order) is tuple:
-        whole = _encode_small(
-            int(frame.type), order, _KEY_HEADS, frame._blobs, frame._objs, _JOIN_LIMIT
-        )
+        whole = _encode_small(frame.type, order, _KEY_HEADS, frame._blobs, frame._objs, _JOIN_LIMIT)
         if whole is not None:
             return [whole]
     out: list[Buffer] = [_HEAD_FULL_LE.pack(1, 1, len(order), frame.type)]
