@@ -341,7 +341,8 @@ def _libc_poll() -> Callable[..., int] | None:
         poll = ctypes.PyDLL(None).poll
     except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library handle
         return None
-    poll.argtypes = [ctypes.POINTER(_PollFd), ctypes.c_ulong, ctypes.c_int]
+    # No argtypes: checking arguments through them costs more than the system
+    # call; callers pass exactly poll()'s C types (pointer, nfds_t, int).
     poll.restype = ctypes.c_int
     return poll  # type: ignore[no-any-return]
 
@@ -364,9 +365,10 @@ def readiness_probe(sock: socket.socket) -> Callable[[], bool]:
     if poll is not None:
         pfd = _PollFd(sock.fileno(), _POLLIN, 0)
         ref = ctypes.byref(pfd)
+        one = ctypes.c_ulong(1)  # nfds_t
 
         def probe() -> bool:
-            return poll(ref, 1, 0) > 0
+            return poll(ref, one, 0) > 0
 
         return probe
 
