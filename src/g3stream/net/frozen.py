@@ -176,49 +176,52 @@ def _locate(parts: list[Buffer], copy: bool) -> _Layout:
     layout = _Layout(copy)
     unsafe = layout.unsafe
     pieces = layout.pieces
+    owners = layout.owners
+    views = layout.views
+    exporters = layout.exporters
+    exporter_owner = layout.exporter_owner
     owner_index: dict[int, int] = {}
     exporter_index: dict[int, int] = {}
     ndarray = np.ndarray
+    add = pieces.append
     for part in parts:
         if type(part) is bytes:
-            pieces.append(part)  # immutable
+            add(part)  # immutable
             continue
-        exporter: Any = part.obj if isinstance(part, memoryview) else part
-        base = exporter.base if type(exporter) is ndarray else None
+        exporter: Any = part.obj if type(part) is memoryview else part
+        if type(exporter) is not ndarray:
+            # memory of an unknown owner: a private copy, unless it is immutable bytes
+            add(part if _in_bytes(exporter) else unsafe(part))
+            continue
+        base = exporter.base
         if base is not None and type(base) is not ndarray and _in_bytes(base):
-            pieces.append(part)  # a view of immutable bytes
+            add(part)  # a view of immutable bytes
             continue
-        if not (
-            type(exporter) is ndarray
-            and type(part) is memoryview
-            and part.nbytes == exporter.nbytes
-            and part.c_contiguous
-            and exporter.flags.c_contiguous
-        ):
-            # Memory of an unknown owner, or part of an array: a private copy.
-            pieces.append(part if _in_bytes(exporter) else unsafe(part))
+        # A C-contiguous view of all of an array's bytes implies a C-contiguous array.
+        if not (type(part) is memoryview and part.c_contiguous and part.nbytes == exporter.nbytes):
+            add(part if _in_bytes(exporter) else unsafe(part))  # else part of an array: a copy
             continue
         index = exporter_index.get(id(exporter))
         if index is None:
             owner = exporter if base is None else base  # numpy's base is the owning array
             if type(owner) is not ndarray:
-                pieces.append(unsafe(part))
+                add(unsafe(part))
                 continue
             at = owner_index.get(id(owner))
             if at is None:
-                at = owner_index[id(owner)] = len(layout.owners)
-                layout.owners.append(owner)
-                layout.views.append(0)
-            layout.views[at] += 1
-            index = exporter_index[id(exporter)] = len(layout.exporters)
-            layout.exporters.append(exporter)
-            layout.exporter_owner.append(at)
+                at = owner_index[id(owner)] = len(owners)
+                owners.append(owner)
+                views.append(0)
+            views[at] += 1
+            index = exporter_index[id(exporter)] = len(exporters)
+            exporters.append(exporter)
+            exporter_owner.append(at)
         try:
             part.release()
         except BufferError:  # something else uses this view: it cannot be frozen
-            pieces.append(unsafe(part))
+            add(unsafe(part))
             continue
-        pieces.append(index)
+        add(index)
     parts.clear()
     return layout
 
@@ -240,21 +243,23 @@ def frozen_parts(parts: list[Buffer], *, copy: bool = True) -> tuple[list[Buffer
     exporters = layout.exporters
     with _lock:
         counts = _reference_counts(owners)
-        ok = [
-            _freeze(arr, count, views)
-            for arr, count, views in zip(owners, counts, layout.views, strict=True)
-        ]
+        ok = list(map(_freeze, owners, counts, layout.views))
     # An exporter (a view made by the encoder) held anywhere else could write too.
     exporter_counts = _reference_counts(exporters)
-    out: list[Buffer] = []
     frozen = [arr for arr, good in zip(owners, ok, strict=True) if good]
+    out: list[Buffer] = []
+    add = out.append
+    exporter_owner = layout.exporter_owner
+    unsafe = layout.unsafe
     for piece in layout.pieces:
         if not isinstance(piece, int):
-            out.append(piece)
+            add(piece)
             continue
         exporter = exporters[piece]
-        at = layout.exporter_owner[piece]
+        at = exporter_owner[piece]
         whole = memoryview(exporter).cast("B")  # type: ignore[arg-type]
-        safe = ok[at] and (exporter is owners[at] or exporter_counts[piece] <= _LIST_ONLY)
-        out.append(whole if safe else layout.unsafe(whole))
+        if ok[at] and (exporter is owners[at] or exporter_counts[piece] <= _LIST_ONLY):
+            add(whole)
+        else:
+            add(unsafe(whole))
     return out, Frozen(frozen, layout.exposed)
