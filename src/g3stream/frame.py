@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import ItemsView, Iterator, KeysView, ValuesView
+from concurrent.futures import Executor
 from typing import Any
 
 from ._accel import accel
@@ -28,7 +29,7 @@ from ._types import Buffer
 from .cereal import OpaqueFrameObject, decode_object, encode_object
 from .cereal.blobs import decode_fixed_blob
 from .cereal.budget import DEFAULT_LIMITS, DecodeBudget, DecodeLimits
-from .cereal.crc import g3_crc, g3_crc_of
+from .cereal.crc import SPLIT_CRC, g3_crc, g3_crc_in_halves, g3_crc_of
 from .cereal.keyorder import history_to_disk_order, insertion_order_to_disk_order
 from .errors import DuplicateKeyError
 from .frametype import G3FrameType
@@ -419,11 +420,12 @@ def _key_head(key: str) -> tuple[bytes, bytes]:
     return head
 
 
-def encode_frame(frame: G3Frame) -> list[Buffer]:
+def encode_frame(frame: G3Frame, crc_helper: Executor | None = None) -> list[Buffer]:
     """The frame's bytes as the reference writes them: a list of buffers.
 
     Entries come in the reference's hash-table order; untouched entries
-    re-use their original blobs byte for byte.
+    re-use their original blobs byte for byte. ``crc_helper`` checksums
+    half of a large frame's bytes while this thread does the other half.
     """
     order = frame.entry_order()  # loads a lazily decoded frame's entries too
     if _encode_small is not None and type(order) is tuple:
@@ -461,7 +463,12 @@ def encode_frame(frame: G3Frame) -> list[Buffer]:
         total += size
         out += (head + pack_u64(size), blob)
         covered += (name, blob)
-    crc = g3_crc_of(b"".join(covered)) if total <= _JOIN_LIMIT else g3_crc(covered)
+    if total <= _JOIN_LIMIT:
+        crc = g3_crc_of(b"".join(covered))
+    elif crc_helper is not None and total >= SPLIT_CRC:
+        crc = g3_crc_in_halves(covered, crc_helper)
+    else:
+        crc = g3_crc(covered)
     out.append(_pack_u32(crc))
     return out
 

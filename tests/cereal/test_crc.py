@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from g3stream.cereal.crc import g3_crc, g3_crc_combine
+from g3stream import G3Frame, G3FrameType, G3Timestream, G3TimestreamMap, G3VectorDouble
+from g3stream.cereal.crc import g3_crc, g3_crc_combine, g3_crc_in_halves
+from g3stream.frame import encode_frame
 
 
 def bitwise_crc(data: bytes, crc: int = 0) -> int:
@@ -65,3 +71,57 @@ def test_combine_over_long_parts() -> None:
     a, b = os.urandom(1000), os.urandom((3 << 20) + 12345)
     for _ in range(2):
         assert g3_crc_combine(g3_crc([a], 7), g3_crc([b]), len(b)) == g3_crc([a, b], 7)
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """A real one-thread executor that counts the tasks it was given."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.tasks = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        self.tasks += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=300), max_size=12))
+def test_crc_in_halves_equals_the_crc_of_the_whole(chunks: list[bytes]) -> None:
+    with ThreadPoolExecutor(1) as helper:
+        views = [memoryview(c) if i % 2 else bytearray(c) for i, c in enumerate(chunks)]
+        assert g3_crc_in_halves(views, helper) == bitwise_crc(b"".join(chunks))
+
+
+def test_crc_in_halves_splits_one_long_chunk_and_many_short_ones() -> None:
+    rng = np.random.default_rng(7)
+    one = [rng.bytes(5 << 20)]
+    many = [rng.bytes(80_000) for _ in range(100)] + [b"x"]
+    with CountingExecutor() as helper:
+        for chunks in (one, many, [b""] + one + [b""]):
+            assert g3_crc_in_halves(chunks, helper) == g3_crc(chunks)
+        assert helper.tasks == 3  # the second half went to the helper every time
+
+
+def test_crc_in_halves_does_the_work_itself_when_the_helper_is_busy() -> None:
+    data = [np.random.default_rng(8).bytes(3 << 20)]
+    release = threading.Event()
+    with ThreadPoolExecutor(1) as helper:
+        blocker = helper.submit(release.wait, 10)  # the helper is taken
+        assert g3_crc_in_halves(data, helper) == g3_crc(data)  # and not waited for
+        assert not blocker.done()
+        release.set()
+
+
+def test_a_large_frame_encodes_the_same_with_a_crc_helper() -> None:
+    rng = np.random.default_rng(9)
+    frame = G3Frame(G3FrameType.Scan)
+    frame["vector"] = G3VectorDouble(rng.random(300_000))  # one blob across the middle
+    tsm = G3TimestreamMap()
+    for j in range(50):
+        tsm[f"det{j}"] = G3Timestream(rng.random(10_000))
+    frame["map"] = tsm
+    with CountingExecutor() as helper:
+        split = b"".join(bytes(p) for p in encode_frame(frame, helper))
+        assert helper.tasks == 1
+    assert split == b"".join(bytes(p) for p in encode_frame(frame))

@@ -12,6 +12,8 @@ writes through those views succeed and change nothing sent.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
@@ -224,3 +226,31 @@ def test_without_reference_counts_every_array_is_copied(monkeypatch: pytest.Monk
     assert len(frozen) == 0 and np.asarray(frame["data"]).flags.writeable
     np.asarray(frame["data"])[:] = 0.0
     assert b"".join(bytes(p) for p in parts) == expected
+
+
+class KeepingExecutor(Executor):
+    """Runs each task at once and keeps its arguments, as an executor may for a while."""
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[Any, ...]] = []
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.kept.append(args)
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_frames_checksummed_with_a_helper_can_still_be_frozen() -> None:
+    # the helper's task must hold no view of the arrays once the checksum is
+    # known, or they could not be frozen (a copy in listen mode, a wait in
+    # connect mode), however long the executor keeps the task's arguments
+    for helper in (KeepingExecutor(), ThreadPoolExecutor(1)):
+        for seq in range(20):
+            frame = vector_frame(seq)
+            expected = encode_frame_bytes(frame)
+            parts, frozen = frozen_parts(encode_frame(frame, helper), copy=False)
+            assert len(frozen) == 1 and not frozen.exposed
+            assert b"".join(bytes(p) for p in parts) == expected
+            frozen.release()
+        helper.shutdown()

@@ -9,9 +9,14 @@ end gives the G3 value), imported only then.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
 
 from .._accel import accel
+
+#: A stretch at least this long is checksummed in two halves at once when a
+#: helper thread is offered (below that, handing half over costs more than it saves).
+SPLIT_CRC = 2 << 20
 
 _MASK = 0xFFFFFFFF
 #: The CRC-32C polynomial, bit-reversed: bit 31 holds the coefficient of x**0.
@@ -92,3 +97,49 @@ def g3_crc_combine(crc_a: int, crc_b: int, length_b: int) -> int:
     Lets two parts of one buffer be checksummed at once, by two threads.
     """
     return _mul_mod(_shift_operator(length_b), crc_a) ^ crc_b
+
+
+def _length(chunk: bytes | bytearray | memoryview) -> int:
+    return chunk.nbytes if isinstance(chunk, memoryview) else len(chunk)
+
+
+def g3_crc_in_halves(chunks: Sequence[bytes | bytearray | memoryview], helper: Executor) -> int:
+    """The G3 CRC of ``chunks`` in order, the second half of the bytes checksummed by ``helper``.
+
+    Returns only once no thread reads the chunks any more. A helper busy
+    elsewhere (its task not started) is not waited for: this thread then
+    checksums the second half too.
+    """
+    total = sum(map(_length, chunks))
+    half = total // 2
+    seen = 0
+    first: list[bytes | bytearray | memoryview] = []
+    second: list[bytes | bytearray | memoryview] = []
+    for i, chunk in enumerate(chunks):
+        n = _length(chunk)
+        if seen + n > half:
+            view = memoryview(chunk).cast("B")
+            cut = half - seen
+            first.extend(chunks[:i])
+            if cut:
+                first.append(view[:cut])
+            second.append(view[cut:])
+            second.extend(chunks[i + 1 :])
+            break
+        seen += n
+    if not second:
+        return g3_crc(chunks)
+    # the views go in a box the task empties: an executor may keep a finished
+    # task's arguments for a while, and views held there would keep the
+    # caller's buffers exported (numpy arrays then cannot be made read-only)
+    box = [second]
+    task = helper.submit(_crc_of_boxed, box)
+    try:
+        crc = g3_crc(first)
+    finally:
+        tail = g3_crc(box.pop()) if task.cancel() else task.result()
+    return g3_crc_combine(crc, tail, total - half)
+
+
+def _crc_of_boxed(box: list[list[bytes | bytearray | memoryview]]) -> int:
+    return g3_crc(box.pop())

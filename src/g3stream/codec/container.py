@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .._types import Buffer
 from ..cereal.budget import DEFAULT_LIMITS, DecodeLimits
+from ..cereal.crc import SPLIT_CRC as _SPLIT_CRC
 from ..cereal.crc import g3_crc, g3_crc_combine, g3_crc_of
 from ..errors import (
     CRCMismatchError,
@@ -43,7 +44,7 @@ _HEADER_SIZE = 13
 _JOIN_LIMIT = 65536
 #: A name or blob (or a new stretch of one) at least this long is checksummed
 #: in two halves at once when a helper thread is offered.
-SPLIT_CRC = 2 << 20
+SPLIT_CRC = _SPLIT_CRC
 _MIN_ENTRY_SIZE = 16
 
 #: Default largest frame accepted (bytes); a bigger length field is refused.

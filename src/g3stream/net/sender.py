@@ -69,7 +69,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -161,18 +161,21 @@ def _close_open_senders() -> None:
             log.exception("closing %r at exit failed", sender)
 
 
-def _fixed_bytes_or_parts(frame: Any) -> tuple[Buffer | list[Buffer], int]:
+def _fixed_bytes_or_parts(
+    frame: Any, crc_helper: Executor | None = None
+) -> tuple[Buffer | list[Buffer], int]:
     """``frame``'s bytes where nothing can change them, else its encoded parts; and their size.
 
     Original bytes are immutable, and a small new frame is encoded into a
     private copy; a large new frame gives its encoded buffers, which may be
     views of the frame's own arrays (the caller decides how to keep them fixed).
     The size is computed once here, for everyone who needs it downstream.
+    ``crc_helper`` checksums half of a large new frame meanwhile.
     """
     data = frame.original_bytes
     if data is not None:
         return data, byte_length(data)
-    parts = encode_frame(frame)
+    parts = encode_frame(frame, crc_helper)
     if len(parts) == 1 and isinstance(parts[0], bytes):
         return parts[0], len(parts[0])
     nbytes = byte_length(parts)
@@ -268,6 +271,9 @@ class G3NetworkSender:
         self._listener: socket.socket | None = None
         self._pending_connection = None
         self._executor: ThreadPoolExecutor | None = None
+        # Checksums half of each large new frame while the encoding thread does
+        # the other half (its thread starts with the first such frame).
+        self._crc_helper = ThreadPoolExecutor(1, thread_name_prefix="g3-send-crc")
         self._in_flight: deque[tuple[Any, Future[tuple[Buffer | list[Buffer], int]] | None]] = (
             deque()
         )
@@ -334,10 +340,12 @@ class G3NetworkSender:
         send = self._should_send(frame)
         if self._executor is None:
             if send:
-                data, nbytes = _fixed_bytes_or_parts(frame)
+                data, nbytes = _fixed_bytes_or_parts(frame, self._crc_helper)
                 self._send_encoded(int(frame_type), data, nbytes)
             return [frame]
-        future = self._executor.submit(_fixed_bytes_or_parts, frame) if send else None
+        future = (
+            self._executor.submit(_fixed_bytes_or_parts, frame, self._crc_helper) if send else None
+        )
         self._in_flight.append((frame, future))
         return self._drain_serializers(wait_all=False)
 
@@ -366,6 +374,7 @@ class G3NetworkSender:
                 error = exc
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        self._crc_helper.shutdown(wait=True)
         with self._lock:
             self._fanout.finish()
             links = list(self._links)
