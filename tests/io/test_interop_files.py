@@ -325,3 +325,27 @@ def test_spt3g_reads_a_gzip_file_ended_at_a_flush(tmp_path: Path) -> None:
     assert end_gzip_at_sync_point(cut)
     frames = list(core.G3File(str(cut)))
     assert [int(f["index"]) for f in frames] == list(range(5))
+
+
+def test_large_frames_written_with_the_crc_in_halves_are_the_reference_bytes(
+    tmp_path: Path,
+) -> None:
+    # frames past the size where the writer checksums half in a second thread
+    rng = np.random.default_rng(3)
+    data = [rng.random(400_000) for _ in range(3)]  # 3.2 MB each
+    a, b = tmp_path / "ours.g3", tmp_path / "theirs.g3"
+    with G3Writer(a) as w:
+        for i, values in enumerate(data):
+            f = G3Frame(G3FrameType.Scan)
+            f["index"] = i
+            f["samples"] = G3VectorDouble(values)
+            w(f)
+    frames = []
+    for i, values in enumerate(data):
+        f = core.G3Frame(core.G3FrameType.Scan)
+        f["index"] = i
+        f["samples"] = core.G3VectorDouble(values)
+        frames.append(f)
+    spt3g_write(b, frames)
+    assert a.read_bytes() == b.read_bytes()
+    assert [f["index"] for f in core.G3File(str(a))] == [0, 1, 2]  # its CRC check passes

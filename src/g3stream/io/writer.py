@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from ..codec.container import encode_frame
@@ -102,6 +103,9 @@ class G3Writer(ClosedOnExit):
             raise
         out.sink = sink
         self._out = out
+        # Checksums half of each large new frame while this thread does the
+        # other half (its thread starts with the first such frame).
+        self._crc_helper = ThreadPoolExecutor(1, thread_name_prefix="g3-write-crc")
         log.debug("writing %s", self.filename)
 
     @property
@@ -138,7 +142,7 @@ class G3Writer(ClosedOnExit):
             raise ValueError(f"G3Writer for {self.filename} is closed")
         streams = self.streams
         if not streams or ftype in streams:
-            out.write(encode_frame(frame))
+            out.write(encode_frame(frame, self._crc_helper))
         return [frame]
 
     __call__ = Process
@@ -172,6 +176,7 @@ class G3Writer(ClosedOnExit):
         out = self._out
         if out is not None:
             self._out = None
+            self._crc_helper.shutdown(wait=True)
             try:
                 out.close()
             finally:
