@@ -3,8 +3,9 @@
 Builds ``--frames`` Scan frames of the large workload (a G3TimestreamMap of
 100 channels x 10,000 float64 samples, about 8 MB each) before timing, then
 encodes each once with ``encode_frame`` (the buffers a sender hands to the
-socket, CRC included) and releases it, as a pipeline does.  Also times the
-map alone (``encode_object``, no CRC), the part the accelerator packs.  Each
+socket, CRC included) and releases it, as a pipeline does; then the same
+with a second thread checksumming half of each frame, as a network sender
+and ``G3Writer`` do.  Also times the map alone (``encode_object``, no CRC), the part the accelerator packs.  Each
 path runs in its own process (``G3STREAM_PURE=1`` for the pure one); each
 figure is the best of ``--repeat`` runs.
 
@@ -25,14 +26,18 @@ from workloads import channel_data, large_frames
 
 def measure(frames: int) -> dict[str, float]:
     """Microseconds per frame for this process's codec path."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from g3stream import core
     from g3stream.cereal import encode_object
     from g3stream.frame import encode_frame
 
     data = channel_data()
     out = {}
+    helper = ThreadPoolExecutor(1)  # as a sender or G3Writer lends one
     for label, encode in (
         ("frame", encode_frame),
+        ("halves", lambda f: encode_frame(f, helper)),
         ("map", lambda f: encode_object(f["RawTimestreams"])),
     ):
         batch = large_frames(core, frames, data)
@@ -70,7 +75,11 @@ def main() -> None:
                 got = best.setdefault(path, {})
                 got[label] = min(us, got.get(label, us))
     print(f"encoding {args.frames} large frames, best of {args.repeat} (us per frame)")
-    for label, what in (("frame", "encode_frame (with CRC)"), ("map", "the map alone")):
+    for label, what in (
+        ("frame", "encode_frame (with CRC)"),
+        ("halves", "same, CRC in two threads"),
+        ("map", "the map alone"),
+    ):
         pure, fast = best["pure"][label], best["accelerated"][label]
         print(
             f"  {what:<26} pure {pure:8,.0f}   accelerated {fast:8,.0f}   ratio {pure / fast:5.2f}x"
