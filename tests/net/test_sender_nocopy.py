@@ -33,7 +33,7 @@ from g3stream.frame import encode_frame
 from g3stream.net import G3ConnectionLostError, G3NetworkSender
 from g3stream.net.fanout import byte_length
 from g3stream.net.frozen import COPY_ALWAYS_BELOW, frozen_parts
-from g3stream.net.sender import ZERO_COPY_MIN_BYTES
+from g3stream.net.sender import FROZEN_READ_AHEAD_BYTES, ZERO_COPY_MIN_BYTES
 
 VALUES = 2 * ZERO_COPY_MIN_BYTES // 8  # float64 values: a frame sent without a copy
 
@@ -171,3 +171,28 @@ def test_connect_mode_frames_queued_when_the_peer_vanishes_are_reported_and_rele
     assert stats.frames_sent + stats.frames_dropped == 3 and stats.frames_dropped >= 1
     for frame in [*frames, late]:  # no client holds them any more: writable again
         scribble(frame)
+
+
+def test_connect_mode_keeps_only_a_few_frozen_frames_queued() -> None:
+    frames = [large_frame(seq, 3 * VALUES) for seq in range(12)]  # 6 MB each, 72 MB in all
+    size = len(encode_frame_bytes(frames[0]))
+    with small_buffer_listener() as listener:
+        sender = G3NetworkSender("127.0.0.1", listener.getsockname()[1], close_timeout=20)
+        conn, _ = listener.accept()
+        conn.settimeout(20)
+        expected = b"".join(encode_frame_bytes(f) for f in frames)
+        producer = Background(lambda: [sender(f) for f in frames])
+        try:
+            # the peer reads nothing: the producer stops once the read-ahead is full,
+            # well before max_pending_bytes (128 MiB), which all 12 frames fit under
+            wait_until(lambda: sender.statistics().queue_bytes >= FROZEN_READ_AHEAD_BYTES - size)
+            assert not producer.done.wait(1.0)  # it is waiting, not queueing more
+            stats = sender.statistics()
+            assert stats.queue_bytes <= FROZEN_READ_AHEAD_BYTES + size
+            assert stats.frames_offered < len(frames)
+            reader = Background(recv_all, conn)
+            producer.result()
+        finally:
+            sender(G3Frame(G3FrameType.EndProcessing))
+        assert reader.result() == expected
+    scribble(frames[-1])  # sent and released

@@ -635,13 +635,15 @@ class FanOut:
         self._frames_offered += 1
         return True
 
-    def blocking_client(self, nbytes: int) -> FanOutClient | None:
+    def blocking_client(self, nbytes: int, limit: int | None = None) -> FanOutClient | None:
         """A client without room for ``nbytes`` more (WAIT mode), or ``None``.
 
         The transport waits for that client's acknowledgements (or its
-        removal) before offering the frame.
+        removal) before offering the frame. ``limit``, if given, is a bound
+        tighter than ``max_pending_bytes`` that the transport keeps to.
         """
-        limit = self.max_pending_bytes
+        if limit is None or limit > self.max_pending_bytes:
+            limit = self.max_pending_bytes
         for client in self._clients:
             if client._queue and client._queue_bytes + nbytes > limit and client.ending is None:
                 return client

@@ -14,7 +14,8 @@ Two modes, chosen by ``hostname`` exactly as in spt3g:
   :class:`G3SenderClosedError`. No frame is lost without an error. A new
   frame of at least ``ZERO_COPY_MIN_BYTES`` is sent from its own arrays,
   with no private copy, frozen as in listen mode (below) while it is
-  queued, so that the next frame is encoded while it is sent; a frame
+  queued, so that the next frame is encoded while it is sent (the call
+  waits while ``FROZEN_READ_AHEAD_BYTES`` are queued before it); a frame
   whose arrays cannot be frozen is not copied either: the call returns
   once the socket has taken all of it. Either way a module changing the
   frame later cannot change what is sent.
@@ -129,9 +130,12 @@ DEFAULT_SEND_TIMEOUT = 60.0
 #: A frame offered this long (seconds) after the previous one may be sent
 #: directly by the producer; closer frames are batched by the writer threads.
 DIRECT_SEND_GAP = 0.0005
-#: Connect mode: a new frame at least this large is sent from its own arrays,
-#: without a private copy, and the caller waits until the socket has taken it.
+#: A new frame at least this large is sent from its own arrays, without a
+#: private copy (frozen while queued; see :mod:`g3stream.net.frozen`).
 ZERO_COPY_MIN_BYTES = 1 << 20
+#: Connect mode: a frozen frame is queued once at most this many bytes wait
+#: before it (enough to encode the next frame while one is sent).
+FROZEN_READ_AHEAD_BYTES = 32 << 20
 #: First and longest pause of accept() after it failed for lack of resources (seconds).
 ACCEPT_BACKOFF = (0.05, 1.0)
 #: accept() errors that mean "out of resources now", not "this connection failed".
@@ -582,8 +586,11 @@ class G3NetworkSender:
         connection ended first.
         """
         client = link.client
-        if self._fanout.blocking_client(nbytes) is not None:
-            self._wait_for_room(nbytes)
+        # A frozen frame waits behind a few frames at most: its arrays stay
+        # read-only only briefly, and little is left to flush at Close().
+        limit = FROZEN_READ_AHEAD_BYTES if release is not None else None
+        if self._fanout.blocking_client(nbytes, limit) is not None:
+            self._wait_for_room(nbytes, limit)
         if client.reason is not None:
             return None
         before = client.queue_frames
@@ -658,11 +665,14 @@ class G3NetworkSender:
             self._wait_on(link)
         return True
 
-    def _wait_for_room(self, nbytes: int) -> None:
-        """Connect mode: wait (releasing the lock) until the peer has room for ``nbytes``."""
+    def _wait_for_room(self, nbytes: int, limit: int | None = None) -> None:
+        """Connect mode: wait (releasing the lock) until the peer has room for ``nbytes``.
+
+        ``limit``: a bound on queued bytes tighter than ``max_pending_bytes``.
+        """
         fanout = self._fanout
         while True:
-            blocker = fanout.blocking_client(nbytes)
+            blocker = fanout.blocking_client(nbytes, limit)
             if blocker is None:
                 return
             link = self._link_of(blocker)
