@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 
 from .._accel import accel
+from .._types import byte_length
 
 #: A stretch at least this long is checksummed in two halves at once when a
 #: helper thread is offered (below that, handing half over costs more than it saves).
@@ -99,10 +100,6 @@ def g3_crc_combine(crc_a: int, crc_b: int, length_b: int) -> int:
     return _mul_mod(_shift_operator(length_b), crc_a) ^ crc_b
 
 
-def _length(chunk: bytes | bytearray | memoryview) -> int:
-    return chunk.nbytes if isinstance(chunk, memoryview) else len(chunk)
-
-
 def g3_crc_in_halves(chunks: Sequence[bytes | bytearray | memoryview], helper: Executor) -> int:
     """The G3 CRC of ``chunks`` in order, the second half of the bytes checksummed by ``helper``.
 
@@ -110,13 +107,13 @@ def g3_crc_in_halves(chunks: Sequence[bytes | bytearray | memoryview], helper: E
     elsewhere (its task not started) is not waited for: this thread then
     checksums the second half too.
     """
-    total = sum(map(_length, chunks))
+    total = byte_length(chunks)
     half = total // 2
     seen = 0
     first: list[bytes | bytearray | memoryview] = []
     second: list[bytes | bytearray | memoryview] = []
     for i, chunk in enumerate(chunks):
-        n = _length(chunk)
+        n = byte_length(chunk)
         if seen + n > half:
             view = memoryview(chunk).cast("B")
             cut = half - seen

@@ -47,7 +47,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
-from g3stream._types import Buffer
+from g3stream._types import Buffer, byte_length
 from g3stream.frametype import DATA_FRAME_TYPES, G3FrameType
 
 # Codes of the frame types a full queue may drop; every other type is metadata.
@@ -176,15 +176,6 @@ class QueuedFrame:
         self.frames = 1
         #: A batch's frame boundaries: the offset just past each of its frames.
         self.ends: list[int] | None = None
-
-
-def byte_length(data: Buffer | Sequence[Buffer]) -> int:
-    """Number of bytes in ``data``, one buffer or a sequence of buffers."""
-    if isinstance(data, memoryview):
-        return data.nbytes
-    if isinstance(data, (bytes, bytearray)):
-        return len(data)
-    return sum(b.nbytes if isinstance(b, memoryview) else len(b) for b in data)
 
 
 def _tail(data: Buffer | tuple[Buffer, ...], skip: int) -> list[Buffer]:

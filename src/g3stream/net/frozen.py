@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from g3stream._types import Buffer
+from g3stream._types import Buffer, byte_length
 
 __all__ = ["Frozen", "frozen_parts"]
 
@@ -157,9 +157,7 @@ class _Layout:
         Short buffers (headers, small members) are always copied: that costs
         less than waiting for them to be sent.
         """
-        if self.copy or (buffer.nbytes if isinstance(buffer, memoryview) else len(buffer)) < (
-            COPY_ALWAYS_BELOW
-        ):
+        if self.copy or byte_length(buffer) < COPY_ALWAYS_BELOW:
             return bytes(buffer)
         self.exposed = True
         return buffer
