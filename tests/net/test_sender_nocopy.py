@@ -185,9 +185,11 @@ def test_connect_mode_keeps_only_a_few_frozen_frames_queued() -> None:
         try:
             # the peer reads nothing: the producer stops once the read-ahead is full,
             # well before max_pending_bytes (128 MiB), which all 12 frames fit under
-            wait_until(lambda: sender.statistics().queue_bytes >= FROZEN_READ_AHEAD_BYTES - size)
-            assert not producer.done.wait(1.0)  # it is waiting, not queueing more
+            link = sender._connected_client
+            assert link is not None
+            wait_until(lambda: link.producer_waiting)  # it waits for room, queueing no more
             stats = sender.statistics()
+            assert stats.queue_bytes >= FROZEN_READ_AHEAD_BYTES - size
             assert stats.queue_bytes <= FROZEN_READ_AHEAD_BYTES + size
             assert stats.frames_offered < len(frames)
             reader = Background(recv_all, conn)
